@@ -1,0 +1,116 @@
+"""Turns a RunPod job's raw `input` into a validated `Job`, or a clear `InvalidInput`."""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from typing import Any, Callable, Optional
+
+from domain.errors import InvalidInput
+from domain.model import InputImage, Job, JobInput, Prompt
+
+_UI_FORMAT_HINT = (
+    "the workflow is in ComfyUI's UI format (it has 'nodes' and 'links'); send the API format "
+    "instead: in ComfyUI choose Workflow > Export (API) and send that file's JSON as input.workflow"
+)
+
+
+def parse_job_input(raw: Any) -> JobInput:
+    """Validate `job["input"]` (an object or a JSON string of one)."""
+    data = _as_object(raw, "input")
+    workflow = _workflow(data.get("workflow"))
+    images = _images(data.get("images"))
+    key = data.get("comfy_org_api_key")
+    if key is not None and (not isinstance(key, str) or not key.strip()):
+        raise InvalidInput("input.comfy_org_api_key must be a non-empty string")
+    return JobInput(workflow=workflow, images=images, comfy_org_api_key=key or None)
+
+
+def new_job(
+    job_id: str,
+    raw_input: Any,
+    *,
+    default_api_key: Optional[str] = None,
+    deadline: Optional[float] = None,
+    new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+) -> Job:
+    """Build the job with a fresh client id and a prompt id chosen by us."""
+    job_input = parse_job_input(raw_input)
+    api_key = job_input.comfy_org_api_key or default_api_key
+    extra_data = {"api_key_comfy_org": api_key} if api_key else {}
+    prompt = Prompt(id=new_id(), client_id=new_id(), workflow=job_input.workflow, extra_data=extra_data)
+    return Job(id=job_id, input=job_input, prompt=prompt, deadline=deadline)
+
+
+def _as_object(raw: Any, what: str) -> dict:
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"{what} is a string but not valid JSON: {exc}") from exc
+    if raw is None:
+        raise InvalidInput(f"{what} is missing")
+    if not isinstance(raw, dict):
+        raise InvalidInput(f"{what} must be a JSON object, got {type(raw).__name__}")
+    return raw
+
+
+def _workflow(raw: Any) -> dict:
+    if raw is None:
+        raise InvalidInput("input.workflow is missing: send the workflow in ComfyUI's API format")
+    workflow = _as_object(raw, "input.workflow")
+    if "nodes" in workflow and "links" in workflow:
+        raise InvalidInput(_UI_FORMAT_HINT)
+    if not workflow:
+        raise InvalidInput("input.workflow is empty")
+    for node_id, node in workflow.items():
+        if not isinstance(node, dict) or not isinstance(node.get("class_type"), str):
+            raise InvalidInput(
+                f"input.workflow node {node_id!r} has no 'class_type': "
+                "is this ComfyUI's API format (Workflow > Export (API))?"
+            )
+    return workflow
+
+
+def _images(raw: Any) -> tuple[InputImage, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise InvalidInput("input.images must be a list of {name, image} objects")
+    seen: set[str] = set()
+    images = []
+    for index, item in enumerate(raw):
+        if not isinstance(item, dict):
+            raise InvalidInput(f"input.images[{index}] must be an object with 'name' and 'image'")
+        name = _image_name(item.get("name"), index)
+        if name in seen:
+            raise InvalidInput(f"input.images[{index}]: the name {name!r} is used twice")
+        seen.add(name)
+        images.append(InputImage(name=name, data=_decode_base64(item.get("image"), name)))
+    return tuple(images)
+
+
+def _image_name(name: Any, index: int) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput(f"input.images[{index}].name must be a non-empty string")
+    for bad, label in (("/", "'/'"), ("\\", "'\\'"), ("..", "'..'"), ("\x00", "a NUL byte")):
+        if bad in name:
+            raise InvalidInput(f"input.images[{index}].name {name!r} must not contain {label}")
+    return name
+
+
+def _decode_base64(value: Any, name: str) -> bytes:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"input image {name!r}: 'image' must be a base64 string")
+    if value.startswith("data:"):
+        header, sep, value = value.partition(",")
+        if not sep or not header.endswith(";base64"):
+            raise InvalidInput(f"input image {name!r}: a data URI must be of the form data:<type>;base64,<data>")
+    try:
+        data = base64.b64decode("".join(value.split()), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidInput(f"input image {name!r} is not valid base64: {exc}") from exc
+    if not data:
+        raise InvalidInput(f"input image {name!r} is empty")
+    return data
