@@ -1,0 +1,54 @@
+"""Readiness wait of the HTTP adapter: retry budget, PID-file liveness, and no probe once ready."""
+import subprocess
+import sys
+
+import pytest
+import requests
+
+from adapters.comfy_http_api import ComfyHttpApi
+from adapters.process_liveness import ProcessLiveness
+from domain.errors import ComfyUnreachable
+
+
+def probe_session(mocker, answers):
+    session = mocker.Mock(spec=requests.Session)
+    session.get.side_effect = [requests.ConnectionError("refused") if a is None else mocker.Mock(status_code=a)
+                               for a in answers]
+    return session
+
+
+def test_ready_after_some_refusals_then_never_probes_again(mocker):
+    session = probe_session(mocker, [None, None, 200])
+    api = ComfyHttpApi("http://h:1", session=session, ready_interval_s=0, ready_max_retries=5)
+    api.wait_until_ready()
+    api.wait_until_ready()
+    assert session.get.call_count == 3
+
+
+def test_gives_up_after_the_retry_budget_without_a_pid_file(mocker):
+    session = probe_session(mocker, [None] * 3)
+    api = ComfyHttpApi("http://h:1", session=session, ready_interval_s=0, ready_max_retries=3)
+    with pytest.raises(ComfyUnreachable, match="after 3 tries"):
+        api.wait_until_ready()
+
+
+def test_waits_past_the_budget_while_the_comfy_process_lives(mocker, tmp_path):
+    pid_file = tmp_path / "comfy.pid"
+    pid_file.write_text(str(subprocess.os.getpid()))
+    session = probe_session(mocker, [None] * 6 + [200])
+    api = ComfyHttpApi("http://h:1", session=session, ready_interval_s=0, ready_max_retries=2,
+                       liveness=ProcessLiveness(str(pid_file)))
+    api.wait_until_ready()
+    assert session.get.call_count == 7
+
+
+def test_fails_at_once_when_the_comfy_process_has_exited(mocker, tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    pid_file = tmp_path / "comfy.pid"
+    pid_file.write_text(dead.stdout.strip())
+    session = probe_session(mocker, [None] * 100)
+    api = ComfyHttpApi("http://h:1", session=session, ready_interval_s=0, ready_max_retries=100,
+                       liveness=ProcessLiveness(str(pid_file)))
+    with pytest.raises(ComfyUnreachable, match="exited"):
+        api.wait_until_ready()
+    assert session.get.call_count == 1

@@ -1,0 +1,51 @@
+"""Reading ComfyUI's recorded JSON (transcripts) into domain values."""
+import json
+import pathlib
+
+from adapters.comfy_messages import outcome_from_history, output_refs, workflow_rejected
+from domain.model import OutputRef
+
+TRANSCRIPTS = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "comfyui" / "transcripts"
+
+
+def transcript(name):
+    return json.loads((TRANSCRIPTS / f"{name}.json").read_text())
+
+
+def history_entry(name):
+    recorded = transcript(name)
+    return next(iter(recorded["history"]["json"].values()))
+
+
+def test_validation_400_names_node_class_input_and_message():
+    error = workflow_rejected(transcript("validation_error")["post_prompt"]["json"])
+    assert error.summary().startswith(
+        "workflow_invalid: node 1 (EmptyImage) input 'height': Failed to convert an input value to a INT value: "
+        "height, abc, invalid literal for int() with base 10: 'abc'; node 1 (EmptyImage) input 'width': "
+        "Value -5 smaller than min of 1; node 2 (ImageScale) input 'upscale_method': Value not in list: "
+        "upscale_method: 'no-such-method' not in"
+    )
+    assert "\n" not in error.summary()
+    assert set(error.data) == {"error", "node_errors"} and "1" in error.data["node_errors"]
+
+
+def test_validation_400_without_node_errors_uses_the_top_error():
+    error = workflow_rejected({"error": {"type": "prompt_no_outputs", "message": "Prompt has no outputs",
+                                         "details": "", "extra_info": {}}, "node_errors": {}})
+    assert error.summary() == "workflow_invalid: Prompt has no outputs"
+    assert workflow_rejected("Internal Server Error").summary().startswith("workflow_invalid: ComfyUI rejected")
+
+
+def test_history_outcomes_of_recorded_error_and_interrupt():
+    error = outcome_from_history(history_entry("execution_error"))
+    assert (error.status, error.node_id, error.node_type, error.exception_type) == ("error", "2", "ImageToMask", "IndexError")
+    interrupted = outcome_from_history(history_entry("interrupt"))
+    assert (interrupted.status, interrupted.node_id, interrupted.node_type) == ("interrupted", "5", "ImageBlur")
+    assert outcome_from_history(history_entry("upload_invert")).status == "success"
+
+
+def test_output_refs_cover_every_file_kind_but_not_text():
+    refs = output_refs(history_entry("misc_outputs"))
+    assert OutputRef("7", "images", "ComfyUI_temp_pllvh_00001_.png", "", "temp") in refs
+    assert OutputRef("5", "latents", "rec_latent_00001_.latent", "latents", "output") in refs
+    assert all(ref.node_id != "3" for ref in refs)
