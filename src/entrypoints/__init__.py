@@ -1,0 +1,1 @@
+"""Entrypoints: the composition root and the RunPod handler."""

@@ -1,0 +1,52 @@
+"""The container reads the environment once, picks the sink, and refuses bad values at start."""
+import pytest
+
+from adapters.base64_sink import Base64ImageSink
+from adapters.s3_tempfile_sink import S3TempfileImageSink
+from entrypoints.container import build_container
+from entrypoints.settings import ConfigError
+
+S3_ENV = {"BUCKET_ENDPOINT_URL": "http://127.0.0.1:9", "BUCKET_ACCESS_KEY_ID": "id", "BUCKET_SECRET_ACCESS_KEY": "secret"}
+
+
+def test_base64_by_default():
+    assert isinstance(build_container({}).image_sink(), Base64ImageSink)
+
+
+def test_s3_when_a_bucket_endpoint_is_set():
+    sink = build_container({**S3_ENV, "BUCKET_NAME": "outputs"}).image_sink()
+    assert isinstance(sink, S3TempfileImageSink)
+
+
+def test_explicit_base64_wins_over_the_bucket_endpoint():
+    assert isinstance(build_container({**S3_ENV, "OUTPUT_SINK": "base64"}).image_sink(), Base64ImageSink)
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"OUTPUT_SINK": "ftp"}, "OUTPUT_SINK='ftp' is not supported"),
+        ({"OUTPUT_SINK": "s3"}, "needs BUCKET_ENDPOINT_URL, BUCKET_ACCESS_KEY_ID, BUCKET_SECRET_ACCESS_KEY"),
+        ({"BUCKET_ENDPOINT_URL": "http://x"}, "needs BUCKET_ACCESS_KEY_ID, BUCKET_SECRET_ACCESS_KEY"),
+        ({**S3_ENV, "BUCKET_ENDPOINT_URL": "s3.example"}, "must start with http"),
+        ({"COMFY_HOST": "http://127.0.0.1:8188"}, "without a scheme"),
+        ({"WEBSOCKET_RECONNECT_ATTEMPTS": "five"}, "must be a whole number"),
+        ({"WEBSOCKET_RECONNECT_DELAY_S": "-1"}, "at least 0"),
+        ({"COMFY_API_AVAILABLE_INTERVAL_MS": "0"}, "at least 1"),
+        ({"WEBSOCKET_TRACE": "maybe"}, "true or false"),
+        ({"JOB_TIMEOUT_S": "0"}, "greater than 0"),
+    ],
+)
+def test_bad_values_stop_the_worker_with_a_clear_message(env, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+        build_container(env)
+
+
+def test_values_reach_the_adapters():
+    container = build_container({"COMFY_HOST": "comfy:9000", "WEBSOCKET_RECONNECT_ATTEMPTS": "7",
+                                 "COMFY_API_AVAILABLE_INTERVAL_MS": "20", "COMFY_ORG_API_KEY": "k"})
+    config = container.config()
+    assert config["comfy"]["base_url"] == "http://comfy:9000"
+    assert config["comfy"]["ready_interval_s"] == 0.02
+    assert container.execution_monitor()._policy.reconnect_attempts == 7
+    assert container.comfy_api() is container.comfy_api()
