@@ -1,0 +1,88 @@
+"""GET /view and POST /upload/image with ComfyUI's status codes for bad names (http_probes.json)."""
+import mimetypes
+import os
+
+from aiohttp import web
+
+from .hub import SIM
+
+TROUBLE = "500 Internal Server Error\n\nServer got itself in trouble"
+DOWNLOAD_ONLY = {"text/html", "text/html-sandboxed", "application/xhtml+xml", "text/javascript", "text/css"}
+
+
+def trouble() -> web.Response:
+    """aiohttp's answer to an exception in a handler (validation_error.json non_json_body)."""
+    return web.Response(status=500, text=TROUBLE)
+
+
+async def view(request: web.Request) -> web.StreamResponse:
+    sim, query = request.app[SIM], request.query
+    if "filename" not in query:
+        return web.Response(status=404)
+    raw = query["filename"]
+    forced = sim.faults.view_status.get(raw) or sim.faults.view_status.get(os.path.basename(raw))
+    if forced:
+        return web.Response(status=int(forced))
+    filename, folder = sim.dirs.annotated(raw)
+    if not filename or filename[0] == "/" or ".." in filename:
+        return web.Response(status=400)
+    if folder is None:
+        folder = sim.dirs.by_type(query.get("type", "output"))
+    if folder is None:
+        return web.Response(status=400)
+    if "subfolder" in query:
+        nested = os.path.join(folder, query["subfolder"])
+        if os.path.commonpath((os.path.abspath(nested), folder)) != folder:
+            return web.Response(status=403)
+        folder = nested
+    filename = os.path.basename(filename)
+    path = os.path.join(folder, filename)
+    if not os.path.isfile(path):
+        return web.Response(status=404)
+    content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    if content_type in DOWNLOAD_ONLY:
+        content_type = "application/octet-stream"
+    return web.FileResponse(path, headers={"Content-Disposition": f'filename="{filename}"',
+                                           "Content-Type": content_type})
+
+
+async def upload_image(request: web.Request) -> web.Response:
+    sim = request.app[SIM]
+    try:
+        post = await request.post()
+    except Exception:
+        return trouble()
+    kind = post.get("type") or "input"
+    base = sim.dirs.by_type(kind)
+    image = post.get("image")
+    if base is None:
+        return trouble()
+    if image is None or not hasattr(image, "file") or not image.filename:
+        return web.Response(status=400)
+    filename = image.filename
+    if filename.startswith("/"):
+        # http_probes.json upload_probes.absolute: a leading "/" is a 500, not a 400
+        return trouble()
+    subfolder = post.get("subfolder", "")
+    folder = os.path.join(base, os.path.normpath(subfolder))
+    path = os.path.abspath(os.path.join(folder, filename))
+    if os.path.commonpath((base, path)) != base:
+        return web.Response(status=400)
+    os.makedirs(folder, exist_ok=True)
+    data = image.file.read()
+    name, duplicate = filename, False
+    if post.get("overwrite") not in ("true", "1"):
+        stem, ext = os.path.splitext(filename)
+        counter = 1
+        while os.path.exists(path):
+            with open(path, "rb") as existing:
+                if existing.read() == data:
+                    duplicate = True
+                    break
+            name = f"{stem} ({counter}){ext}"
+            path = os.path.join(folder, name)
+            counter += 1
+    if not duplicate:
+        with open(path, "wb") as target:
+            target.write(data)
+    return web.json_response({"name": name, "subfolder": subfolder, "type": kind})

@@ -1,0 +1,145 @@
+"""The aiohttp application: ComfyUI's HTTP API (also under /api, as ComfyUI serves it) and the websocket."""
+import uuid
+
+from aiohttp import web
+
+from . import files, info
+from .executor import now_ms
+from .hub import SIM, websocket_handler
+from .validation import validate_prompt
+
+SENSITIVE_EXTRA_DATA_KEYS = ("auth_token_comfy_org", "api_key_comfy_org")
+routes = web.RouteTableDef()
+
+
+async def json_body(request: web.Request):
+    try:
+        return await request.json()
+    except ValueError:
+        return None
+
+
+def empty_ok() -> web.Response:
+    return web.Response(status=200)
+
+
+@routes.post("/prompt")
+async def post_prompt(request):
+    sim, body = request.app[SIM], await json_body(request)
+    if not isinstance(body, dict):
+        return files.trouble()
+    state = sim.state
+    if "number" in body:
+        number = float(body["number"])
+    else:
+        number = -state.number if body.get("front") else state.number
+        state.number += 1
+    if "prompt" not in body:
+        error = {"type": "no_prompt", "message": "No prompt provided", "details": "No prompt provided",
+                 "extra_info": {}}
+        return web.json_response({"error": error, "node_errors": {}}, status=400)
+    prompt, prompt_id = body["prompt"], str(body.get("prompt_id", uuid.uuid4()))
+    try:
+        ok, error, outputs, node_errors = validate_prompt(prompt, sim.dirs, body.get("partial_execution_targets"))
+    except Exception:
+        return files.trouble()
+    extra = dict(body.get("extra_data") or {})
+    if body.get("client_id") is not None:
+        extra["client_id"] = body["client_id"]
+    if not ok:
+        return web.json_response({"error": error, "node_errors": node_errors}, status=400)
+    for key in SENSITIVE_EXTRA_DATA_KEYS:
+        extra.pop(key, None)
+    extra["create_time"] = now_ms()
+    done = state.wait_for(prompt_id) if sim.faults.frames_before_post_response else None
+    await state.put((number, prompt_id, prompt, extra, outputs))
+    if done is not None:
+        await done
+    return web.json_response({"prompt_id": prompt_id, "number": number, "node_errors": node_errors})
+
+
+@routes.get("/prompt")
+async def get_prompt(request):
+    return web.json_response(request.app[SIM].state.queue_info())
+
+
+@routes.get("/queue")
+async def get_queue(request):
+    state = request.app[SIM].state
+    return web.json_response({"queue_running": state.running_items(), "queue_pending": state.pending()})
+
+
+@routes.post("/queue")
+async def post_queue(request):
+    state, body = request.app[SIM].state, await json_body(request)
+    if not isinstance(body, dict):
+        return files.trouble()
+    if body.get("clear"):
+        await state.wipe_queue()
+    for prompt_id in body.get("delete", []):
+        await state.delete_pending(prompt_id)
+    return empty_ok()
+
+
+@routes.post("/interrupt")
+async def post_interrupt(request):
+    state, body = request.app[SIM].state, await json_body(request)
+    prompt_id = body.get("prompt_id") if isinstance(body, dict) else None
+    # interrupt_pending_by_id.json: an id that is not the running prompt changes nothing
+    if not prompt_id or any(item[1] == prompt_id for item in state.running.values()):
+        state.interrupt = True
+    return empty_ok()
+
+
+@routes.post("/free")
+async def post_free(request):
+    state, body = request.app[SIM].state, await json_body(request)
+    if not isinstance(body, dict):
+        return files.trouble()
+    if body.get("free_memory"):
+        # free_and_system.json: the next identical prompt is no longer cached
+        if state.running:
+            state.flags["free_memory"] = True
+        else:
+            state.cache.clear()
+    return empty_ok()
+
+
+@routes.get("/history")
+async def get_history(request):
+    query = request.query
+    max_items = int(query["max_items"]) if "max_items" in query else None
+    offset = int(query.get("offset", -1))
+    return web.json_response(request.app[SIM].state.history_items(max_items, offset))
+
+
+@routes.get("/history/{prompt_id}")
+async def get_history_entry(request):
+    history, prompt_id = request.app[SIM].state.history, request.match_info["prompt_id"]
+    return web.json_response({prompt_id: history[prompt_id]} if prompt_id in history else {})
+
+
+@routes.post("/history")
+async def post_history(request):
+    state, body = request.app[SIM].state, await json_body(request)
+    if not isinstance(body, dict):
+        return files.trouble()
+    if body.get("clear"):
+        state.history.clear()
+    for prompt_id in body.get("delete", []):
+        state.history.pop(prompt_id, None)
+    return empty_ok()
+
+
+routes.get("/view")(files.view)
+routes.post("/upload/image")(files.upload_image)
+routes.get("/ws")(websocket_handler)
+
+
+def build_app(sim) -> web.Application:
+    app = web.Application(client_max_size=100 * 1024 * 1024)
+    app[SIM] = sim
+    for table in (routes, info.routes):
+        app.add_routes(table)
+        app.add_routes([web.route(r.method, "/api" + r.path, r.handler) for r in table if isinstance(r, web.RouteDef)])
+    return app

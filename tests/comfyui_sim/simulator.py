@@ -1,0 +1,155 @@
+"""ComfySimulator: the aiohttp server on its own thread and event loop, with outages and restarts on demand."""
+import asyncio
+import copy
+import shutil
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Optional
+
+from aiohttp import web
+
+from .executor import worker
+from .faults import Faults
+from .listener import Listener
+from .paths import Dirs
+from .routes import build_app
+from .state import SimState
+
+
+class ComfySimulator:
+    def __init__(self, port: int = 0, host: str = "127.0.0.1") -> None:
+        self.faults = Faults()
+        self.received_ws_messages: list = []
+        self._bind_host, self._port = host, port
+        self._thread: Optional[threading.Thread] = None
+        self.loop: Optional[asyncio.AbstractEventLoop] = None
+        self.listener: Optional[Listener] = None
+        self._relisten = None
+        self.state: Optional[SimState] = None
+
+    @property
+    def host(self) -> str:
+        port = self.listener.port if self.listener else self._port
+        return f"{self._bind_host}:{port}"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}"
+
+    def __enter__(self) -> "ComfySimulator":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def start(self) -> "ComfySimulator":
+        if self._thread is not None:
+            return self
+        self.dirs = Dirs(tempfile.mkdtemp(prefix="comfyui-sim-"))
+        self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="comfyui-sim-node")
+        self.loop = asyncio.new_event_loop()
+        started, failure = threading.Event(), []
+        self._thread = threading.Thread(target=self._serve, args=(started, failure), name="comfyui-sim", daemon=True)
+        self._thread.start()
+        started.wait(30)
+        if failure:
+            self._thread.join(5)
+            self._thread = None
+            shutil.rmtree(self.dirs.root, ignore_errors=True)
+            raise failure[0]
+        return self
+
+    def _serve(self, started: threading.Event, failure: list) -> None:
+        asyncio.set_event_loop(self.loop)
+        try:
+            self.loop.run_until_complete(self._boot())
+        except Exception as ex:
+            failure.append(ex)
+            started.set()
+            self.loop.close()
+            return
+        started.set()
+        self.loop.run_forever()
+
+    async def _boot(self) -> None:
+        self.runner = web.AppRunner(build_app(self), handle_signals=False, access_log=None)
+        await self.runner.setup()
+        self.listener = Listener(self.runner, self._bind_host, self._port)
+        self._fresh_state()
+        await self.listener.open()
+
+    def _fresh_state(self) -> None:
+        self.state = SimState(self.faults)
+        self._worker = asyncio.ensure_future(worker(self, self.state))
+
+    async def _go_down(self) -> None:
+        """Stop listening and cut every connection, websockets without a close frame (PROTOCOL.md fact 13)."""
+        if self._relisten is not None:
+            self._relisten.cancel()
+            self._relisten = None
+        self.state.hub.drop_all()
+        self.listener.close()
+
+    async def _outage(self, seconds: float, restart: bool) -> None:
+        await self._go_down()
+        if restart:
+            self.state.dead = True
+            self.state.release_all()
+            self._worker.cancel()
+            self.dirs.clear_temp()
+            self._fresh_state()
+        if seconds <= 0:
+            await self.listener.open()
+        else:
+            loop = asyncio.get_running_loop()
+            self._relisten = loop.call_later(seconds, lambda: loop.create_task(self.listener.open()))
+
+    def _call(self, coroutine, timeout: float = 30.0):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def blackout(self, seconds: float) -> None:
+        """Unreachable but not restarted: sockets dropped, connections refused, back on the same port later."""
+        self._call(self._outage(seconds, restart=False))
+
+    def restart(self, down_s: float = 0.0) -> None:
+        """A process restart: everything in memory is forgotten; files on disk stay, temp/ is emptied."""
+        self._call(self._outage(down_s, restart=True))
+
+    def stop(self) -> None:
+        if self._thread is None:
+            return
+        thread, self._thread = self._thread, None
+        try:
+            self._call(self._shutdown())
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            thread.join(30)
+            self.loop.close()
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            shutil.rmtree(self.dirs.root, ignore_errors=True)
+
+    async def _shutdown(self) -> None:
+        await self._go_down()
+        self.state.dead = True
+        self.state.release_all()
+        self._worker.cancel()
+        await self.runner.cleanup()
+
+    def history(self, prompt_id: str) -> dict:
+        if self._thread is None:
+            return copy.deepcopy(self.state.history.get(prompt_id, {})) if self.state else {}
+
+        async def read() -> dict:
+            return copy.deepcopy(self.state.history.get(prompt_id, {}))
+        return self._call(read())
+
+    def output_files(self) -> list:
+        return self.dirs.written_files()
+
+    def wait_idle(self, timeout: float = 30.0) -> None:
+        """Block until no prompt is queued or running."""
+        give_up = time.monotonic() + timeout
+        while self.state.remaining() and time.monotonic() < give_up:
+            time.sleep(0.01)
