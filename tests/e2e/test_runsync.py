@@ -1,0 +1,92 @@
+"""The whole worker through the RunPod SDK's local API, against the ComfyUI simulator."""
+import base64
+import io
+import json
+import time
+
+import boto3
+import pytest
+import requests
+from moto.server import ThreadedMotoServer
+from PIL import Image
+
+from e2e.conftest import ROOT, free_port
+
+SAMPLE = json.loads((ROOT / "test_input.json").read_text())["input"]
+
+
+def png(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    assert image.format == "PNG"
+    return image
+
+
+def test_base64_mode_returns_every_saved_image(comfy_sim, start_worker):
+    worker = start_worker({"COMFY_HOST": comfy_sim.host})
+    answer = worker.runsync(SAMPLE)
+    assert answer["status"] == "COMPLETED", answer
+    images = answer["output"]["images"]
+    assert [(i["node_id"], i["type"], i["content_type"]) for i in images] == [
+        ("3", "base64", "image/png"), ("5", "base64", "image/png"), ("5", "base64", "image/png")]
+    inverted = png(base64.b64decode(images[0]["data"])).convert("RGB")
+    assert inverted.size == (64, 64) and inverted.getpixel((0, 0)) == (255, 255, 127)
+    assert [png(base64.b64decode(i["data"])).size for i in images[1:]] == [(128, 96), (128, 96)]
+    assert "errors" not in answer["output"]
+
+
+def test_s3_mode_returns_urls_of_objects_in_the_bucket(comfy_sim, start_worker):
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    try:
+        endpoint = f"http://127.0.0.1:{port}"
+        secret = "e2e-secret-value-9f3a"
+        s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="e2e-id", aws_secret_access_key=secret,
+                          region_name="us-east-1")
+        s3.create_bucket(Bucket="outputs")
+        worker = start_worker({"COMFY_HOST": comfy_sim.host, "BUCKET_ENDPOINT_URL": endpoint,
+                               "BUCKET_ACCESS_KEY_ID": "e2e-id", "BUCKET_SECRET_ACCESS_KEY": secret, "BUCKET_NAME": "outputs"})
+        answer = worker.runsync(SAMPLE)
+        assert answer["status"] == "COMPLETED", answer
+        images = answer["output"]["images"]
+        assert [i["type"] for i in images] == ["s3_url"] * 3
+        keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="outputs")["Contents"])
+        assert len(keys) == 3 and all(key.startswith(answer["id"] + "/") and key.endswith(".png") for key in keys)
+        for image in images:
+            assert png(requests.get(image["data"], timeout=10).content).size in ((64, 64), (128, 96))
+        assert secret not in worker.output()
+    finally:
+        server.stop()
+
+
+def test_failed_job_error_string_stands_on_its_own(comfy_sim, start_worker):
+    worker = start_worker({"COMFY_HOST": comfy_sim.host})
+    workflow = {
+        "1": {"class_type": "EmptyImage", "inputs": {"width": 0, "height": 8, "batch_size": 1, "color": 0}},
+        "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "e2e_bad"}},
+    }
+    answer = worker.runsync({"workflow": workflow})
+    assert answer["status"] == "FAILED"
+    assert set(answer) == {"id", "status", "error"}
+    assert answer["error"].startswith("workflow_invalid: node 1 (EmptyImage) input 'width': Value 0 smaller than min of 1")
+
+
+def test_execution_error_names_node_and_exception(comfy_sim, start_worker):
+    worker = start_worker({"COMFY_HOST": comfy_sim.host})
+    workflow = json.loads((ROOT / "tests/fixtures/comfyui/workflows/execution_error.json").read_text())
+    answer = worker.runsync({"workflow": workflow})
+    assert answer["status"] == "FAILED"
+    assert answer["error"].startswith("execution_failed: node 2 (ImageToMask): IndexError:")
+
+
+def test_bad_configuration_stops_the_worker_at_start(start_worker):
+    worker = start_worker({"OUTPUT_SINK": "ftp"}, "--rp_serve_api", "--rp_api_port", str(free_port()))
+    assert worker.process.wait(timeout=60) == 2
+    assert "OUTPUT_SINK='ftp' is not supported: use 'base64' or 's3'" in worker.output()
+
+
+def test_test_input_flag_runs_one_job_and_exits(comfy_sim, start_worker):
+    worker = start_worker({"COMFY_HOST": comfy_sim.host}, "--test_input", json.dumps({"input": SAMPLE}))
+    assert worker.process.wait(timeout=120) == 0, worker.output()
+    assert "sample_inverted" in worker.output()
