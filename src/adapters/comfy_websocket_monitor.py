@@ -30,6 +30,7 @@ class SocketPolicy:
     connect_timeout_s: float = 10.0
     poll_s: float = 0.5
     final_frame_grace_s: float = 1.0
+    silence_check_s: float = 60.0
 
 
 class ComfyWebsocketMonitor:
@@ -98,6 +99,7 @@ class WebsocketExecution:
              should_stop: StopCheck) -> Outcome:
         terminal: Optional[Outcome] = None
         grace_until = float("inf")
+        heard_at = time.monotonic()
         while True:
             if should_stop():
                 raise ExecutionInterrupted(f"the job was cancelled while prompt {prompt_id} ran")
@@ -106,10 +108,18 @@ class WebsocketExecution:
                 raise JobTimedOut(f"prompt {prompt_id} did not finish before the job's deadline")
             if terminal is not None and now >= grace_until:
                 return terminal  # the final executing frame can be lost (ws_drop_before_final.json)
+            if now - heard_at >= self._p.silence_check_s:
+                # A socket reopened before ComfyUI noticed the old one closing can stay silent
+                # for good (ComfyUI then forgets the client id): ask how the prompt is doing.
+                heard_at = now
+                outcome = self._state_outcome(prompt_id)
+                if outcome is not None:
+                    return outcome
             try:
                 message = self._socket.recv()
                 if message == "":
                     raise websocket.WebSocketConnectionClosedException("ComfyUI closed the websocket")
+                heard_at = time.monotonic()
             except websocket.WebSocketTimeoutException:
                 continue
             except _CLOSED as exc:
@@ -141,6 +151,9 @@ class WebsocketExecution:
         # /queue and /history what became of the prompt (reconnect_mid_run.json).
         self.close()
         self.connect(deadline)
+        return self._state_outcome(prompt_id)
+
+    def _state_outcome(self, prompt_id: str) -> Optional[Outcome]:
         state = self._prompt_state(prompt_id)
         if state.state == "lost":
             raise PromptLost(

@@ -21,7 +21,7 @@ class ProcessLiveness:
             return False
         except PermissionError:
             return True
-        return True
+        return not _is_zombie(pid)
 
     def describe(self) -> str:
         return f"pid {self._pid()} from {self._pid_file}"
@@ -34,3 +34,12 @@ class ProcessLiveness:
                 return int(handle.read().strip())
         except (OSError, ValueError):
             return None
+
+
+def _is_zombie(pid: int) -> bool:
+    """An exited child not yet reaped by its parent still answers kill(pid, 0)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False

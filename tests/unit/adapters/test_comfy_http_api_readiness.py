@@ -1,6 +1,8 @@
 """Readiness wait of the HTTP adapter: retry budget, PID-file liveness, and no probe once ready."""
+import os
 import subprocess
 import sys
+import time
 
 import pytest
 import requests
@@ -34,7 +36,7 @@ def test_gives_up_after_the_retry_budget_without_a_pid_file(mocker):
 
 def test_waits_past_the_budget_while_the_comfy_process_lives(mocker, tmp_path):
     pid_file = tmp_path / "comfy.pid"
-    pid_file.write_text(str(subprocess.os.getpid()))
+    pid_file.write_text(str(os.getpid()))
     session = probe_session(mocker, [None] * 6 + [200])
     api = ComfyHttpApi("http://h:1", session=session, ready_interval_s=0, ready_max_retries=2,
                        liveness=ProcessLiveness(str(pid_file)))
@@ -52,3 +54,18 @@ def test_fails_at_once_when_the_comfy_process_has_exited(mocker, tmp_path):
     with pytest.raises(ComfyUnreachable, match="exited"):
         api.wait_until_ready()
     assert session.get.call_count == 1
+
+
+def test_an_exited_but_unreaped_comfy_counts_as_dead(tmp_path):
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        pid_file = tmp_path / "comfy.pid"
+        pid_file.write_text(str(child.pid))
+        liveness = ProcessLiveness(str(pid_file))
+        for _ in range(200):
+            if liveness.alive() is False:
+                break
+            time.sleep(0.01)
+        assert liveness.alive() is False
+    finally:
+        child.wait()

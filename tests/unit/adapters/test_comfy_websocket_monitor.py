@@ -189,3 +189,11 @@ def test_final_frame_without_terminal_frame_asks_history(sockets):
     plan, _, _ = sockets
     plan.append(ScriptedSocket([frame("executing", node=None, prompt_id=PID)]))
     assert wait(monitor([PromptState("finished", Outcome("interrupted", node_id="5"))])).status == "interrupted"
+
+
+def test_long_silence_asks_comfy_how_the_prompt_is_doing(sockets):
+    plan, made, _ = sockets
+    plan.append(ScriptedSocket([]))
+    mon = monitor([PromptState("pending"), PromptState("finished", Outcome("success"))], silence_check_s=0.03)
+    assert wait(mon).status == "success"
+    assert len(made) == 1
