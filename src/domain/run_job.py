@@ -64,7 +64,7 @@ def select_returned(refs: Iterable[OutputRef]) -> list[OutputRef]:
     return sorted(chosen, key=lambda ref: _node_order(ref.node_id))
 
 
-def collect_outputs(job_id: str, refs: Sequence[OutputRef], *, source, sink) -> JobResult:
+def collect_outputs(job_id: str, refs: Sequence[OutputRef], *, source: ImageSource, sink: ImageSink) -> JobResult:
     """Fetch and store each output; one failure is reported without losing the others."""
     stored: list[StoredOutput] = []
     failures: list[OutputFailure] = []

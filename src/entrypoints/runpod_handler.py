@@ -8,6 +8,9 @@ import threading
 import time
 from typing import Any, Awaitable, Callable
 
+import runpod
+
+from adapters.runpod_progress import RunpodProgressReporter
 from domain.errors import WorkerError
 from domain.job_input import new_job
 from domain.response import error_response, success_response
@@ -54,7 +57,7 @@ def make_handler(container: Container) -> Handler:
                 monitor=container.execution_monitor(),
                 source=container.image_source(),
                 sink=container.image_sink(),
-                on_progress=_progress_reporter(job) if config["job"]["progress_updates"] else None,
+                on_progress=RunpodProgressReporter(job) if config["job"]["progress_updates"] else None,
                 should_stop=stop.is_set,
             )
             response = success_response(result)
@@ -76,12 +79,6 @@ def make_handler(container: Container) -> Handler:
     return handler
 
 
-def _progress_reporter(job: dict) -> Callable:
-    from adapters.runpod_progress import RunpodProgressReporter
-
-    return RunpodProgressReporter(job)
-
-
 def main() -> None:
     configure_logging()
     try:
@@ -89,8 +86,6 @@ def main() -> None:
     except ConfigError as exc:
         print(f"worker configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    import runpod
-
     runpod.serverless.start({"handler": make_handler(container)})
 
 

@@ -17,8 +17,8 @@ import sys
 import threading
 from typing import Optional
 
-import requests
-
+from adapters.comfy_http_api import ComfyHttpApi
+from domain.errors import ComfyUnreachable
 from entrypoints.container import build_container
 from entrypoints.job_logging import configure_logging
 from entrypoints.runpod_handler import make_handler
@@ -75,9 +75,10 @@ def _report(response: dict, out: pathlib.Path) -> int:
 
 def _answers(host: str) -> bool:
     try:
-        return requests.get(f"http://{host}/system_stats", timeout=2).status_code == 200
-    except requests.RequestException:
+        ComfyHttpApi(f"http://{host}", ready_max_retries=1).wait_until_ready()
+    except ComfyUnreachable:
         return False
+    return True
 
 
 def _start_simulator() -> tuple[subprocess.Popen, str]:
