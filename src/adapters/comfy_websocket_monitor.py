@@ -109,8 +109,10 @@ class WebsocketExecution:
             if terminal is not None and now >= grace_until:
                 return terminal  # the final executing frame can be lost (ws_drop_before_final.json)
             if now - heard_at >= self._p.silence_check_s:
-                # A socket reopened before ComfyUI noticed the old one closing can stay silent
-                # for good (ComfyUI then forgets the client id): ask how the prompt is doing.
+                # Nothing about our prompt for a while. A socket reopened before ComfyUI noticed the
+                # old one closing can stay silent for good (ComfyUI then forgets the client id), and a
+                # prompt deleted from the queue by someone else never gets a final frame
+                # (queue_delete_pending.json): ask how the prompt is doing.
                 heard_at = now
                 outcome = self._state_outcome(prompt_id)
                 if outcome is not None:
@@ -119,7 +121,6 @@ class WebsocketExecution:
                 message = self._socket.recv()
                 if message == "":
                     raise websocket.WebSocketConnectionClosedException("ComfyUI closed the websocket")
-                heard_at = time.monotonic()
             except websocket.WebSocketTimeoutException:
                 continue
             except _CLOSED as exc:
@@ -136,6 +137,7 @@ class WebsocketExecution:
             kind, data = frame
             if data.get("prompt_id") != prompt_id:
                 continue  # other prompts, status broadcasts, reconnect's executing without prompt_id
+            heard_at = time.monotonic()
             if kind == "executing" and data.get("node") is None:
                 return terminal or self._finished_outcome(prompt_id)
             if kind in TERMINAL_FRAMES:
@@ -157,7 +159,8 @@ class WebsocketExecution:
         state = self._prompt_state(prompt_id)
         if state.state == "lost":
             raise PromptLost(
-                f"ComfyUI no longer knows prompt {prompt_id}: it was restarted while the prompt ran"
+                f"ComfyUI no longer knows prompt {prompt_id}: it was restarted, or the prompt was "
+                "deleted from its queue, before the prompt finished"
             )
         return state.outcome
 

@@ -5,6 +5,7 @@ import time
 import uuid
 
 import pytest
+import requests
 from PIL import Image
 
 from adapters.comfy_http_api import ComfyHttpApi
@@ -174,3 +175,17 @@ def test_stop_request_ends_the_wait(comfy_sim):
     stop = threading.Event()
     with pytest.raises(ExecutionInterrupted):
         run(api, monitor, slow_chain("it_stop"), during=later(0.2, stop.set), should_stop=stop.is_set)
+
+
+def test_prompt_deleted_from_the_queue_by_someone_else_does_not_hang(comfy_sim):
+    comfy_sim.faults.node_delay_s = 0.5
+    api, monitor = adapters(comfy_sim, silence_check_s=0.5)
+    api.wait_until_ready()
+    blocker = Prompt(id=str(uuid.uuid4()), client_id=str(uuid.uuid4()), workflow=slow_chain("it_blocker"))
+    api.queue_prompt(blocker)
+    ours = Prompt(id=str(uuid.uuid4()), client_id=str(uuid.uuid4()), workflow=slow_chain("it_deleted"))
+    with monitor.watch(ours.client_id) as execution:
+        api.queue_prompt(ours)
+        requests.post(comfy_sim.base_url + "/queue", json={"delete": [ours.id]}, timeout=5).raise_for_status()
+        with pytest.raises(PromptLost, match="deleted from its queue"):
+            execution.wait(ours.id, deadline=time.monotonic() + 30, on_progress=print, should_stop=lambda: False)
