@@ -4,6 +4,7 @@ import threading
 import time
 from typing import Callable, Optional
 
+import requests
 import websocket
 
 from .binary import event_type
@@ -99,3 +100,15 @@ class FrameRecorder:
         except Exception:
             pass
         self._thread.join(5)
+
+
+def wait_reachable(sim, timeout: float = 10.0) -> None:
+    """Block until the simulator answers HTTP again (after a blackout or restart)."""
+    give_up = time.monotonic() + timeout
+    while time.monotonic() < give_up:
+        try:
+            requests.get(f"{sim.base_url}/prompt", timeout=1)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    raise AssertionError("simulator did not come back")

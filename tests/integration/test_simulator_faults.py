@@ -11,7 +11,7 @@ import requests
 import websocket
 
 from comfyui_sim import ComfySimulator
-from comfyui_sim.client import FrameRecorder
+from comfyui_sim.client import FrameRecorder, wait_reachable
 
 pytestmark = pytest.mark.integration
 TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -135,13 +135,7 @@ def test_blackout_refuses_then_comes_back_with_state(comfy_sim):
         requests.get(f"{comfy_sim.base_url}/prompt", timeout=5)
     with pytest.raises(ConnectionRefusedError):
         websocket.create_connection(f"ws://{host}/ws?clientId={client_id}", timeout=5)
-    give_up = time.monotonic() + 10
-    while time.monotonic() < give_up:
-        try:
-            requests.get(f"{comfy_sim.base_url}/prompt", timeout=1)
-            break
-        except requests.ConnectionError:
-            time.sleep(0.05)
+    wait_reachable(comfy_sim)
     assert comfy_sim.host == host
     assert requests.get(f"{comfy_sim.base_url}/history/{done}", timeout=10).json()[done]["status"]["completed"]
     assert wait_history(comfy_sim, running)["status"]["status_str"] == "success"

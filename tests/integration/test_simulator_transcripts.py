@@ -21,7 +21,7 @@ import requests
 import websocket
 from PIL import Image
 
-from comfyui_sim.client import FrameRecorder, label, recorded_labels
+from comfyui_sim.client import FrameRecorder, label, recorded_labels, wait_reachable
 
 pytestmark = pytest.mark.integration
 TRANSCRIPTS = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "comfyui" / "transcripts"
@@ -415,17 +415,6 @@ def test_reconnect_with_the_same_client_id_mid_run(comfy_sim):
     assert second.frames[0]["data"]["sid"] == transcript["client_id"]
     assert second.frames[1] == transcript["frames_socket2"][1]["frame"]
     assert comfy_sim.history(prompt_id)["status"]["status_str"] == "success"
-
-
-def wait_reachable(sim, timeout: float = 10.0) -> None:
-    give_up = time.monotonic() + timeout
-    while time.monotonic() < give_up:
-        try:
-            requests.get(f"{sim.base_url}/prompt", timeout=1)
-            return
-        except requests.ConnectionError:
-            time.sleep(0.05)
-    raise AssertionError("simulator did not come back")
 
 
 def test_server_restart_mid_run_forgets_everything(comfy_sim):
