@@ -139,7 +139,10 @@ class WebsocketExecution:
                 continue  # other prompts, status broadcasts, reconnect's executing without prompt_id
             heard_at = time.monotonic()
             if kind == "executing" and data.get("node") is None:
-                return terminal or self._finished_outcome(prompt_id)
+                outcome = terminal or self._state_outcome(prompt_id)
+                if outcome is None:
+                    raise PromptLost(f"ComfyUI ended prompt {prompt_id} without a history entry")
+                return outcome
             if kind in TERMINAL_FRAMES:
                 terminal = outcome_from_frame(kind, data)
                 grace_until = time.monotonic() + self._p.final_frame_grace_s
@@ -162,12 +165,6 @@ class WebsocketExecution:
                 f"ComfyUI no longer knows prompt {prompt_id}: it was restarted, or the prompt was "
                 "deleted from its queue, before the prompt finished"
             )
-        return state.outcome
-
-    def _finished_outcome(self, prompt_id: str) -> Outcome:
-        state = self._prompt_state(prompt_id)
-        if state.outcome is None:
-            raise PromptLost(f"ComfyUI ended prompt {prompt_id} without a history entry")
         return state.outcome
 
 
