@@ -8,7 +8,7 @@ from domain.model import Outcome, OutputRef
 
 # history[id].outputs[node] keys that hold {filename, subfolder, type} entries (PROTOCOL.md fact 10;
 # `gifs` comes from VideoHelperSuite). `text` holds plain strings and `animated` flags: not files.
-FILE_KINDS = ("images", "gifs", "video", "audio", "latents", "meshes", "3d")
+FILE_KINDS = ("images", "gifs", "audio", "latents")
 
 
 def outcome_from_frame(kind: str, data: Mapping[str, Any]) -> Outcome:
