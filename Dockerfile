@@ -11,9 +11,10 @@ CMD ["python", "-m", "entrypoints.runpod_handler"]
 
 # The ComfyUI simulator, for trying the worker locally without a GPU (docker-compose.yml).
 FROM python:3.11-slim AS comfyui-simulator
-ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PYTHONPATH=/sim
+ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /sim
-RUN pip install "aiohttp>=3.9,<4" "pillow>=10"
-COPY tests/comfyui_sim ./comfyui_sim
+COPY pyproject.toml README.md ./
+COPY src ./src
+RUN pip install '.[sim]'
 EXPOSE 8188
 CMD ["python", "-m", "comfyui_sim", "--host", "0.0.0.0", "--port", "8188"]

@@ -8,12 +8,12 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,sim]'
 	touch $(STAMP)
 
 ## run: the sample job (test_input.json) end to end; outputs land in ./out/
 run: $(STAMP)
-	PYTHONPATH=src:tests $(PY) -m entrypoints.sample_job test_input.json --out out
+	$(PY) -m entrypoints.sample_job test_input.json --out out
 
 ## test: every test (unit, integration, e2e)
 test: $(STAMP)
@@ -29,4 +29,5 @@ e2e: $(STAMP)
 	$(PY) -m pytest tests/e2e
 
 clean:
-	rm -rf $(VENV) out .pytest_cache
+	rm -rf $(VENV) out .pytest_cache build dist simulated_uploaded local_upload
+	find . -path ./.git -prune -o \( -name __pycache__ -o -name '*.egg-info' \) -prune -exec rm -rf {} +

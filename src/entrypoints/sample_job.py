@@ -1,21 +1,20 @@
 """Runs a sample job end to end through the worker's handler: `python -m entrypoints.sample_job test_input.json`.
 
-It uses the ComfyUI at COMFY_HOST when one answers there, else starts the ComfyUI simulator
-(`python -m comfyui_sim`, from the tests) for the purpose, and writes decoded outputs to --out.
+It uses the ComfyUI at COMFY_HOST when one answers there, else runs the project's ComfyUI
+simulator (`comfyui_sim`, the `sim` extra) in this process, and writes decoded outputs to --out.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import pathlib
-import socket
-import subprocess
+import re
 import sys
-import threading
-from typing import Optional
+from typing import Iterator, Optional
 
 from adapters.comfy_http_api import ComfyHttpApi
 from domain.errors import ComfyUnreachable
@@ -24,34 +23,44 @@ from entrypoints.job_logging import configure_logging
 from entrypoints.runpod_handler import make_handler
 from entrypoints.settings import ConfigError
 
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
 
 def main(argv: Optional[list[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("input", type=pathlib.Path, help="a JSON file with {'input': {...}}")
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("out"))
     args = parser.parse_args(argv)
     configure_logging(os.environ.get("LOG_LEVEL", "WARNING"))
     env = dict(os.environ)
-    host = env.get("COMFY_HOST", "127.0.0.1:8188")
-    simulator = None
-    if not _answers(host):
-        simulator, host = _start_simulator()
-        print(f"No ComfyUI answers at {env.get('COMFY_HOST', '127.0.0.1:8188')}: using the ComfyUI simulator at {host}")
-    else:
-        print(f"Using the ComfyUI at {host}")
-    env["COMFY_HOST"] = host
-    try:
-        handler = make_handler(build_container(env))
-        job = json.loads(args.input.read_text())
+    wanted = env.get("COMFY_HOST", "127.0.0.1:8188")
+    job = json.loads(args.input.read_text())
+    with _comfy_at(wanted) as host:
+        env["COMFY_HOST"] = host
+        try:
+            handler = make_handler(build_container(env))
+        except ConfigError as exc:
+            print(f"worker configuration error: {exc}", file=sys.stderr)
+            return 2
         response = asyncio.run(handler({"id": "sample-job", "input": job.get("input")}))
-    except ConfigError as exc:
-        print(f"worker configuration error: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        if simulator is not None:
-            simulator.terminate()
-            simulator.wait(timeout=10)
     return _report(response, args.out)
+
+
+@contextlib.contextmanager
+def _comfy_at(host: str) -> Iterator[str]:
+    """The ComfyUI at `host` if it answers, else a simulator in this process for the duration."""
+    if _answers(host):
+        print(f"Using the ComfyUI at {host}")
+        yield host
+        return
+    try:
+        from comfyui_sim import ComfySimulator
+    except ImportError as exc:
+        raise SystemExit(f"No ComfyUI answers at {host} and the simulator is not installed "
+                         f"(pip install '.[sim]'): {exc}") from None
+    with ComfySimulator(port=0) as sim:
+        print(f"No ComfyUI answers at {host}: using the ComfyUI simulator at {sim.host}")
+        yield sim.host
 
 
 def _report(response: dict, out: pathlib.Path) -> int:
@@ -63,7 +72,7 @@ def _report(response: dict, out: pathlib.Path) -> int:
     print(f"Job succeeded: {len(images)} output(s){' (' + response['status'] + ')' if 'status' in response else ''}")
     for image in images:
         if image["type"] == "base64":
-            path = out / image["filename"]
+            path = out / local_name(image.get("subfolder") or "", image["filename"])
             path.write_bytes(base64.b64decode(image["data"]))
             print(f"  node {image['node_id']}: {image['filename']} ({image['content_type']}) -> {path}")
         else:
@@ -73,30 +82,19 @@ def _report(response: dict, out: pathlib.Path) -> int:
     return 0
 
 
+def local_name(subfolder: str, filename: str) -> str:
+    """A file name safe to write in one folder; the subfolder becomes a prefix so same names stay apart."""
+    parts = [p for p in re.split(r"[\\/]+", f"{subfolder}/{filename}") if p not in ("", ".", "..")]
+    name = "__".join(_UNSAFE.sub("_", p).lstrip(".") for p in parts)
+    return name or "output"
+
+
 def _answers(host: str) -> bool:
     try:
         ComfyHttpApi(f"http://{host}", ready_max_retries=1).wait_until_ready()
     except ComfyUnreachable:
         return False
     return True
-
-
-def _start_simulator() -> tuple[subprocess.Popen, str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    tests_dir = pathlib.Path(__file__).resolve().parents[2] / "tests"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tests_dir), os.environ.get("PYTHONPATH", "")])}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "comfyui_sim", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, text=True,
-    )
-    line = process.stdout.readline()
-    if "listening" not in line:
-        process.kill()
-        raise SystemExit(f"the ComfyUI simulator did not start: {line!r}")
-    threading.Thread(target=process.stdout.read, daemon=True).start()
-    return process, f"127.0.0.1:{port}"
 
 
 if __name__ == "__main__":

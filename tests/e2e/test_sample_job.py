@@ -1,4 +1,4 @@
-"""`make run`'s sample job: with no ComfyUI at COMFY_HOST it starts the simulator and writes real PNGs."""
+"""`make run`'s sample job: with no ComfyUI at COMFY_HOST it runs the simulator in-process and writes real PNGs."""
 import os
 import subprocess
 import sys
@@ -6,16 +6,46 @@ import sys
 from PIL import Image
 
 from e2e.conftest import ROOT, free_port
+from entrypoints.sample_job import local_name
 
 
-def test_sample_job_falls_back_to_the_simulator_and_writes_outputs(tmp_path):
+def _run_sample(tmp_path, pythonpath: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BUCKET_", "OUTPUT_SINK", "COMFY_"))}
-    env.update({"COMFY_HOST": f"127.0.0.1:{free_port()}", "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT / 'tests'}"})
-    done = subprocess.run([sys.executable, "-m", "entrypoints.sample_job", str(ROOT / "test_input.json"),
-                           "--out", str(tmp_path)], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    env.update({"COMFY_HOST": f"127.0.0.1:{free_port()}", "PYTHONPATH": pythonpath, "PYTHONDONTWRITEBYTECODE": "1"})
+    out = tmp_path / "out"
+    return subprocess.run([sys.executable, "-m", "entrypoints.sample_job", str(ROOT / "test_input.json"),
+                           "--out", str(out)], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+
+
+def _assert_sample_outputs(done: subprocess.CompletedProcess, out) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "using the ComfyUI simulator" in done.stdout
     assert "Job succeeded: 3 output(s)" in done.stdout
-    sizes = {path.name: Image.open(path).size for path in tmp_path.glob("*.png")}
+    sizes = {path.name: Image.open(path).size for path in out.glob("*.png")}
     assert sizes == {"sample_inverted_00001_.png": (64, 64), "sample_orange_00001_.png": (128, 96),
                      "sample_orange_00002_.png": (128, 96)}
+
+
+def test_sample_job_falls_back_to_the_simulator_and_writes_outputs(tmp_path):
+    done = _run_sample(tmp_path, str(ROOT / "src"))
+    _assert_sample_outputs(done, tmp_path / "out")
+
+
+def test_sample_job_runs_from_a_regular_install(tmp_path):
+    """A non-editable install of the project ships the simulator: nothing is read from tests/."""
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                    "--target", str(target), str(ROOT)], check=True, capture_output=True, timeout=300)
+    assert (target / "comfyui_sim" / "__init__.py").exists()
+    done = _run_sample(tmp_path, str(target))
+    _assert_sample_outputs(done, tmp_path / "out")
+
+
+def test_output_names_are_made_safe_and_keep_subfolders_apart():
+    assert local_name("", "ComfyUI_00001_.png") == "ComfyUI_00001_.png"
+    assert local_name("video", "clip.mp4") == "video__clip.mp4"
+    assert local_name("a/b", "x.png") != local_name("a", "x.png")
+    assert local_name("../..", "../../etc/passwd") == "etc__passwd"
+    assert local_name("", "..") == "output"
+    assert "/" not in local_name("sub\\dir", "we ird:name?.png")
+    assert not local_name("", ".hidden").startswith(".")

@@ -1,20 +1,39 @@
-"""The domain imports only the standard library and never reads the environment."""
+"""The domain imports only the standard library and itself, and never reads the environment."""
 import ast
+import os
 import pathlib
 import subprocess
 import sys
 
 DOMAIN = pathlib.Path(__file__).resolve().parents[3] / "src" / "domain"
-FORBIDDEN = ("runpod", "requests", "websocket", "boto3", "botocore", "dependency_injector", "adapters", "entrypoints")
 
 
-def test_importing_the_domain_loads_no_third_party_module():
+def _imported_roots(tree: ast.AST) -> set[str]:
+    roots = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            roots |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
+def test_every_domain_import_is_the_standard_library_or_the_domain():
+    allowed = set(sys.stdlib_module_names) | {"domain", "__future__"}
+    for path in sorted(DOMAIN.glob("*.py")):
+        outside = _imported_roots(ast.parse(path.read_text())) - allowed
+        assert not outside, f"{path.name} imports {sorted(outside)}"
+
+
+def test_importing_the_domain_loads_only_the_standard_library():
     modules = [f"domain.{p.stem}" for p in DOMAIN.glob("*.py") if p.stem != "__init__"]
-    code = "import sys\n" + "".join(f"import {m}\n" for m in modules) + (
-        f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {FORBIDDEN!r})\nprint(','.join(bad))"
+    code = "import sys\nbefore = set(sys.modules)\n" + "".join(f"import {m}\n" for m in modules) + (
+        "allowed = set(sys.stdlib_module_names) | {'domain'}\n"
+        "bad = sorted(m for m in set(sys.modules) - before if m.split('.')[0] not in allowed)\n"
+        "print(','.join(bad))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={"PYTHONPATH": str(DOMAIN.parent)})
+    env = {"PYTHONPATH": str(DOMAIN.parent), "PYTHONDONTWRITEBYTECODE": "1", "PATH": os.environ.get("PATH", "")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert out.stdout.strip() == ""
 
 
@@ -23,6 +42,5 @@ def test_no_domain_module_reads_the_environment():
         tree = ast.parse(path.read_text())
         names = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)} | {
             n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
-        imported = {a.name for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
         assert not ({"environ", "getenv"} & names), path.name
-        assert "os" not in imported, path.name
+        assert "os" not in _imported_roots(tree), path.name
