@@ -1,16 +1,28 @@
 """One error root for the worker, each failure kind with a stable code.
 
+Whose fault each is: the caller's (invalid_input, input_fetch_failed, workflow_invalid and its
+two children, response_too_large), ComfyUI's (comfy_error, execution_failed, prompt_lost,
+stalled), the network's or the deployment's (comfy_unreachable, comfy_process_died,
+output_fetch_failed, upload_failed), or nobody's (cancelled, interrupted, timed_out).
+
 WorkerError                      (code)
-├── InvalidInput                 invalid_input
+├── InvalidInput                 invalid_input         the job's input is wrong
+├── InputFetchFailed             input_fetch_failed    an input URL could not be downloaded
 ├── WorkflowRejected             workflow_invalid      ComfyUI refused the prompt (HTTP 400)
+│   ├── ModelMissing             model_missing         a loader asks for a file ComfyUI does not have
+│   └── NodeMissing              node_missing          a class_type this ComfyUI does not know
 ├── ComfyError                   comfy_error           ComfyUI answered something unexpected
 │   ├── ComfyUnreachable         comfy_unreachable
-│   └── PromptLost               prompt_lost           ComfyUI restarted and forgot the prompt
+│   │   └── ComfyProcessDied     comfy_process_died    ComfyUI's process (PID file) is gone
+│   ├── PromptLost               prompt_lost           ComfyUI restarted and forgot the prompt
+│   └── Stalled                  stalled               the running prompt went silent too long
 ├── ExecutionFailed              execution_failed      a node raised while running
-├── ExecutionInterrupted         interrupted
-├── JobTimedOut                  timed_out
+├── ExecutionInterrupted         interrupted           ComfyUI interrupted the prompt
+├── Cancelled                    cancelled             RunPod cancelled the job
+├── JobTimedOut                  timed_out             JOB_TIMEOUT_S passed
 ├── OutputFetchFailed            output_fetch_failed
-└── UploadFailed                 upload_failed
+├── UploadFailed                 upload_failed
+└── ResponseTooLarge             response_too_large    the outputs do not fit in RunPod's response
 """
 from __future__ import annotations
 
@@ -75,3 +87,31 @@ class OutputFetchFailed(WorkerError):
 
 class UploadFailed(WorkerError):
     code = "upload_failed"
+
+
+class InputFetchFailed(WorkerError):
+    code = "input_fetch_failed"
+
+
+class ModelMissing(WorkflowRejected):
+    code = "model_missing"
+
+
+class NodeMissing(WorkflowRejected):
+    code = "node_missing"
+
+
+class ComfyProcessDied(ComfyUnreachable):
+    code = "comfy_process_died"
+
+
+class Stalled(ComfyError):
+    code = "stalled"
+
+
+class Cancelled(WorkerError):
+    code = "cancelled"
+
+
+class ResponseTooLarge(WorkerError):
+    code = "response_too_large"

@@ -3,17 +3,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal, Mapping, Optional
+from typing import Any, Iterator, Literal, Mapping, Optional
 
 OutcomeStatus = Literal["success", "error", "interrupted"]
 
 
 @dataclass(frozen=True)
-class InputImage:
-    """An image the job sends to ComfyUI's input folder before queueing."""
+class InputFile:
+    """A file the job sends to ComfyUI's input folder before queueing: inline bytes or a URL."""
 
     name: str
-    data: bytes = field(repr=False)
+    data: Optional[bytes] = field(default=None, repr=False)
+    url: Optional[str] = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class OutputFormat:
+    """`input.output_format`: still images are re-encoded to this before delivery."""
+
+    format: Literal["png", "jpeg", "webp"]
+    quality: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -21,8 +30,11 @@ class JobInput:
     """The validated `job["input"]`."""
 
     workflow: Mapping[str, Any] = field(repr=False)
-    images: tuple[InputImage, ...] = ()
+    images: tuple[InputFile, ...] = ()
     comfy_org_api_key: Optional[str] = field(default=None, repr=False)
+    include_temp: bool = False
+    output_format: Optional[OutputFormat] = None
+    validate_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -37,12 +49,11 @@ class Prompt:
 
 @dataclass(frozen=True)
 class Job:
-    """One unit of work: who asked (job id), what to run, and until when."""
+    """One unit of work: who asked (job id) and what to run."""
 
     id: str
     input: JobInput
     prompt: Prompt
-    deadline: Optional[float] = None  # time.monotonic() value; None means no deadline
 
 
 @dataclass(frozen=True)
@@ -58,26 +69,8 @@ class Outcome:
 
 
 @dataclass(frozen=True)
-class PromptState:
-    """What ComfyUI knows of a prompt when the live frames were missed."""
-
-    state: Literal["pending", "finished", "lost"]
-    outcome: Optional[Outcome] = None
-
-
-@dataclass(frozen=True)
-class Progress:
-    """A step of a running node, as reported to the caller."""
-
-    prompt_id: str
-    node_id: Optional[str]
-    value: int
-    max: int
-
-
-@dataclass(frozen=True)
 class OutputRef:
-    """A file ComfyUI produced, addressed the way `/view` wants it."""
+    """A file ComfyUI produced, addressed the way `/view` wants it; `kind` is its key in the node's output."""
 
     node_id: str
     kind: str
@@ -87,21 +80,53 @@ class OutputRef:
 
 
 @dataclass(frozen=True)
-class Blob:
-    """Bytes fetched for an output, with their media type."""
+class TextOutput:
+    """A string an output node showed (`text` in its output, e.g. PreviewAny)."""
 
-    data: bytes = field(repr=False)
-    content_type: str = "application/octet-stream"
+    node_id: str
+    text: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class PromptHistory:
+    """A finished prompt's `/history` entry: outcome, outputs and ComfyUI's own timestamps (ms)."""
+
+    outcome: Outcome
+    files: tuple[OutputRef, ...] = ()
+    texts: tuple[TextOutput, ...] = ()
+    started_ms: Optional[int] = None
+    ended_ms: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class PromptState:
+    """What ComfyUI knows of a prompt when the live frames were missed."""
+
+    state: Literal["pending", "running", "finished", "lost"]
+    history: Optional[PromptHistory] = None
+    queue_position: Optional[int] = None
+
+
+@dataclass
+class Download:
+    """An output being fetched: its media type, its length when known, and its bytes as chunks."""
+
+    content_type: str
+    chunks: Iterator[bytes] = field(repr=False)
+    length: Optional[int] = None
 
 
 @dataclass(frozen=True)
 class StoredOutput:
-    """Where an output ended up: inline base64 or a URL."""
+    """One delivered file: where it came from, what it is now, and the entry's `data`."""
 
     ref: OutputRef
+    filename: str
     type: str
     data: str = field(repr=False)
     content_type: str = "application/octet-stream"
+    size_bytes: int = 0
+    sha256: str = ""
 
 
 @dataclass(frozen=True)
@@ -118,7 +143,9 @@ class OutputFailure:
 
 @dataclass(frozen=True)
 class JobResult:
-    """What a finished job produced: stored outputs and per-output failures."""
+    """What a finished job produced: stored files, texts and per-output failures."""
 
     outputs: tuple[StoredOutput, ...] = ()
+    texts: tuple[TextOutput, ...] = ()
     failures: tuple[OutputFailure, ...] = ()
+    timings_ms: Mapping[str, int] = field(default_factory=dict)

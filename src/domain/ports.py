@@ -1,41 +1,41 @@
 """The ports the use case drives; adapters and fakes implement them without inheriting."""
 from __future__ import annotations
 
-from typing import Callable, ContextManager, Optional, Protocol, Sequence
+from typing import Callable, ContextManager, Iterable, Optional, Protocol
 
-from domain.model import Blob, InputImage, Outcome, OutputRef, Progress, Prompt, PromptState, StoredOutput
+from domain.budget import Budget
+from domain.events import Event
+from domain.model import Download, OutputRef, Prompt, PromptHistory, PromptState
 
-ProgressCallback = Callable[[Progress], None]
-StopCheck = Callable[[], bool]
+ProgressSink = Callable[[dict], None]
 
 
 class ComfyApi(Protocol):
     """ComfyUI's HTTP API.
 
-    Every method raises `ComfyUnreachable` when ComfyUI cannot be reached.
+    Every method raises `ComfyUnreachable` when ComfyUI cannot be reached (`ComfyProcessDied` when
+    its process is known to be gone), `ComfyError` when it answers something unexpected, and
+    `Cancelled` / `JobTimedOut` from the budget.
     """
 
-    def wait_until_ready(self) -> None:
-        """Block until ComfyUI answers; raise `ComfyUnreachable` when it never will."""
+    def wait_until_ready(self, budget: Budget, *, recheck: bool = False) -> None:
+        """Block until ComfyUI answers (at once when it answered before, unless `recheck`)."""
         ...
 
-    def upload_image(self, image: InputImage) -> None:
-        """Store an input image under exactly its name; raise `InvalidInput` if ComfyUI refuses it."""
+    def upload_input(self, name: str, data: bytes, budget: Budget) -> None:
+        """Store an input file under exactly its name; `InvalidInput` if ComfyUI refuses the file itself."""
         ...
 
-    def queue_prompt(self, prompt: Prompt) -> str:
-        """Queue the prompt asking for its own id; return the id ComfyUI uses.
-
-        Raises `WorkflowRejected` on a validation error (HTTP 400), `ComfyError` on any other refusal.
-        """
+    def queue_prompt(self, prompt: Prompt, budget: Budget) -> None:
+        """Queue the prompt under its own id; `WorkflowRejected` (or a child) on a validation error."""
         ...
 
-    def prompt_state(self, prompt_id: str) -> PromptState:
-        """Tell whether the prompt is pending or running, finished (with its outcome) or lost."""
+    def prompt_state(self, prompt_id: str, budget: Budget) -> PromptState:
+        """Whether the prompt is pending, running, finished (with its history) or lost."""
         ...
 
-    def outputs(self, prompt_id: str) -> Sequence[OutputRef]:
-        """The prompt's output files from `/history`, in a stable order."""
+    def history(self, prompt_id: str, budget: Budget) -> PromptHistory:
+        """The finished prompt's outcome and outputs from `/history`, the source of truth."""
         ...
 
     def cancel(self, prompt_id: str) -> None:
@@ -43,45 +43,59 @@ class ComfyApi(Protocol):
         ...
 
 
-class Execution(Protocol):
-    """A live view of ComfyUI's execution events for one client id."""
+class EventStream(Protocol):
+    """One client id's execution events, from a socket opened before the prompt is queued."""
 
-    def wait(
-        self,
-        prompt_id: str,
-        *,
-        deadline: Optional[float],
-        on_progress: ProgressCallback,
-        should_stop: StopCheck,
-    ) -> Outcome:
-        """Block until the prompt ends and return how it ended.
+    def next_event(self, timeout_s: float) -> Optional[Event]:
+        """The next event, or None when nothing came within `timeout_s`.
 
-        Raises `JobTimedOut` past the deadline (a `time.monotonic()` value),
-        `ExecutionInterrupted` when `should_stop()` turns true, `PromptLost` when
-        ComfyUI forgot the prompt, `ComfyUnreachable` when it cannot be reached again.
+        A socket that closed or stopped answering pings yields `SocketLost` once; after that,
+        call `reopen`.
         """
+        ...
+
+    def reopen(self, budget: Budget) -> None:
+        """One attempt to open the socket again with the same client id; `ComfyUnreachable` if it fails."""
         ...
 
 
 class ExecutionMonitor(Protocol):
-    """Opens an `Execution` before the prompt is queued, so no event is missed."""
+    """Opens an `EventStream` for a client id; the socket closes when the context exits."""
 
-    def watch(self, client_id: str) -> ContextManager[Execution]:
-        """Connect for `client_id`; the connection closes when the context exits."""
+    def open(self, client_id: str, budget: Budget) -> ContextManager[EventStream]:
         ...
 
 
 class ImageSource(Protocol):
-    """Where output bytes come from."""
+    """Where output bytes come from (ComfyUI's `/view`)."""
 
-    def fetch(self, ref: OutputRef) -> Blob:
-        """Return the output's bytes; raise `OutputFetchFailed` when they cannot be had."""
+    def open(self, ref: OutputRef, budget: Budget) -> ContextManager[Download]:
+        """The output's bytes as chunks; `OutputFetchFailed` when they cannot be had or arrive cut short."""
         ...
 
 
 class ImageSink(Protocol):
-    """Where output bytes go."""
+    """Where output bytes go. `kind` is the `type` of the entries it makes (`base64`, `s3_url`)."""
 
-    def store(self, job_id: str, ref: OutputRef, blob: Blob) -> StoredOutput:
-        """Keep the bytes and say where; raise `UploadFailed` when they cannot be kept."""
+    kind: str
+
+    def store(self, job_id: str, filename: str, content_type: str, chunks: Iterable[bytes], budget: Budget) -> str:
+        """Keep the bytes and return the entry's `data` (base64 text or a URL); `UploadFailed` if it cannot."""
+        ...
+
+
+class ImageConverter(Protocol):
+    """Re-encodes still images for `input.output_format`."""
+
+    def convert(self, data: bytes, image_format: str, quality: Optional[int]) -> bytes:
+        """The image in `image_format` (png, jpeg, webp); `InvalidInput` if `data` is not a still image."""
+        ...
+
+
+class InputFetcher(Protocol):
+    """Downloads input files given by URL."""
+
+    def fetch(self, url: str, budget: Budget) -> bytes:
+        """The body, at most the adapter's size cap; `InvalidInput` for a URL that is refused (scheme, address, size cap),
+        `InputFetchFailed` when the download fails. Never puts credentials or query strings in errors."""
         ...
