@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import base64
+from typing import Iterable
 
-from domain.model import Blob, OutputRef, StoredOutput
+from domain.budget import Budget
 
 
 class Base64ImageSink:
     """Implements the `ImageSink` port by encoding the bytes as base64 text."""
 
-    def store(self, job_id: str, ref: OutputRef, blob: Blob) -> StoredOutput:
-        data = base64.b64encode(blob.data).decode("ascii")
-        return StoredOutput(ref=ref, type="base64", data=data, content_type=blob.content_type)
+    kind = "base64"
+
+    def store(self, job_id: str, filename: str, content_type: str, chunks: Iterable[bytes], budget: Budget) -> str:
+        return base64.b64encode(b"".join(chunks)).decode("ascii")

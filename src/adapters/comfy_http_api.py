@@ -1,16 +1,17 @@
-"""ComfyUI's HTTP API (queue, history, upload, cancel, readiness) over one requests Session."""
+"""ComfyUI's HTTP API (readiness, upload, queue, queue state, history, cancel) over one requests Session."""
 from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 import requests
 
-from adapters.comfy_messages import outcome_from_history, output_refs, workflow_rejected
+from adapters.comfy_messages import prompt_history, workflow_rejected
 from adapters.process_liveness import ProcessLiveness
-from domain.errors import ComfyError, ComfyUnreachable, InvalidInput
-from domain.model import InputImage, OutputRef, Prompt, PromptState
+from domain.budget import Budget
+from domain.errors import ComfyError, ComfyProcessDied, ComfyUnreachable, InvalidInput
+from domain.model import Prompt, PromptHistory, PromptState
 
 log = logging.getLogger(__name__)
 
@@ -37,62 +38,76 @@ class ComfyHttpApi:
         self._liveness = liveness or ProcessLiveness(None)
         self._history_wait_s = history_wait_s
         self._ready = False
+        self.version: Optional[str] = None
 
-    def wait_until_ready(self) -> None:
-        if self._ready:
+    def wait_until_ready(self, budget: Budget, *, recheck: bool = False) -> None:
+        """Probe `/system_stats`: while the PID file's process lives, else `ready_max_retries` times (0: no limit)."""
+        if self._ready and not recheck:
             return
         started, attempts = time.monotonic(), 0
-        while not self._answers():
+        while not self._answers(budget):
             attempts += 1
             alive = self._liveness.alive()
             if alive is False:
-                raise ComfyUnreachable(f"ComfyUI's process ({self._liveness.describe()}) exited before answering at {self._base_url}")
-            if alive is None and attempts >= self._ready_max_retries:
+                raise ComfyProcessDied(f"ComfyUI's process ({self._liveness.describe()}) is gone; "
+                                       f"nothing answers at {self._base_url}")
+            if alive is None and 0 < self._ready_max_retries <= attempts:
                 raise ComfyUnreachable(
                     f"ComfyUI did not answer at {self._base_url} after {attempts} tries in {time.monotonic() - started:.1f} s"
                 )
-            time.sleep(self._ready_interval_s)
-        log.info("ComfyUI answers at %s (after %.2f s)", self._base_url, time.monotonic() - started)
+            budget.sleep(self._ready_interval_s, "waiting for ComfyUI to start")
+        if attempts:
+            log.info("ComfyUI answers at %s (after %.2f s)", self._base_url, time.monotonic() - started)
         self._ready = True
 
-    def upload_image(self, image: InputImage) -> None:
-        files = {"image": (image.name, image.data, "application/octet-stream")}
-        response = self._call("POST", "/upload/image", files=files, data={"type": "input", "overwrite": "true"})
-        if response.status_code != 200:
-            raise InvalidInput(f"ComfyUI refused input image {image.name!r}: HTTP {response.status_code} {_text(response)}")
-        stored = response.json().get("name")
-        if stored != image.name:
-            raise ComfyError(f"ComfyUI stored input image {image.name!r} as {stored!r}")
+    def ensure_alive(self) -> None:
+        """Raise `ComfyProcessDied` when the PID file names a process that is gone."""
+        if self._liveness.alive() is False:
+            self._ready = False
+            raise ComfyProcessDied(f"ComfyUI's process ({self._liveness.describe()}) is gone")
 
-    def queue_prompt(self, prompt: Prompt) -> str:
+    def upload_input(self, name: str, data: bytes, budget: Budget) -> None:
+        files = {"image": (name, data, "application/octet-stream")}
+        response = self._call("POST", "/upload/image", budget, files=files, data={"type": "input", "overwrite": "true"})
+        if 400 <= response.status_code < 500:
+            raise InvalidInput(f"ComfyUI refused input file {name!r}: HTTP {response.status_code} {_text(response)}")
+        stored = self._body(response, "POST /upload/image").get("name")
+        if stored != name:
+            raise ComfyError(f"ComfyUI stored input file {name!r} as {stored!r}")
+
+    def queue_prompt(self, prompt: Prompt, budget: Budget) -> None:
         body: dict[str, Any] = {"prompt": dict(prompt.workflow), "client_id": prompt.client_id, "prompt_id": prompt.id}
         if prompt.extra_data:
             body["extra_data"] = dict(prompt.extra_data)
-        response = self._call("POST", "/prompt", json=body)
+        response = self._call("POST", "/prompt", budget, json=body)
         if response.status_code == 400:
             raise workflow_rejected(_json_or_text(response))
-        if response.status_code != 200:
-            raise ComfyError(f"ComfyUI answered HTTP {response.status_code} to POST /prompt: {_text(response)}")
-        return str(response.json().get("prompt_id") or prompt.id)
+        answered = self._body(response, "POST /prompt").get("prompt_id")
+        if answered not in (None, prompt.id):
+            raise ComfyError(f"ComfyUI queued the prompt as {answered!r} instead of the id {prompt.id!r} it was given")
 
-    def prompt_state(self, prompt_id: str) -> PromptState:
-        queue = self._json("GET", "/queue")
-        for item in (queue.get("queue_running") or []) + (queue.get("queue_pending") or []):
-            if len(item) > 1 and item[1] == prompt_id:
-                return PromptState("pending")
-        entry = self._history_entry(prompt_id)
+    def prompt_state(self, prompt_id: str, budget: Budget) -> PromptState:
+        queue = self._json("/queue", budget)
+        running = [item for item in queue.get("queue_running") or [] if len(item) > 1]
+        pending = sorted((item for item in queue.get("queue_pending") or [] if len(item) > 1), key=lambda i: i[0])
+        if any(item[1] == prompt_id for item in running):
+            return PromptState("running", queue_position=0)
+        for position, item in enumerate(pending):
+            if item[1] == prompt_id:
+                return PromptState("pending", queue_position=position + len(running))
+        entry = self._history_entry(prompt_id, budget)
         if entry is None:
             return PromptState("lost")
-        return PromptState("finished", outcome_from_history(entry))
+        return PromptState("finished", history=prompt_history(entry))
 
-    def outputs(self, prompt_id: str) -> Sequence[OutputRef]:
+    def history(self, prompt_id: str, budget: Budget) -> PromptHistory:
         # History is written after execution_success is sent (PROTOCOL.md fact 14): allow it a moment.
         give_up = time.monotonic() + self._history_wait_s
-        while (entry := self._history_entry(prompt_id)) is None:
+        while (entry := self._history_entry(prompt_id, budget)) is None:
             if time.monotonic() > give_up:
                 raise ComfyError(f"ComfyUI has no history for prompt {prompt_id}")
-            time.sleep(0.05)
-        return output_refs(entry)
+            budget.sleep(0.02, "waiting for the prompt's history")
+        return prompt_history(entry)
 
     def cancel(self, prompt_id: str) -> None:
         # A pending prompt needs /queue delete, a running one /interrupt (PROTOCOL.md fact 15).
@@ -103,25 +118,47 @@ class ComfyHttpApi:
                 log.warning("cancel of prompt %s: POST %s failed: %s", prompt_id, path, exc)
         log.info("asked ComfyUI to drop and interrupt prompt %s", prompt_id)
 
-    def _history_entry(self, prompt_id: str) -> Optional[dict]:
-        return self._json("GET", f"/history/{prompt_id}").get(prompt_id)
+    def _history_entry(self, prompt_id: str, budget: Budget) -> Optional[dict]:
+        entry = self._json(f"/history/{prompt_id}", budget).get(prompt_id)
+        return entry if isinstance(entry, dict) else None
 
-    def _answers(self) -> bool:
+    def _answers(self, budget: Budget) -> bool:
         try:
-            return self._session.get(self._base_url + "/system_stats", timeout=2).status_code == 200
+            response = self._session.get(self._base_url + "/system_stats", timeout=budget.timeout(2.0, "waiting for ComfyUI"))
         except requests.RequestException:
             return False
-
-    def _json(self, method: str, path: str) -> dict:
-        response = self._call(method, path)
         if response.status_code != 200:
-            raise ComfyError(f"ComfyUI answered HTTP {response.status_code} to {method} {path}: {_text(response)}")
-        return response.json()
-
-    def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+            return False
         try:
-            return self._session.request(method, self._base_url + path, timeout=self._timeout_s, **kwargs)
+            self.version = str(response.json()["system"]["comfyui_version"])
+        except (ValueError, KeyError, TypeError):
+            pass
+        return True
+
+    def _json(self, path: str, budget: Budget) -> dict:
+        return self._body(self._call("GET", path, budget), f"GET {path}")
+
+    def _body(self, response: requests.Response, what: str) -> dict:
+        if response.status_code != 200:
+            raise ComfyError(f"ComfyUI answered HTTP {response.status_code} to {what}: {_text(response)}")
+        try:
+            body = response.json()
+        except ValueError:
+            raise ComfyError(f"ComfyUI answered {what} with a body that is not JSON: {_text(response)}") from None
+        if not isinstance(body, dict):
+            raise ComfyError(f"ComfyUI answered {what} with JSON that is not an object: {_text(response)}")
+        return body
+
+    def _call(self, method: str, path: str, budget: Budget, **kwargs: Any) -> requests.Response:
+        timeout = budget.timeout(self._timeout_s, f"calling {method} {path}")
+        try:
+            return self._session.request(method, self._base_url + path, timeout=timeout, **kwargs)
+        except requests.Timeout as exc:
+            budget.check(f"calling {method} {path}")
+            raise ComfyUnreachable(f"{method} {path} to ComfyUI at {self._base_url} timed out: {exc}") from exc
         except requests.RequestException as exc:
+            self._ready = False
+            self.ensure_alive()
             raise ComfyUnreachable(f"{method} {path} to ComfyUI at {self._base_url} failed: {exc}") from exc
 
 

@@ -1,14 +1,52 @@
-"""Reads ComfyUI's JSON (history entries, error frames, 400 bodies) into domain values."""
+"""Reads ComfyUI's JSON (node outputs, history entries, error frames, 400 bodies) into domain values."""
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, Optional
 
 from domain.errors import WorkflowRejected
-from domain.model import Outcome, OutputRef
+from domain.model import Outcome, OutputRef, PromptHistory, TextOutput
 
-# history[id].outputs[node] keys that hold {filename, subfolder, type} entries (PROTOCOL.md fact 10;
-# `gifs` comes from VideoHelperSuite). `text` holds plain strings and `animated` flags: not files.
-FILE_KINDS = ("images", "gifs", "audio", "latents")
+_TERMINAL = ("execution_success", "execution_error", "execution_interrupted")
+
+
+def node_outputs(node_id: str, output: Any) -> tuple[tuple[OutputRef, ...], tuple[str, ...]]:
+    """One node's output (`executed.output`, `history.outputs[node]`): its files under any key, and its texts.
+
+    PROTOCOL.md fact 10: every list of `{filename, subfolder, type}` objects is a file list (images,
+    gifs, audio, latents, a custom node's own key); `text` holds strings; `animated` is a flag list
+    aligned with `images`, not an output.
+    """
+    if not isinstance(output, Mapping):
+        return (), ()
+    animated = output.get("animated") if isinstance(output.get("animated"), list) else []
+    files = []
+    for kind, items in output.items():
+        if kind == "animated" or not isinstance(items, list):
+            continue
+        for index, item in enumerate(items):
+            if isinstance(item, Mapping) and isinstance(item.get("filename"), str) and item["filename"]:
+                files.append(OutputRef(
+                    node_id=node_id, kind=str(kind), filename=item["filename"],
+                    subfolder=str(item.get("subfolder") or ""), type=str(item.get("type") or "output"),
+                    animated=kind == "images" and index < len(animated) and animated[index] is True,
+                ))
+    texts = output.get("text")
+    strings = tuple(t for t in texts if isinstance(t, str)) if isinstance(texts, list) else ()
+    return tuple(files), strings
+
+
+def prompt_history(entry: Mapping[str, Any]) -> PromptHistory:
+    """A `/history/<id>` entry: outcome, every output in node then list order, ComfyUI's timestamps."""
+    files: list[OutputRef] = []
+    texts: list[TextOutput] = []
+    outputs = entry.get("outputs") if isinstance(entry.get("outputs"), Mapping) else {}
+    for node_id, output in outputs.items():
+        node_files, node_texts = node_outputs(str(node_id), output)
+        files.extend(node_files)
+        texts.extend(TextOutput(str(node_id), text) for text in node_texts)
+    started, ended = _timestamps(entry)
+    return PromptHistory(outcome=outcome_from_history(entry), files=tuple(files), texts=tuple(texts),
+                         started_ms=started, ended_ms=ended)
 
 
 def outcome_from_frame(kind: str, data: Mapping[str, Any]) -> Outcome:
@@ -31,32 +69,26 @@ def outcome_from_history(entry: Mapping[str, Any]) -> Outcome:
     """How a finished prompt ended, from its `/history` entry (`status.messages` keeps the frames)."""
     status = entry.get("status") or {}
     for kind, data in reversed(status.get("messages") or []):
-        if kind in ("execution_success", "execution_error", "execution_interrupted"):
+        if kind in _TERMINAL:
             return outcome_from_frame(kind, data or {})
     if status.get("status_str") == "success":
         return Outcome(status="success")
     return Outcome(status="error", message=f"ComfyUI reported status {status.get('status_str')!r}")
 
 
-def output_refs(entry: Mapping[str, Any]) -> list[OutputRef]:
-    """Every output file named in a `/history` entry, in node then list order."""
-    return list(_iter_refs(entry.get("outputs") or {}))
-
-
-def _iter_refs(outputs: Mapping[str, Any]) -> Iterator[OutputRef]:
-    for node_id, node_output in outputs.items():
-        if not isinstance(node_output, dict):
+def _timestamps(entry: Mapping[str, Any]) -> tuple[Optional[int], Optional[int]]:
+    started = ended = None
+    for message in (entry.get("status") or {}).get("messages") or []:
+        if not (isinstance(message, list) and len(message) == 2 and isinstance(message[1], Mapping)):
             continue
-        for kind in FILE_KINDS:
-            for item in node_output.get(kind) or []:
-                if isinstance(item, dict) and item.get("filename"):
-                    yield OutputRef(
-                        node_id=str(node_id),
-                        kind=kind,
-                        filename=item["filename"],
-                        subfolder=item.get("subfolder") or "",
-                        type=item.get("type") or "output",
-                    )
+        stamp = message[1].get("timestamp")
+        if not isinstance(stamp, (int, float)):
+            continue
+        if message[0] == "execution_start":
+            started = int(stamp)
+        elif message[0] in _TERMINAL:
+            ended = int(stamp)
+    return started, ended
 
 
 def workflow_rejected(body: Any) -> WorkflowRejected:
@@ -87,5 +119,5 @@ def _node_error_lines(node_id: str, node: Any) -> Iterator[str]:
         yield f"{where}: {message}"
 
 
-def _str_or_none(value: Any) -> str | None:
+def _str_or_none(value: Any) -> Optional[str]:
     return None if value is None else str(value)

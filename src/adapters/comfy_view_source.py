@@ -8,7 +8,11 @@ from typing import Optional
 import requests
 
 from domain.errors import OutputFetchFailed
-from domain.model import Blob, OutputRef
+from contextlib import contextmanager
+from typing import Iterator
+
+from domain.budget import Budget
+from domain.model import Download, OutputRef
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +28,8 @@ class ComfyViewImageSource:
         self._session = session or requests.Session()
         self._timeout_s = timeout_s
 
-    def fetch(self, ref: OutputRef) -> Blob:
+    @contextmanager
+    def open(self, ref: OutputRef, budget: Budget) -> Iterator[Download]:
         params = {"filename": ref.filename, "subfolder": ref.subfolder, "type": ref.type}
         where = _describe(ref)
         try:
@@ -44,7 +49,7 @@ class ComfyViewImageSource:
             )
         content_type = _content_type(response.headers.get("Content-Type"), ref.filename)
         log.debug("fetched %s: %d bytes, %s", where, len(response.content), content_type)
-        return Blob(data=response.content, content_type=content_type)
+        yield Download(content_type=content_type, chunks=iter([response.content]), length=len(response.content))
 
 
 def _describe(ref: OutputRef) -> str:

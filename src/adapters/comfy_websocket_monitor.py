@@ -1,194 +1,123 @@
-"""Follows one client's ComfyUI execution over the websocket API (websocket-client)."""
+"""Reads one client's ComfyUI websocket (websocket-client) as domain events, and reopens it when told."""
 from __future__ import annotations
 
 import json
 import logging
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Optional
+from typing import Iterator, Optional
 
 import websocket
+from websocket import ABNF
 
-from adapters.comfy_messages import outcome_from_frame
-from domain.errors import ComfyUnreachable, ExecutionInterrupted, JobTimedOut, PromptLost
-from domain.model import Outcome, Progress, PromptState
-from domain.ports import ProgressCallback, StopCheck
+from adapters.comfy_frames import decode_binary, decode_text
+from domain.budget import Budget
+from domain.errors import ComfyUnreachable
+from domain.events import Event, SocketLost
 
 log = logging.getLogger(__name__)
 
-TERMINAL_FRAMES = ("execution_success", "execution_error", "execution_interrupted")
-_CLOSED = (websocket.WebSocketConnectionClosedException, ConnectionError, OSError)
-
-
-@dataclass(frozen=True)
-class SocketPolicy:
-    """How long to wait for what, and how often to reopen a dropped socket."""
-
-    reconnect_attempts: int = 5
-    reconnect_delay_s: float = 3.0
-    connect_timeout_s: float = 10.0
-    poll_s: float = 0.5
-    final_frame_grace_s: float = 1.0
-    silence_check_s: float = 60.0
+# save_image_websocket_metadata.json: with this first message, images come as type 4 frames that
+# name their node and prompt.
+FEATURE_FLAGS = json.dumps({"type": "feature_flags", "data": {"supports_preview_metadata": True}})
+_CLOSED = (websocket.WebSocketConnectionClosedException, websocket.WebSocketProtocolException, OSError)
 
 
 class ComfyWebsocketMonitor:
     """Implements the `ExecutionMonitor` port."""
 
-    def __init__(
-        self,
-        host: str,
-        *,
-        prompt_state: Callable[[str], PromptState],
-        policy: SocketPolicy = SocketPolicy(),
-        scheme: str = "ws",
-        trace: bool = False,
-    ) -> None:
+    def __init__(self, host: str, *, connect_timeout_s: float = 10.0, ping_interval_s: float = 5.0,
+                 pong_timeout_s: float = 5.0, scheme: str = "ws", trace: bool = False) -> None:
         self._url = f"{scheme}://{host}/ws?clientId="
-        self._prompt_state = prompt_state
-        self._policy = policy
+        self._connect_timeout_s = connect_timeout_s
+        self._ping_interval_s = ping_interval_s
+        self._pong_timeout_s = pong_timeout_s
         if trace:
             websocket.enableTrace(True)
 
     @contextmanager
-    def watch(self, client_id: str) -> Iterator["WebsocketExecution"]:
-        execution = WebsocketExecution(self._url + client_id, self._prompt_state, self._policy)
-        execution.connect(deadline=None)
+    def open(self, client_id: str, budget: Budget) -> Iterator["WebsocketStream"]:
+        stream = WebsocketStream(self._url + client_id, self._connect_timeout_s, self._ping_interval_s,
+                                 self._pong_timeout_s)
+        stream.reopen(budget)
         try:
-            yield execution
+            yield stream
         finally:
-            execution.close()
+            stream.close()
 
 
-class WebsocketExecution:
-    """One socket for one client id, reopened with bounded retries when it drops."""
+class WebsocketStream:
+    """One socket for one client id; a silent peer is found out by a ping that gets no pong."""
 
-    def __init__(self, url: str, prompt_state: Callable[[str], PromptState], policy: SocketPolicy) -> None:
+    def __init__(self, url: str, connect_timeout_s: float, ping_interval_s: float, pong_timeout_s: float) -> None:
         self._url = url
-        self._prompt_state = prompt_state
-        self._p = policy
+        self._connect_timeout_s = connect_timeout_s
+        self._ping_interval_s = ping_interval_s
+        self._pong_timeout_s = pong_timeout_s
         self._socket: Optional[websocket.WebSocket] = None
+        self._heard_at = 0.0
+        self._ping_sent_at: Optional[float] = None
 
-    def connect(self, deadline: Optional[float]) -> None:
-        last_error: Optional[BaseException] = None
-        for attempt in range(1, self._p.reconnect_attempts + 2):
-            try:
-                self._socket = websocket.create_connection(self._url, timeout=self._p.connect_timeout_s)
-                self._socket.settimeout(self._p.poll_s)
-                if attempt > 1:
-                    log.info("websocket to ComfyUI reopened on attempt %d", attempt)
-                return
-            except (websocket.WebSocketException, OSError) as exc:
-                last_error = exc
-                if attempt > self._p.reconnect_attempts:
-                    break
-                log.warning("websocket to ComfyUI failed (%s); retry %d of %d in %.1f s",
-                            exc, attempt, self._p.reconnect_attempts, self._p.reconnect_delay_s)
-                _sleep_until(deadline, self._p.reconnect_delay_s)
-        raise ComfyUnreachable(
-            f"cannot open the websocket {self._url.split('?')[0]} after {self._p.reconnect_attempts} retries: {last_error}"
-        ) from last_error
+    def reopen(self, budget: Budget) -> None:
+        self.close()
+        try:
+            sock = websocket.create_connection(self._url, timeout=budget.timeout(self._connect_timeout_s, "connecting"))
+            sock.send(FEATURE_FLAGS)
+        except (websocket.WebSocketException, OSError) as exc:
+            raise ComfyUnreachable(f"cannot open the websocket {self._url.split('?')[0]}: {exc}") from exc
+        self._socket = sock
+        self._heard_at, self._ping_sent_at = time.monotonic(), None
 
     def close(self) -> None:
         if self._socket is not None:
-            self._socket.close()
+            try:
+                self._socket.close(timeout=0.2)
+            except Exception:  # closing a broken socket can fail in many ways; it is gone either way
+                pass
             self._socket = None
 
-    def wait(self, prompt_id: str, *, deadline: Optional[float], on_progress: ProgressCallback,
-             should_stop: StopCheck) -> Outcome:
-        terminal: Optional[Outcome] = None
-        grace_until = float("inf")
-        heard_at = time.monotonic()
-        while True:
-            if should_stop():
-                raise ExecutionInterrupted(f"the job was cancelled while prompt {prompt_id} ran")
-            now = time.monotonic()
-            if deadline is not None and now >= deadline:
-                raise JobTimedOut(f"prompt {prompt_id} did not finish before the job's deadline")
-            if terminal is not None and now >= grace_until:
-                return terminal  # the final executing frame can be lost (ws_drop_before_final.json)
-            if now - heard_at >= self._p.silence_check_s:
-                # Nothing about our prompt for a while. A socket reopened before ComfyUI noticed the
-                # old one closing can stay silent for good (ComfyUI then forgets the client id), and a
-                # prompt deleted from the queue by someone else never gets a final frame
-                # (queue_delete_pending.json): ask how the prompt is doing.
-                heard_at = now
-                outcome = self._state_outcome(prompt_id)
-                if outcome is not None:
-                    return outcome
+    def next_event(self, timeout_s: float) -> Optional[Event]:
+        if self._socket is None:
+            return SocketLost("the websocket is closed")
+        now = time.monotonic()
+        lost = self._keep_alive(now)
+        if lost is not None:
+            return lost
+        wait = min(timeout_s, self._next_ping_due(now) - now)
+        self._socket.settimeout(max(0.001, wait))
+        try:
+            opcode, frame = self._socket.recv_data_frame(control_frame=True)
+        except websocket.WebSocketTimeoutException:
+            return None
+        except _CLOSED as exc:
+            return self._lost(f"{type(exc).__name__}: {exc}")
+        self._heard_at, self._ping_sent_at = time.monotonic(), None
+        if opcode == ABNF.OPCODE_CLOSE:
+            return self._lost("ComfyUI closed the websocket")
+        if opcode == ABNF.OPCODE_TEXT:
+            data = frame.data
+            return decode_text(data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data)
+        if opcode == ABNF.OPCODE_BINARY:
+            return decode_binary(frame.data)
+        return None
+
+    def _keep_alive(self, now: float) -> Optional[SocketLost]:
+        if self._ping_sent_at is not None:
+            if now - self._ping_sent_at >= self._pong_timeout_s:
+                return self._lost(f"no answer to a websocket ping for {self._pong_timeout_s:g} s")
+        elif now - self._heard_at >= self._ping_interval_s:
             try:
-                message = self._socket.recv()
-                if message == "":
-                    raise websocket.WebSocketConnectionClosedException("ComfyUI closed the websocket")
-            except websocket.WebSocketTimeoutException:
-                continue
+                self._socket.ping()
             except _CLOSED as exc:
-                if terminal is not None:
-                    return terminal
-                log.warning("websocket to ComfyUI lost while prompt %s ran: %s", prompt_id, exc or type(exc).__name__)
-                recovered = self._recover(prompt_id, deadline)
-                if recovered is not None:
-                    return recovered
-                continue
-            frame = _parse(message)
-            if frame is None:
-                continue
-            kind, data = frame
-            if data.get("prompt_id") != prompt_id:
-                continue  # other prompts, status broadcasts, reconnect's executing without prompt_id
-            heard_at = time.monotonic()
-            if kind == "executing" and data.get("node") is None:
-                outcome = terminal or self._state_outcome(prompt_id)
-                if outcome is None:
-                    raise PromptLost(f"ComfyUI ended prompt {prompt_id} without a history entry")
-                return outcome
-            if kind in TERMINAL_FRAMES:
-                terminal = outcome_from_frame(kind, data)
-                grace_until = time.monotonic() + self._p.final_frame_grace_s
-            elif kind == "progress":
-                on_progress(Progress(prompt_id, _str(data.get("node")), int(data.get("value") or 0), int(data.get("max") or 0)))
-            elif kind == "executing":
-                log.debug("prompt %s executing node %s", prompt_id, data.get("node"))
+                return self._lost(f"{type(exc).__name__}: {exc}")
+            self._ping_sent_at = now
+        return None
 
-    def _recover(self, prompt_id: str, deadline: Optional[float]) -> Optional[Outcome]:
-        # Frames sent while the socket was down are lost for good: reopen first, then ask
-        # /queue and /history what became of the prompt (reconnect_mid_run.json).
+    def _next_ping_due(self, now: float) -> float:
+        if self._ping_sent_at is not None:
+            return self._ping_sent_at + self._pong_timeout_s
+        return self._heard_at + self._ping_interval_s
+
+    def _lost(self, reason: str) -> SocketLost:
         self.close()
-        self.connect(deadline)
-        return self._state_outcome(prompt_id)
-
-    def _state_outcome(self, prompt_id: str) -> Optional[Outcome]:
-        state = self._prompt_state(prompt_id)
-        if state.state == "lost":
-            raise PromptLost(
-                f"ComfyUI no longer knows prompt {prompt_id}: it was restarted, or the prompt was "
-                "deleted from its queue, before the prompt finished"
-            )
-        return state.outcome
-
-
-def _parse(message: Any) -> Optional[tuple[str, dict]]:
-    if isinstance(message, bytes):
-        return None  # binary previews (PROTOCOL.md fact 8) are not needed to follow execution
-    try:
-        frame = json.loads(message)
-    except ValueError:
-        log.debug("skipping a websocket frame that is not JSON")
-        return None
-    if not isinstance(frame, dict) or not isinstance(frame.get("data"), dict):
-        return None
-    return str(frame.get("type")), frame["data"]
-
-
-def _sleep_until(deadline: Optional[float], delay_s: float) -> None:
-    if deadline is not None:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise JobTimedOut("the job's deadline passed while reconnecting to ComfyUI")
-        delay_s = min(delay_s, remaining)
-    time.sleep(delay_s)
-
-
-def _str(value: Any) -> Optional[str]:
-    return None if value is None else str(value)
+        return SocketLost(reason)

@@ -1,27 +1,16 @@
 """Sends a running job's progress to RunPod with the SDK's fire-and-forget `progress_update`."""
 from __future__ import annotations
 
-import time
-from typing import Any, Callable, Optional
+import logging
 
-from domain.model import Progress
+log = logging.getLogger(__name__)
 
 
-class RunpodProgressReporter:
-    """A `ProgressCallback` that sends at most one update per interval, and every node change."""
+def send_progress(job: dict, update: dict) -> None:
+    """Best effort: a failed update is logged and never fails the job."""
+    from runpod.serverless import progress_update
 
-    def __init__(self, job: dict, *, min_interval_s: float = 1.0, send: Optional[Callable[[dict, Any], None]] = None) -> None:
-        if send is None:
-            from runpod.serverless import progress_update as send
-        self._job = job
-        self._send = send
-        self._min_interval_s = min_interval_s
-        self._last_sent = float("-inf")
-        self._last_node: Optional[str] = None
-
-    def __call__(self, progress: Progress) -> None:
-        now = time.monotonic()
-        if progress.node_id == self._last_node and now - self._last_sent < self._min_interval_s:
-            return
-        self._last_sent, self._last_node = now, progress.node_id
-        self._send(self._job, {"node": progress.node_id, "value": progress.value, "max": progress.max})
+    try:
+        progress_update(job, update)
+    except Exception as exc:  # the SDK posts in the background; any failure here is only logged
+        log.debug("progress update failed: %s", exc)

@@ -8,7 +8,7 @@ import uuid
 from typing import Any, Callable, Optional
 
 from domain.errors import InvalidInput
-from domain.model import InputImage, Job, JobInput, Prompt
+from domain.model import InputFile, Job, JobInput, OutputFormat, Prompt
 
 _UI_FORMAT_HINT = (
     "the workflow is in ComfyUI's UI format (it has 'nodes' and 'links'); send the API format "
@@ -16,15 +16,21 @@ _UI_FORMAT_HINT = (
 )
 
 
-def parse_job_input(raw: Any) -> JobInput:
+DEFAULT_MAX_INPUT_BYTES = 50_000_000
+_FORMATS = ("png", "jpeg", "webp")
+
+
+def parse_job_input(raw: Any, *, max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES) -> JobInput:
     """Validate `job["input"]` (an object or a JSON string of one)."""
     data = _as_object(raw, "input")
     workflow = _workflow(data.get("workflow"))
-    images = _images(data.get("images"))
+    images = _images(data.get("images"), max_input_bytes)
     key = data.get("comfy_org_api_key")
     if key is not None and (not isinstance(key, str) or not key.strip()):
         raise InvalidInput("input.comfy_org_api_key must be a non-empty string")
-    return JobInput(workflow=workflow, images=images, comfy_org_api_key=key or None)
+    return JobInput(workflow=workflow, images=images, comfy_org_api_key=key or None,
+                    include_temp=_flag(data, "include_temp"), output_format=_output_format(data.get("output_format")),
+                    validate_only=_flag(data, "validate_only"))
 
 
 def new_job(
@@ -32,15 +38,40 @@ def new_job(
     raw_input: Any,
     *,
     default_api_key: Optional[str] = None,
-    deadline: Optional[float] = None,
+    max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,
     new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
 ) -> Job:
     """Build the job with a fresh client id and a prompt id chosen by us."""
-    job_input = parse_job_input(raw_input)
+    job_input = parse_job_input(raw_input, max_input_bytes=max_input_bytes)
     api_key = job_input.comfy_org_api_key or default_api_key
     extra_data = {"api_key_comfy_org": api_key} if api_key else {}
     prompt = Prompt(id=new_id(), client_id=new_id(), workflow=job_input.workflow, extra_data=extra_data)
-    return Job(id=job_id, input=job_input, prompt=prompt, deadline=deadline)
+    return Job(id=job_id, input=job_input, prompt=prompt)
+
+
+def _flag(data: dict, name: str) -> bool:
+    value = data.get(name, False)
+    if not isinstance(value, bool):
+        raise InvalidInput(f"input.{name} must be true or false, got {type(value).__name__}")
+    return value
+
+
+def _output_format(raw: Any) -> Optional[OutputFormat]:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise InvalidInput('input.output_format must be an object like {"format": "jpeg", "quality": 90}')
+    unknown = sorted(set(raw) - {"format", "quality"})
+    if unknown:
+        raise InvalidInput(f"input.output_format has unknown fields {unknown}: use 'format' and 'quality'")
+    fmt = raw.get("format")
+    fmt = "jpeg" if fmt == "jpg" else fmt
+    if fmt not in _FORMATS:
+        raise InvalidInput(f"input.output_format.format must be one of {', '.join(_FORMATS)}, got {fmt!r}")
+    quality = raw.get("quality")
+    if quality is not None and (isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 100):
+        raise InvalidInput(f"input.output_format.quality must be a whole number from 1 to 100, got {quality!r}")
+    return OutputFormat(format=fmt, quality=quality)
 
 
 def _as_object(raw: Any, what: str) -> dict:
@@ -73,22 +104,33 @@ def _workflow(raw: Any) -> dict:
     return workflow
 
 
-def _images(raw: Any) -> tuple[InputImage, ...]:
+def _images(raw: Any, max_bytes: int) -> tuple[InputFile, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
-        raise InvalidInput("input.images must be a list of {name, image} objects")
+        raise InvalidInput("input.images must be a list of {name, image} or {name, url} objects")
     seen: set[str] = set()
     images = []
     for index, item in enumerate(raw):
         if not isinstance(item, dict):
-            raise InvalidInput(f"input.images[{index}] must be an object with 'name' and 'image'")
+            raise InvalidInput(f"input.images[{index}] must be an object with 'name' and 'image' (or 'url')")
         name = _image_name(item.get("name"), index)
         if name in seen:
             raise InvalidInput(f"input.images[{index}]: the name {name!r} is used twice")
         seen.add(name)
-        images.append(InputImage(name=name, data=_decode_base64(item.get("image"), name)))
+        if "url" in item and "image" in item:
+            raise InvalidInput(f"input.images[{index}] ({name!r}) gives both 'image' and 'url': send one")
+        if "url" in item:
+            images.append(InputFile(name=name, url=_url(item["url"], index)))
+        else:
+            images.append(InputFile(name=name, data=_decode_base64(item.get("image"), name, max_bytes)))
     return tuple(images)
+
+
+def _url(value: Any, index: int) -> str:
+    if not isinstance(value, str) or not value.lower().startswith(("http://", "https://")):
+        raise InvalidInput(f"input.images[{index}].url must be an http:// or https:// URL")
+    return value
 
 
 def _image_name(name: Any, index: int) -> str:
@@ -100,17 +142,22 @@ def _image_name(name: Any, index: int) -> str:
     return name
 
 
-def _decode_base64(value: Any, name: str) -> bytes:
+def _decode_base64(value: Any, name: str, max_bytes: int) -> bytes:
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput(f"input image {name!r}: 'image' must be a base64 string")
     if value.startswith("data:"):
         header, sep, value = value.partition(",")
         if not sep or not header.endswith(";base64"):
             raise InvalidInput(f"input image {name!r}: a data URI must be of the form data:<type>;base64,<data>")
+    too_big = InvalidInput(f"input image {name!r} is over INPUT_MAX_BYTES ({max_bytes:,} bytes) once decoded")
+    if len(value) > 2 * (max_bytes * 4 // 3 + 4):
+        raise too_big
     try:
         data = base64.b64decode("".join(value.split()), validate=True)
     except (binascii.Error, ValueError) as exc:
         raise InvalidInput(f"input image {name!r} is not valid base64: {exc}") from exc
     if not data:
         raise InvalidInput(f"input image {name!r} is empty")
+    if len(data) > max_bytes:
+        raise too_big
     return data

@@ -77,6 +77,7 @@ class OutputRef:
     filename: str
     subfolder: str = ""
     type: str = "output"
+    animated: bool = False
 
 
 @dataclass(frozen=True)

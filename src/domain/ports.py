@@ -15,11 +15,17 @@ class ComfyApi(Protocol):
 
     Every method raises `ComfyUnreachable` when ComfyUI cannot be reached (`ComfyProcessDied` when
     its process is known to be gone), `ComfyError` when it answers something unexpected, and
-    `Cancelled` / `JobTimedOut` from the budget.
+    `Cancelled` / `JobTimedOut` from the budget. `version` is ComfyUI's, once it answered.
     """
+
+    version: Optional[str]
 
     def wait_until_ready(self, budget: Budget, *, recheck: bool = False) -> None:
         """Block until ComfyUI answers (at once when it answered before, unless `recheck`)."""
+        ...
+
+    def ensure_alive(self) -> None:
+        """Raise `ComfyProcessDied` when ComfyUI's process is known to be gone."""
         ...
 
     def upload_input(self, name: str, data: bytes, budget: Budget) -> None:

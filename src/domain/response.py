@@ -1,38 +1,44 @@
-"""Shapes a job's result or error into the worker-comfyui 5.x response callers already parse."""
+"""Shapes a job's result or error into the worker-comfyui 5.x response, and keeps it within RunPod's size limit."""
 from __future__ import annotations
 
-from typing import Any
+import base64
+import json
+from typing import Any, Optional
 
-from domain.errors import WorkerError
-from domain.model import JobResult
+from domain.budget import Budget
+from domain.delivery import node_order
+from domain.errors import ResponseTooLarge, WorkerError
+from domain.model import JobResult, StoredOutput
+from domain.ports import ImageSink
 
 
-def success_response(result: JobResult) -> dict[str, Any]:
-    """`{"images": [...], "errors": [...]}`; with nothing produced, `status: success_no_images`."""
-    images = [
-        {
-            "filename": out.ref.filename,
-            "type": out.type,
-            "data": out.data,
-            "node_id": out.ref.node_id,
-            "subfolder": out.ref.subfolder,
-            "content_type": out.content_type,
-        }
-        for out in result.outputs
-    ]
+def file_entry(out: StoredOutput) -> dict[str, Any]:
+    """One delivered file; `filename`, `type`, `data` are the 5.x shape, the rest rides along."""
+    return {
+        "filename": out.filename, "type": out.type, "data": out.data, "node_id": out.ref.node_id,
+        "subfolder": out.ref.subfolder, "content_type": out.content_type, "size_bytes": out.size_bytes,
+        "sha256": out.sha256,
+    }
+
+
+def success_response(result: JobResult, extra: Optional[dict] = None) -> dict[str, Any]:
+    """Outputs under their ComfyUI keys (`images`, `audio`, `latents`, `gifs`, a node's own key) and `text`."""
     errors = [str(failure) for failure in result.failures]
-    if not images and errors:
+    if not result.outputs and not result.texts and errors:
         first = result.failures[0]
-        return {
-            "error": f"{first.code}: no output could be returned; {errors[0]}",
-            "error_code": first.code,
-            "details": errors,
-        }
-    response: dict[str, Any] = {"images": images}
+        return {"error": f"{first.code}: no output could be returned; {errors[0]}", "error_code": first.code,
+                "details": errors}
+    response: dict[str, Any] = {"images": []}
+    for out in result.outputs:
+        response.setdefault(out.ref.kind, []).append(file_entry(out))
+    texts = sorted(result.texts, key=lambda t: node_order(t.node_id))
+    if texts:
+        response.setdefault("text", []).extend({"node_id": t.node_id, "type": "text", "data": t.text} for t in texts)
     if errors:
         response["errors"] = errors
-    if not images:
+    if not result.outputs and not result.texts:
         response["status"] = "success_no_images"
+    response.update(extra or {})
     return response
 
 
@@ -42,3 +48,41 @@ def error_response(error: WorkerError) -> dict[str, Any]:
     if error.data:
         response["data"] = error.data
     return response
+
+
+def response_size(response: dict) -> int:
+    return len(json.dumps(response, separators=(",", ":")).encode("utf-8"))
+
+
+def fit_response(job_id: str, response: dict[str, Any], max_bytes: int, overflow: Optional[ImageSink],
+                 budget: Budget) -> dict[str, Any]:
+    """Move the largest inline outputs to `overflow` (S3) until the response fits; without it, refuse clearly."""
+    size = response_size(response)
+    if size <= max_bytes:
+        return response
+    inline = sorted((entry for key, entries in response.items() if isinstance(entries, list)
+                     for entry in entries if isinstance(entry, dict) and entry.get("type") == "base64"),
+                    key=lambda e: len(e["data"]), reverse=True)
+    if overflow is None:
+        raise _too_large(size, max_bytes, inline, "configure S3 (BUCKET_ENDPOINT_URL...) to get URLs, ")
+    for entry in inline:
+        if size <= max_bytes:
+            break
+        data = base64.b64decode(entry["data"])
+        url = overflow.store(job_id, entry["filename"], entry["content_type"], iter([data]), budget)
+        size -= len(entry["data"]) - len(url)
+        entry["data"], entry["type"] = url, overflow.kind
+    size = response_size(response)
+    if size > max_bytes:
+        raise _too_large(size, max_bytes, [], "")
+    return response
+
+
+def _too_large(size: int, max_bytes: int, inline: list, s3_hint: str) -> ResponseTooLarge:
+    listed = ", ".join(f"{e['filename']} (node {e['node_id']}, {e['size_bytes']:,} bytes)" for e in inline)
+    return ResponseTooLarge(
+        f"the outputs make a {size:,}-byte response, over MAX_RESPONSE_BYTES={max_bytes:,} (RunPod refuses larger "
+        f"results): {s3_hint}ask for a smaller format (input.output_format), or raise MAX_RESPONSE_BYTES up to "
+        f"RunPod's limit" + (f"; outputs: {listed}" if listed else ""),
+        data={"response_bytes": size, "max_response_bytes": max_bytes,
+              "outputs": [{k: e[k] for k in ("filename", "node_id", "size_bytes")} for e in inline]})

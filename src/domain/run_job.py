@@ -1,97 +1,213 @@
-"""The use case: run one job against ComfyUI in protocol order and collect its outputs."""
+"""The use case: run one job against ComfyUI in protocol order, delivering outputs while it runs."""
 from __future__ import annotations
 
 import logging
-from typing import Iterable, Optional, Sequence
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from typing import Callable, Optional
 
-from domain.errors import ExecutionFailed, ExecutionInterrupted, JobTimedOut, WorkerError
-from domain.model import Job, JobResult, Outcome, OutputFailure, OutputRef, Progress, StoredOutput
-from domain.ports import ComfyApi, ExecutionMonitor, ImageSink, ImageSource, ProgressCallback, StopCheck
+from domain.budget import Budget
+from domain.delivery import Delivery, DeliveryOptions
+from domain.errors import (Cancelled, ComfyProcessDied, ComfyUnreachable, ExecutionFailed, ExecutionInterrupted,
+                           InvalidInput, JobTimedOut, Stalled)
+from domain.events import (Event, ExecutionStarted, InbandImage, NodeExecuted, NodesCached, NodeStarted,
+                           PromptEnded, QueueStatus, StepProgress)
+from domain.follow import FollowPolicy, PromptFollower
+from domain.model import Job, JobResult, Outcome, StoredOutput
+from domain.ports import ComfyApi, EventStream, ExecutionMonitor, ImageConverter, ImageSink, ImageSource, InputFetcher
+from domain.progress import ProgressSink, ProgressTracker
+from domain.response import fit_response, success_response
 
 log = logging.getLogger(__name__)
 
-RETURNED_KINDS = ("images", "gifs")
+# Nodes whose images come over the websocket as binary frames, not through /view (PROTOCOL.md fact 8).
+INBAND_OUTPUT_CLASSES = frozenset({"SaveImageWebsocket"})
 
 
-def run_job(
-    job: Job,
-    *,
-    comfy: ComfyApi,
-    monitor: ExecutionMonitor,
-    source: ImageSource,
-    sink: ImageSink,
-    on_progress: Optional[ProgressCallback] = None,
-    should_stop: Optional[StopCheck] = None,
-) -> JobResult:
-    """Upload inputs, queue with the socket already open, wait for the end, collect outputs."""
-    comfy.wait_until_ready()
-    for image in job.input.images:
-        comfy.upload_image(image)
-        log.info("uploaded input image %s (%d bytes)", image.name, len(image.data))
-    with monitor.watch(job.prompt.client_id) as execution:
-        prompt_id = comfy.queue_prompt(job.prompt)
-        log.info("queued prompt %s", prompt_id)
+@dataclass(frozen=True)
+class Services:
+    """The adapters and limits a job runs with; the container builds one per worker."""
+
+    comfy: ComfyApi
+    monitor: ExecutionMonitor
+    source: ImageSource
+    sink: ImageSink
+    policy: FollowPolicy = field(default_factory=FollowPolicy)
+    concurrency: int = 4
+    max_response_bytes: int = 10_000_000
+    overflow: Optional[ImageSink] = None
+    converter: Optional[ImageConverter] = None
+    fetcher: Optional[InputFetcher] = None
+
+
+def run_job(job: Job, svc: Services, budget: Budget, *, on_progress: Optional[ProgressSink] = None,
+            on_output: Optional[Callable[[StoredOutput], None]] = None,
+            clock: Callable[[], float] = time.monotonic) -> dict:
+    """Wait for ComfyUI, upload inputs, queue with the socket open, deliver outputs as they come, answer."""
+    laps = _Laps(clock)
+    _with_ready_retry(svc.comfy, budget, lambda: svc.comfy.wait_until_ready(budget))
+    laps.lap("wait_ready")
+    _upload_inputs(job, svc, budget)
+    laps.lap("upload_inputs")
+    delivery = Delivery(job.id, source=svc.source, sink=svc.sink, budget=budget, converter=svc.converter,
+                        on_stored=on_output, options=DeliveryOptions(svc.concurrency, job.input.include_temp,
+                                                                     job.input.output_format))
+    run = _PromptRun(job, delivery, ProgressTracker(job.prompt.workflow, on_progress), laps)
+    with ExitStack() as stack:
+        stack.callback(delivery.close)
+        stream = _open_stream(job, svc, budget, stack)
+        queued = False
         try:
-            outcome = execution.wait(
-                prompt_id,
-                deadline=job.deadline,
-                on_progress=on_progress or _ignore,
-                should_stop=should_stop or _never,
-            )
-        except (JobTimedOut, ExecutionInterrupted):
-            comfy.cancel(prompt_id)
+            budget.check("queueing the prompt")
+            _queue(job, svc, budget)
+            queued = True
+            log.info("queued prompt %s", job.prompt.id)
+            ending = PromptFollower(stream, svc.comfy, job.prompt.id, budget, svc.policy, run.on_event).run()
+        except (Cancelled, JobTimedOut, Stalled):
+            delivery.abort()
+            if queued:
+                svc.comfy.cancel(job.prompt.id)
             raise
-    raise_for_outcome(outcome)
-    refs = select_returned(comfy.outputs(prompt_id))
-    log.info("prompt %s succeeded with %d output file(s) to return", prompt_id, len(refs))
-    return collect_outputs(job.id, refs, source=source, sink=sink)
+        except BaseException:
+            delivery.abort()
+            raise
+        laps.lap("execution", since="queued")
+        if ending.outcome.status != "success":
+            delivery.abort()
+            raise_for_outcome(ending.outcome)
+        history = ending.history or svc.comfy.history(job.prompt.id, budget)
+        stored, failures = delivery.finish(history.files)
+    laps.lap("deliver", since="execution")
+    if history.started_ms is not None and history.ended_ms is not None:
+        laps.values["execute"] = history.ended_ms - history.started_ms
+    laps.lap("total", since="start")
+    log.info("prompt %s succeeded: %d output(s) delivered, %d failed", job.prompt.id, len(stored), len(failures))
+    result = JobResult(outputs=tuple(stored), texts=history.texts, failures=tuple(failures))
+    extra = {"timings_ms": laps.timings(), "comfyui": {"version": getattr(svc.comfy, "version", None)}}
+    return fit_response(job.id, success_response(result, extra), svc.max_response_bytes, svc.overflow, budget)
 
 
 def raise_for_outcome(outcome: Outcome) -> None:
     """Turn an unsuccessful outcome into its error."""
     if outcome.status == "success":
         return
-    where = _node_label(outcome)
+    where = "" if outcome.node_id is None else f"node {outcome.node_id}" + (
+        f" ({outcome.node_type})" if outcome.node_type else "")
     if outcome.status == "interrupted":
         raise ExecutionInterrupted(f"ComfyUI interrupted the prompt{' at ' + where if where else ''}", data=outcome.details)
     reason = ": ".join(part for part in (outcome.exception_type, outcome.message.strip()) if part)
     raise ExecutionFailed(f"{where or 'workflow'}: {reason or 'ComfyUI reported an error'}", data=outcome.details)
 
 
-def select_returned(refs: Iterable[OutputRef]) -> list[OutputRef]:
-    """The outputs a caller gets back: saved (not temp) images, ordered by node then position."""
-    chosen = [ref for ref in refs if ref.kind in RETURNED_KINDS and ref.type == "output"]
-    return sorted(chosen, key=lambda ref: _node_order(ref.node_id))
+class _PromptRun:
+    """Routes one prompt's events to progress, timings and delivery."""
+
+    def __init__(self, job: Job, delivery: Delivery, tracker: ProgressTracker, laps: "_Laps") -> None:
+        self._job, self._delivery, self._tracker, self._laps = job, delivery, tracker, laps
+        workflow = job.prompt.workflow
+        self._inband_nodes = {str(k) for k, v in workflow.items() if v.get("class_type") in INBAND_OUTPUT_CLASSES}
+        self._started = False
+        self._node: Optional[str] = None
+        self._node_since = 0.0
+
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, QueueStatus):
+            if not self._started and event.queue_remaining > 1:
+                self._tracker.queued_behind(event.queue_remaining - 1)
+        elif isinstance(event, (ExecutionStarted, NodesCached)):
+            self._start()
+            if isinstance(event, NodesCached):
+                self._tracker.cached(event.node_ids)
+        elif isinstance(event, NodeStarted):
+            self._start()
+            self._node_changed(event.node_id)
+            self._tracker.node_started(event.node_id)
+        elif isinstance(event, StepProgress):
+            self._tracker.step(event.node_id, event.value, event.max)
+        elif isinstance(event, NodeExecuted):
+            for ref in event.files:
+                self._delivery.submit(ref)
+        elif isinstance(event, InbandImage):
+            node = event.node_id or self._node
+            if node in self._inband_nodes and event.prompt_id in (None, self._job.prompt.id):
+                self._delivery.submit_inband(node, event.data, event.image_format)
+        elif isinstance(event, PromptEnded):
+            self._node_changed(None)
+            self._tracker.finished()
+
+    def _start(self) -> None:
+        if not self._started:
+            self._started = True
+            self._laps.lap("queue_wait", since="queued")
+
+    def _node_changed(self, node_id: Optional[str]) -> None:
+        now = time.monotonic()
+        if self._node is not None and node_id != self._node:
+            log.debug("node %s ran for %.0f ms", self._node, (now - self._node_since) * 1000)
+        self._node, self._node_since = node_id, now
 
 
-def collect_outputs(job_id: str, refs: Sequence[OutputRef], *, source: ImageSource, sink: ImageSink) -> JobResult:
-    """Fetch and store each output; one failure is reported without losing the others."""
-    stored: list[StoredOutput] = []
-    failures: list[OutputFailure] = []
-    for ref in refs:
-        try:
-            stored.append(sink.store(job_id, ref, source.fetch(ref)))
-        except WorkerError as exc:
-            failure = OutputFailure(ref=ref, code=exc.code, message=" ".join(exc.message.split()))
-            log.warning("output failed: %s", failure)
-            failures.append(failure)
-    return JobResult(outputs=tuple(stored), failures=tuple(failures))
+class _Laps:
+    """Wall-clock marks of a job's stages, in milliseconds."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._marks = {"start": clock()}
+        self._last = "start"
+        self.values: dict[str, int] = {}
+
+    def lap(self, name: str, since: Optional[str] = None) -> None:
+        now = self._clock()
+        start = self._marks.get(since or self._last, self._marks[self._last])
+        self.values[name] = int((now - start) * 1000)
+        self._marks[name] = now
+        self._last = name
+        if name == "upload_inputs":
+            self._marks["queued"] = now
+
+    def timings(self) -> dict[str, int]:
+        order = ("wait_ready", "upload_inputs", "queue_wait", "execute", "deliver", "total")
+        return {name: self.values[name] for name in order if name in self.values}
 
 
-def _node_label(outcome: Outcome) -> str:
-    if outcome.node_id is None:
-        return ""
-    return f"node {outcome.node_id}" + (f" ({outcome.node_type})" if outcome.node_type else "")
+def _with_ready_retry(comfy: ComfyApi, budget: Budget, call: Callable[[], object]) -> object:
+    """Run `call`; if ComfyUI went away since it last answered (a restart between jobs), wait for it and retry once."""
+    try:
+        return call()
+    except ComfyProcessDied:
+        raise
+    except ComfyUnreachable as exc:
+        log.warning("ComfyUI did not answer (%s): waiting for it again", exc)
+        comfy.wait_until_ready(budget, recheck=True)
+        return call()
 
 
-def _node_order(node_id: str) -> tuple:
-    parts = node_id.split(":")
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts)
+def _upload_inputs(job: Job, svc: Services, budget: Budget) -> None:
+    for item in job.input.images:
+        budget.check(f"uploading input {item.name}")
+        data = item.data
+        if data is None:
+            if svc.fetcher is None:
+                raise InvalidInput(f"input {item.name!r} gives a URL, but this worker cannot download inputs")
+            data = svc.fetcher.fetch(item.url or "", budget)
+            log.info("downloaded input %s (%d bytes)", item.name, len(data))
+        _with_ready_retry(svc.comfy, budget, lambda: svc.comfy.upload_input(item.name, data, budget))
+        log.info("uploaded input %s (%d bytes)", item.name, len(data))
 
 
-def _ignore(_: Progress) -> None:
-    return None
+def _open_stream(job: Job, svc: Services, budget: Budget, stack: ExitStack) -> EventStream:
+    return _with_ready_retry(svc.comfy, budget,
+                             lambda: stack.enter_context(svc.monitor.open(job.prompt.client_id, budget)))
 
 
-def _never() -> bool:
-    return False
+def _queue(job: Job, svc: Services, budget: Budget) -> None:
+    try:
+        svc.comfy.queue_prompt(job.prompt, budget)
+    except ComfyProcessDied:
+        raise
+    except ComfyUnreachable as exc:
+        log.warning("queueing failed (%s): waiting for ComfyUI, then queueing again unless it has the prompt", exc)
+        svc.comfy.wait_until_ready(budget, recheck=True)
+        if svc.comfy.prompt_state(job.prompt.id, budget).state == "lost":
+            svc.comfy.queue_prompt(job.prompt, budget)

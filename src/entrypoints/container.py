@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from typing import Mapping, Optional
+from typing import Callable, Mapping, Optional
 
 import requests
 from dependency_injector import containers, providers
@@ -10,10 +10,31 @@ from dependency_injector import containers, providers
 from adapters.base64_sink import Base64ImageSink
 from adapters.comfy_http_api import ComfyHttpApi
 from adapters.comfy_view_source import ComfyViewImageSource
-from adapters.comfy_websocket_monitor import ComfyWebsocketMonitor, SocketPolicy
+from adapters.comfy_websocket_monitor import ComfyWebsocketMonitor
 from adapters.process_liveness import ProcessLiveness
-from adapters.s3_tempfile_sink import S3TempfileImageSink
+from domain.follow import FollowPolicy
+from domain.run_job import Services
+from entrypoints.job_runner import JobRunner
 from entrypoints.settings import read_settings
+
+
+def _s3_sink(**settings):
+    from adapters.s3_tempfile_sink import S3TempfileImageSink
+
+    return S3TempfileImageSink(bucket_name=settings.get("bucket_name"))
+
+
+def _overflow(sink: str, configured: bool, s3: Callable[[], object]) -> Optional[object]:
+    """In base64 mode with S3 configured, S3 takes the outputs that do not fit in RunPod's response."""
+    return s3() if sink == "base64" and configured else None
+
+
+def _progress(enabled: bool) -> Optional[Callable[[dict, dict], None]]:
+    if not enabled:
+        return None
+    from adapters.runpod_progress import send_progress
+
+    return send_progress
 
 
 class Container(containers.DeclarativeContainer):
@@ -35,21 +56,46 @@ class Container(containers.DeclarativeContainer):
     execution_monitor = providers.Singleton(
         ComfyWebsocketMonitor,
         host=config.comfy.host,
-        prompt_state=comfy_api.provided.prompt_state,
-        policy=providers.Singleton(
-            SocketPolicy,
-            reconnect_attempts=config.websocket.reconnect_attempts,
-            reconnect_delay_s=config.websocket.reconnect_delay_s,
-        ),
+        ping_interval_s=config.websocket.ping_interval_s,
         trace=config.websocket.trace,
+    )
+
+    follow_policy = providers.Singleton(
+        FollowPolicy,
+        reconnect_attempts=config.websocket.reconnect_attempts,
+        reconnect_delay_s=config.websocket.reconnect_delay_s,
+        silence_check_s=config.comfy.silence_check_s,
+        stall_timeout_s=config.job.stall_timeout_s,
     )
 
     image_source = providers.Singleton(ComfyViewImageSource, base_url=config.comfy.base_url, session=http_session)
 
-    image_sink = providers.Selector(
-        config.output.sink,
-        base64=providers.Singleton(Base64ImageSink),
-        s3=providers.Singleton(S3TempfileImageSink, bucket_name=config.s3.bucket_name),
+    s3_sink = providers.Singleton(_s3_sink, **{"bucket_name": config.s3.bucket_name})
+
+    image_sink = providers.Selector(config.output.sink, base64=providers.Singleton(Base64ImageSink), s3=s3_sink)
+
+    overflow_sink = providers.Singleton(_overflow, config.output.sink, config.s3.configured, s3_sink.provider)
+
+    services = providers.Singleton(
+        Services,
+        comfy=comfy_api,
+        monitor=execution_monitor,
+        source=image_source,
+        sink=image_sink,
+        policy=follow_policy,
+        concurrency=config.output.concurrency,
+        max_response_bytes=config.output.max_response_bytes,
+        overflow=overflow_sink,
+    )
+
+    job_runner = providers.Singleton(
+        JobRunner,
+        services=services,
+        timeout_s=config.job.timeout_s,
+        default_api_key=config.comfy.org_api_key,
+        max_input_bytes=config.inputs.max_bytes,
+        refresh_worker=config.job.refresh_worker,
+        progress=providers.Callable(_progress, config.job.progress_updates),
     )
 
 

@@ -4,79 +4,59 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-import threading
-import time
-from typing import Any, Awaitable, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable, Union
 
-import runpod
-
-from adapters.runpod_progress import RunpodProgressReporter
-from domain.errors import WorkerError
-from domain.job_input import new_job
-from domain.response import error_response, success_response
-from domain.run_job import run_job
+from domain.response import file_entry
 from entrypoints.container import Container, build_container
 from entrypoints.job_logging import configure_logging, current_job_id
 from entrypoints.settings import ConfigError
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[dict], Awaitable[dict]]
+Handler = Callable[[dict], Union[Awaitable[dict], AsyncIterator[dict]]]
 
 
 def make_handler(container: Container) -> Handler:
-    """The async handler: blocking work runs in a thread so a RunPod cancel can stop ComfyUI."""
-    config = container.config()
-    comfy = container.comfy_api()
+    """The async handler (or, with STREAM_OUTPUTS, an async generator yielding each output as it is delivered)."""
+    runner = container.job_runner()
 
     async def handler(job: dict) -> dict[str, Any]:
         token = current_job_id.set(str(job.get("id", "-")))
         try:
-            return await _handle(job)
+            return await runner.run(job)
         finally:
             current_job_id.reset(token)
 
-    async def _handle(job: dict) -> dict[str, Any]:
-        timeout_s = config["job"]["timeout_s"]
+    async def streaming_handler(job: dict) -> AsyncIterator[dict]:
+        token = current_job_id.set(str(job.get("id", "-")))
+        loop = asyncio.get_running_loop()
+        delivered: asyncio.Queue = asyncio.Queue()
         try:
-            domain_job = new_job(
-                str(job.get("id", "")),
-                job.get("input"),
-                default_api_key=config["comfy"]["org_api_key"],
-                deadline=time.monotonic() + timeout_s if timeout_s else None,
-            )
-        except WorkerError as exc:
-            log.warning("rejected input: %s", exc.summary())
-            return error_response(exc)
-        stop = threading.Event()
-        try:
-            result = await asyncio.to_thread(
-                run_job,
-                domain_job,
-                comfy=comfy,
-                monitor=container.execution_monitor(),
-                source=container.image_source(),
-                sink=container.image_sink(),
-                on_progress=RunpodProgressReporter(job) if config["job"]["progress_updates"] else None,
-                should_stop=stop.is_set,
-            )
-            response = success_response(result)
-        except WorkerError as exc:
-            log.error("job failed: %s", exc.summary())
-            response = error_response(exc)
+            work = asyncio.ensure_future(runner.run(job, lambda out: loop.call_soon_threadsafe(delivered.put_nowait, out)))
+            while not (work.done() and delivered.empty()):
+                getter = asyncio.ensure_future(delivered.get())
+                await asyncio.wait({work, getter}, return_when=asyncio.FIRST_COMPLETED)
+                if getter.done():
+                    out = getter.result()
+                    yield {out.ref.kind: [file_entry(out)]}
+                else:
+                    getter.cancel()
+            yield _summary(work.result())
         except asyncio.CancelledError:
-            log.warning("RunPod cancelled the job: stopping prompt %s in ComfyUI", domain_job.prompt.id)
-            stop.set()
-            await asyncio.shield(asyncio.to_thread(comfy.cancel, domain_job.prompt.id))
+            work.cancel()
+            await asyncio.wait({work})
             raise
-        except Exception as exc:  # an unforeseen bug must still give the caller one clear line
-            log.exception("job failed unexpectedly")
-            response = {"error": f"internal_error: {type(exc).__name__}: {exc}", "error_code": "internal_error"}
-        if config["job"]["refresh_worker"]:
-            response["refresh_worker"] = True
-        return response
+        finally:
+            current_job_id.reset(token)
 
-    return handler
+    return streaming_handler if container.config.output.stream() else handler
+
+
+def _summary(response: dict) -> dict:
+    """The streamed job's last item: everything but the file entries already yielded one by one."""
+    return {key: value for key, value in response.items()
+            if not (isinstance(value, list) and value and isinstance(value[0], dict) and "filename" in value[0])
+            and key != "images"}
 
 
 def main() -> None:
@@ -86,7 +66,10 @@ def main() -> None:
     except ConfigError as exc:
         print(f"worker configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    runpod.serverless.start({"handler": make_handler(container)})
+    import runpod
+
+    handler = make_handler(container)
+    runpod.serverless.start({"handler": handler, "return_aggregate_stream": True})
 
 
 if __name__ == "__main__":

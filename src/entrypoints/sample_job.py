@@ -17,6 +17,7 @@ import sys
 from typing import Iterator, Optional
 
 from adapters.comfy_http_api import ComfyHttpApi
+from domain.budget import Budget
 from domain.errors import ComfyUnreachable
 from entrypoints.container import build_container
 from entrypoints.job_logging import configure_logging
@@ -91,7 +92,7 @@ def local_name(subfolder: str, filename: str) -> str:
 
 def _answers(host: str) -> bool:
     try:
-        ComfyHttpApi(f"http://{host}", ready_max_retries=1).wait_until_ready()
+        ComfyHttpApi(f"http://{host}", ready_max_retries=1).wait_until_ready(Budget())
     except ComfyUnreachable:
         return False
     return True

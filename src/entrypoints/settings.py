@@ -40,17 +40,21 @@ def read_settings(env: Mapping[str, str]) -> dict[str, Any]:
             "ready_max_retries": int(_number(env, "COMFY_API_AVAILABLE_MAX_RETRIES", 1200, minimum=1, integer=True)),
             "pid_file": env.get("COMFY_PID_FILE", "").strip() or None,
             "org_api_key": env.get("COMFY_ORG_API_KEY", "").strip() or None,
+            "silence_check_s": 60.0,
         },
         "websocket": {
+            "ping_interval_s": 5.0,
             "reconnect_attempts": int(_number(env, "WEBSOCKET_RECONNECT_ATTEMPTS", 5, minimum=0, integer=True)),
             "reconnect_delay_s": _number(env, "WEBSOCKET_RECONNECT_DELAY_S", 3, minimum=0),
             "trace": _flag(env, "WEBSOCKET_TRACE", False),
         },
-        "output": {"sink": sink},
-        "s3": {"bucket_name": env.get("BUCKET_NAME", "").strip() or None},
+        "output": {"sink": sink, "concurrency": 4, "max_response_bytes": 10_000_000, "stream": False},
+        "s3": {"bucket_name": env.get("BUCKET_NAME", "").strip() or None, "configured": sink == "s3"},
+        "inputs": {"max_bytes": 50_000_000, "allow_private": False},
         "job": {
             "timeout_s": _optional_number(env, "JOB_TIMEOUT_S"),
             "refresh_worker": _flag(env, "REFRESH_WORKER", False),
+            "stall_timeout_s": 900.0,
             "progress_updates": bool(env.get("RUNPOD_WEBHOOK_POST_OUTPUT")),
         },
     }

@@ -1,0 +1,183 @@
+"""Follows one prompt through its events: the recovery rules for lost sockets, deaf sockets, silence and stalls."""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from domain.budget import Budget
+from domain.errors import ComfyError, ComfyProcessDied, ComfyUnreachable, PromptLost, Stalled
+from domain.events import (Event, ExecutionStarted, InbandImage, NodeExecuted, NodesCached, NodeStarted,
+                           PromptEnded, PromptFinished, QueueStatus, SocketLost, StepProgress)
+from domain.model import Outcome, PromptHistory, PromptState
+from domain.ports import ComfyApi, EventStream
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FollowPolicy:
+    """How long to wait for what, and how often to reopen a dropped socket."""
+
+    reconnect_attempts: int = 5
+    reconnect_delay_s: float = 3.0
+    final_frame_grace_s: float = 1.0
+    silence_check_s: float = 60.0
+    deaf_check_s: float = 2.0
+    stall_timeout_s: float = 900.0
+    tick_s: float = 0.5
+
+
+@dataclass(frozen=True)
+class Ending:
+    """How the prompt ended, with its history when it was already read to find that out."""
+
+    outcome: Outcome
+    history: Optional[PromptHistory] = None
+
+
+class PromptFollower:
+    """Reads events until the prompt ends; hands every event about it to `on_event`."""
+
+    def __init__(self, stream: EventStream, comfy: ComfyApi, prompt_id: str, budget: Budget,
+                 policy: FollowPolicy, on_event: Callable[[Event], None],
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._stream, self._comfy, self._id = stream, comfy, prompt_id
+        self._budget, self._p, self._on_event, self._clock = budget, policy, on_event, clock
+        now = clock()
+        self._heard_at = now          # last frame about our prompt
+        self._asked_at = now          # last time ComfyUI was asked about it
+        self._running = False         # started executing (not waiting in the queue)
+        self._node: Optional[str] = None
+        self._terminal: Optional[Outcome] = None
+        self._grace_until = float("inf")
+        self._unconfirmed_since: Optional[float] = None  # a reopened socket not yet heard about our prompt
+        self._deaf_checks = 0
+
+    def run(self) -> Ending:
+        while True:
+            self._budget.check(f"waiting for prompt {self._id}")
+            now = self._clock()
+            if self._terminal is not None and now >= self._grace_until:
+                return Ending(self._terminal)  # the final frame can be lost (ws_drop_before_final.json)
+            ending = self._checks(now)
+            if ending is not None:
+                return ending
+            event = self._stream.next_event(min(self._p.tick_s, max(0.001, self._budget.remaining())))
+            if event is None:
+                continue
+            ending = self._handle(event)
+            if ending is not None:
+                return ending
+
+    def _checks(self, now: float) -> Optional[Ending]:
+        if self._running and now - self._heard_at >= self._p.stall_timeout_s:
+            where = f" in node {self._node}" if self._node else ""
+            raise Stalled(f"prompt {self._id} sent nothing for {self._p.stall_timeout_s:g} s while running{where}",
+                          data={"node_id": self._node, "stall_timeout_s": self._p.stall_timeout_s})
+        if self._unconfirmed_since is not None:
+            wait = self._p.deaf_check_s * (2 ** min(self._deaf_checks, 5))
+            if now - self._unconfirmed_since >= wait:
+                # A socket reopened before ComfyUI noticed the old one closing is unregistered by the
+                # old one's teardown (sockets.pop(sid)): it hears nothing more. Ask, then reopen again.
+                self._deaf_checks += 1
+                self._unconfirmed_since = now
+                ending = self._ask("the reopened websocket heard nothing about it")
+                if ending is not None:
+                    return ending
+                self._reopen("the reopened websocket may be deaf")
+                return None
+        if now - max(self._heard_at, self._asked_at) >= self._p.silence_check_s:
+            # A prompt deleted from the queue by someone else never gets a final frame (queue_delete_pending.json).
+            return self._ask(f"nothing about it for {self._p.silence_check_s:g} s")
+        return None
+
+    def _handle(self, event: Event) -> Optional[Ending]:
+        if isinstance(event, SocketLost):
+            if self._terminal is not None:
+                return Ending(self._terminal)
+            log.warning("websocket to ComfyUI lost while prompt %s ran: %s", self._id, event.reason)
+            self._reopen(event.reason)
+            # Frames sent while the socket was down are lost for good (reconnect_mid_run.json): ask.
+            return self._ask("the websocket was reopened")
+        if isinstance(event, QueueStatus):
+            self._on_event(event)
+            return None
+        prompt_id = getattr(event, "prompt_id", None)
+        if prompt_id is None:
+            if isinstance(event, InbandImage):
+                self._heard()
+                self._on_event(event)
+            return None  # NodeStarted without prompt_id comes on every reconnect: no proof the socket is live
+        if prompt_id != self._id:
+            return None
+        self._heard()
+        if isinstance(event, PromptFinished):
+            if self._terminal is not None:
+                return Ending(self._terminal)
+            ending = self._ask("ComfyUI sent its final frame without an outcome")
+            if ending is None:
+                raise PromptLost(f"ComfyUI ended prompt {self._id} without saying how")
+            return ending
+        if isinstance(event, PromptEnded):
+            self._terminal = event.outcome
+            self._grace_until = self._clock() + self._p.final_frame_grace_s
+        elif isinstance(event, (ExecutionStarted, NodesCached)):
+            self._running = True
+        elif isinstance(event, (NodeStarted, StepProgress)):
+            self._running = True
+            self._node = event.node_id or self._node
+        self._on_event(event)
+        return None
+
+    def _heard(self) -> None:
+        self._heard_at = self._clock()
+        self._unconfirmed_since, self._deaf_checks = None, 0
+
+    def _reopen(self, why: str) -> None:
+        last: Optional[ComfyUnreachable] = None
+        for attempt in range(1, self._p.reconnect_attempts + 2):
+            self._comfy.ensure_alive()
+            try:
+                self._stream.reopen(self._budget)
+            except ComfyProcessDied:
+                raise
+            except ComfyUnreachable as exc:
+                last = exc
+                if attempt > self._p.reconnect_attempts:
+                    break
+                log.warning("reopening the websocket (%s) failed: %s; retry %d of %d in %g s",
+                            why, exc, attempt, self._p.reconnect_attempts, self._p.reconnect_delay_s)
+                self._budget.sleep(self._p.reconnect_delay_s, "reconnecting to ComfyUI")
+                continue
+            log.info("websocket to ComfyUI reopened (%s)", why)
+            self._unconfirmed_since = self._clock()
+            return
+        raise ComfyUnreachable(f"cannot reopen the websocket to ComfyUI after {self._p.reconnect_attempts} "
+                               f"retries: {last}", data={"refresh_worker": True})
+
+    def _ask(self, why: str) -> Optional[Ending]:
+        """Ask `/queue` and `/history` what became of the prompt; a failed question is asked again later."""
+        self._asked_at = self._clock()
+        try:
+            state = self._comfy.prompt_state(self._id, self._budget)
+        except ComfyProcessDied:
+            raise
+        except ComfyError as exc:
+            log.warning("asking ComfyUI about prompt %s (%s) failed: %s", self._id, why, exc)
+            return None
+        log.info("asked ComfyUI about prompt %s (%s): %s", self._id, why, state.state)
+        return self._state_ending(state)
+
+    def _state_ending(self, state: PromptState) -> Optional[Ending]:
+        if state.state == "lost":
+            raise PromptLost(f"ComfyUI no longer knows prompt {self._id}: it was restarted, or the prompt was "
+                             "deleted from its queue, before the prompt finished")
+        if state.state == "finished" and state.history is not None:
+            return Ending(state.history.outcome, state.history)
+        if state.state == "running":
+            self._running = True
+        elif state.state == "pending" and state.queue_position is not None:
+            self._on_event(QueueStatus(queue_remaining=state.queue_position + 1))
+        return None

@@ -1,0 +1,78 @@
+"""Runs one RunPod job's blocking use case in a thread, so that a RunPod cancel can stop it in every stage."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from typing import Any, Callable, Optional
+
+from domain.budget import Budget
+from domain.errors import WorkerError
+from domain.job_input import new_job
+from domain.model import Job, StoredOutput
+from domain.response import error_response
+from domain.run_job import Services, run_job
+
+log = logging.getLogger(__name__)
+
+OutputCallback = Callable[[StoredOutput], None]
+
+
+class JobRunner:
+    """Turns a RunPod job into a response dict; never raises but `CancelledError`."""
+
+    def __init__(self, services: Services, *, timeout_s: Optional[float], default_api_key: Optional[str],
+                 max_input_bytes: int, refresh_worker: bool, progress: Optional[Callable[[dict, dict], None]],
+                 cancel_wait_s: float = 10.0) -> None:
+        self._svc = services
+        self._timeout_s = timeout_s
+        self._default_api_key = default_api_key
+        self._max_input_bytes = max_input_bytes
+        self._refresh_worker = refresh_worker
+        self._progress = progress
+        self._cancel_wait_s = cancel_wait_s
+
+    async def run(self, job: dict, on_output: Optional[OutputCallback] = None) -> dict[str, Any]:
+        budget = Budget(deadline=time.monotonic() + self._timeout_s if self._timeout_s else None)
+        try:
+            domain_job = new_job(str(job.get("id", "")), job.get("input"), default_api_key=self._default_api_key,
+                                 max_input_bytes=self._max_input_bytes)
+        except WorkerError as exc:
+            log.warning("rejected input: %s", exc.summary())
+            return error_response(exc)
+        on_progress = (lambda update: self._progress(job, update)) if self._progress else None
+        guarded = (lambda out: None if budget.stopped else on_output(out)) if on_output else None
+        work = asyncio.ensure_future(asyncio.to_thread(self._run, domain_job, budget, on_progress, guarded))
+        try:
+            response = await asyncio.shield(work)
+        except asyncio.CancelledError:
+            await self._cancelled(domain_job, budget, work)
+            raise
+        if self._refresh_worker or response.pop("_refresh_worker", False):
+            response["refresh_worker"] = True
+        return response
+
+    def _run(self, job: Job, budget: Budget, on_progress, on_output) -> dict[str, Any]:
+        try:
+            return run_job(job, self._svc, budget, on_progress=on_progress, on_output=on_output)
+        except WorkerError as exc:
+            log.error("job failed: %s", exc.summary())
+            response = error_response(exc)
+            if exc.data.get("refresh_worker") or exc.code == "comfy_process_died":
+                response["_refresh_worker"] = True
+            return response
+        except Exception as exc:  # an unforeseen bug must still give the caller one clear line
+            log.exception("job failed unexpectedly")
+            return {"error": f"internal_error: {type(exc).__name__}: {exc}", "error_code": "internal_error"}
+
+    async def _cancelled(self, job: Job, budget: Budget, work: asyncio.Future) -> None:
+        """Stop every stage, tell ComfyUI at once, and give the thread a bounded time to finish."""
+        log.warning("RunPod cancelled the job: stopping prompt %s", job.prompt.id)
+        budget.stop.set()
+        await asyncio.shield(asyncio.to_thread(self._svc.comfy.cancel, job.prompt.id))
+        done, _ = await asyncio.wait({work}, timeout=self._cancel_wait_s)
+        if not done:
+            log.error("the cancelled job's thread did not finish within %g s", self._cancel_wait_s)
+        else:
+            log.info("the cancelled job stopped")
