@@ -1,0 +1,59 @@
+"""Runs one job through the real use case and adapters against a ComfyUI simulator (shared by integration tests)."""
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from typing import Any, Callable, Optional
+
+import requests
+
+from adapters.base64_sink import Base64ImageSink
+from adapters.comfy_http_api import ComfyHttpApi
+from adapters.comfy_view_source import ComfyViewImageSource
+from adapters.comfy_websocket_monitor import ComfyWebsocketMonitor
+from domain.budget import Budget
+from domain.follow import FollowPolicy
+from domain.job_input import new_job
+from domain.model import Job
+from domain.run_job import Services, run_job
+
+FAST = dict(reconnect_attempts=20, reconnect_delay_s=0.25, final_frame_grace_s=0.5, deaf_check_s=0.5, tick_s=0.05)
+
+
+def services(sim, *, sink=None, ping_interval_s: float = 5.0, **policy: Any) -> Services:
+    session = requests.Session()
+    api = ComfyHttpApi(sim.base_url, session=session, ready_interval_s=0.02, ready_max_retries=250)
+    monitor = ComfyWebsocketMonitor(sim.host, ping_interval_s=ping_interval_s, pong_timeout_s=ping_interval_s)
+    return Services(comfy=api, monitor=monitor, source=ComfyViewImageSource(sim.base_url, session=session),
+                    sink=sink or Base64ImageSink(), policy=FollowPolicy(**{**FAST, **policy}))
+
+
+def job(workflow: dict, **input_fields: Any) -> Job:
+    return new_job(f"it-{uuid.uuid4().hex[:8]}", {"workflow": workflow, **input_fields})
+
+
+def run(svc: Services, the_job: Job, *, timeout_s: float = 30.0, during: Optional[Callable[[], None]] = None,
+        budget: Optional[Budget] = None, **kwargs: Any) -> dict:
+    budget = budget or Budget(deadline=time.monotonic() + timeout_s)
+    if during:
+        threading.Thread(target=during, daemon=True).start()
+    return run_job(the_job, svc, budget, **kwargs)
+
+
+def later(delay_s: float, action: Callable[[], None]) -> Callable[[], None]:
+    return lambda: (time.sleep(delay_s), action())
+
+
+def queue_holds(sim, prompt_id: str) -> bool:
+    queue = requests.get(sim.base_url + "/queue", timeout=5).json()
+    return any(item[1] == prompt_id for item in queue["queue_running"] + queue["queue_pending"])
+
+
+def wait_until(predicate: Callable[[], bool], timeout_s: float = 20.0) -> bool:
+    give_up = time.monotonic() + timeout_s
+    while time.monotonic() < give_up:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
