@@ -11,8 +11,7 @@ from domain.errors import InvalidInput
 log = logging.getLogger(__name__)
 
 DEFAULT_QUALITY = 95
-_MAY_BE_ANIMATED = (".png", ".webp", ".gif")
-_STILL_IMAGE = (".jpg",) + _MAY_BE_ANIMATED
+_IMAGE_EXTENSIONS = (".png", ".jpg", ".webp", ".gif")
 _PNG_MODES = ("1", "L", "LA", "I", "I;16", "P", "RGB", "RGBA")
 _WHITE = (255, 255, 255)
 
@@ -34,7 +33,7 @@ class PillowImageConverter:
 def is_still_image(data: bytes) -> bool:
     """Whether `data` is a single-frame PNG, JPEG, WEBP or GIF that Pillow can read."""
     extension = sniff_extension(data)
-    if extension not in _STILL_IMAGE:
+    if extension not in _IMAGE_EXTENSIONS:
         return False
     try:
         with _open_single_frame(data):
