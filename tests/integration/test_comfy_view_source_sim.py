@@ -1,6 +1,10 @@
-"""ComfyViewImageSource against the ComfyUI simulator over real HTTP on loopback."""
+"""ComfyViewImageSource over real HTTP on loopback: the ComfyUI simulator, and a server that cuts bodies short."""
+import http.server
 import io
 import json
+import os
+import socket
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -9,8 +13,9 @@ import pytest
 import requests
 from PIL import Image
 
-from adapters.comfy_view_source import ComfyViewImageSource
-from domain.errors import OutputFetchFailed
+from adapters.comfy_view_source import CHUNK_BYTES, ComfyViewImageSource
+from domain.budget import Budget
+from domain.errors import Cancelled, OutputFetchFailed
 from domain.model import OutputRef
 
 pytestmark = pytest.mark.integration
@@ -38,33 +43,75 @@ def _run_empty_image(sim) -> OutputRef:
                      subfolder=image.get("subfolder", ""), type=image.get("type", "output"))
 
 
+def _upload_input(sim, name, data, subfolder=""):
+    uploaded = requests.post(
+        f"{sim.base_url}/upload/image",
+        files={"image": (name, data, "image/png")},
+        data={"type": "input", "subfolder": subfolder, "overwrite": "true"},
+        timeout=10,
+    )
+    assert uploaded.status_code == 200 and uploaded.json()["name"] == name
+    return OutputRef(node_id="0", kind="images", filename=name, subfolder=subfolder, type="input")
+
+
 @pytest.fixture
-def source(comfy_sim):
-    session = requests.Session()
-    yield ComfyViewImageSource(comfy_sim.base_url, session=session, timeout_s=10.0)
-    session.close()
+def session():
+    with requests.Session() as shared:
+        yield shared
 
 
-def test_fetch_returns_the_saved_png(comfy_sim, source):
+@pytest.fixture
+def source(comfy_sim, session):
+    return ComfyViewImageSource(comfy_sim.base_url, session=session, timeout_s=10.0)
+
+
+def _read(source, ref, budget=None):
+    with source.open(ref, budget or Budget.unlimited()) as download:
+        return download, b"".join(download.chunks)
+
+
+def test_open_streams_the_saved_png(comfy_sim, source):
     ref = _run_empty_image(comfy_sim)
 
-    blob = source.fetch(ref)
+    download, data = _read(source, ref)
 
-    assert blob.content_type == "image/png"
-    assert blob.data.startswith(b"\x89PNG\r\n\x1a\n")
-    with Image.open(io.BytesIO(blob.data)) as image:
+    assert download.content_type == "image/png" and download.length == len(data)
+    with Image.open(io.BytesIO(data)) as image:
         image.verify()
-    with Image.open(io.BytesIO(blob.data)) as image:
+    with Image.open(io.BytesIO(data)) as image:
         assert (image.format, image.size) == ("PNG", (512, 512))
+
+
+def test_a_large_file_arrives_in_several_chunks_byte_for_byte(comfy_sim, source):
+    body = b"\x89PNG\r\n\x1a\n" + os.urandom(3 * CHUNK_BYTES + 12_345)
+    ref = _upload_input(comfy_sim, "big_00001_.png", body)
+
+    with source.open(ref, Budget.unlimited()) as download:
+        chunks = list(download.chunks)
+
+    assert len(chunks) >= 4 and max(map(len, chunks)) <= CHUNK_BYTES
+    assert b"".join(chunks) == body and download.length == len(body)
 
 
 def test_a_missing_file_is_output_fetch_failed_with_404(source):
     ref = OutputRef(node_id="2", kind="images", filename="no_such_file_00001_.png")
 
     with pytest.raises(OutputFetchFailed, match="404") as caught:
-        source.fetch(ref)
+        _read(source, ref)
 
     assert "no_such_file_00001_.png" in str(caught.value)
+
+
+@pytest.mark.parametrize("ref, status", [
+    (OutputRef(node_id="2", kind="images", filename="../secret.png"), 400),
+    (OutputRef(node_id="2", kind="images", filename="a.png", subfolder="../.."), 403),
+    (OutputRef(node_id="2", kind="images", filename="a.png", type="nonsense"), 400),
+])
+def test_refused_names_are_output_fetch_failed_with_comfyuis_status(source, ref, status):
+    with pytest.raises(OutputFetchFailed) as caught:
+        _read(source, ref)
+
+    assert caught.value.data["status"] == status and "empty body" in str(caught.value)
 
 
 def test_a_view_fault_500_is_output_fetch_failed(comfy_sim, source):
@@ -72,24 +119,86 @@ def test_a_view_fault_500_is_output_fetch_failed(comfy_sim, source):
     comfy_sim.faults.view_status = {ref.filename: 500}
 
     with pytest.raises(OutputFetchFailed, match="500") as caught:
-        source.fetch(ref)
+        _read(source, ref)
 
     assert ref.filename in str(caught.value)
 
 
 def test_an_awkward_filename_and_subfolder_round_trip(comfy_sim, source):
     name, png = "my file #1 & ünï 画像.png", _png(7, 5)
-    uploaded = requests.post(
-        f"{comfy_sim.base_url}/upload/image",
-        files={"image": (name, png, "image/png")},
-        data={"type": "input", "subfolder": "sub dir", "overwrite": "true"},
-        timeout=10,
-    )
-    assert uploaded.status_code == 200 and uploaded.json()["name"] == name
+    ref = _upload_input(comfy_sim, name, png, subfolder="sub dir")
 
-    blob = source.fetch(OutputRef(node_id="0", kind="images", filename=name, subfolder="sub dir", type="input"))
+    download, data = _read(source, ref)
 
-    assert blob.data == png and blob.content_type == "image/png"
+    assert data == png and download.content_type == "image/png"
+
+
+def test_a_cancel_mid_stream_raises_cancelled_and_the_session_still_works(comfy_sim, source):
+    ref = _upload_input(comfy_sim, "long_00001_.png", b"\x89PNG\r\n\x1a\n" + os.urandom(4 * CHUNK_BYTES))
+    stop = threading.Event()
+
+    with pytest.raises(Cancelled):
+        with source.open(ref, Budget(stop=stop)) as download:
+            next(download.chunks)
+            stop.set()
+            next(download.chunks)
+
+    _, data = _read(source, _upload_input(comfy_sim, "after_00001_.png", _png(3, 3)))
+    assert data.startswith(b"\x89PNG")
+
+
+def test_a_connection_refused_is_output_fetch_failed(session):
+    source = ComfyViewImageSource(f"http://127.0.0.1:{_unused_port()}", session=session, connect_timeout_s=5.0)
+
+    with pytest.raises(OutputFetchFailed, match="ConnectionError") as caught:
+        _read(source, OutputRef(node_id="2", kind="images", filename="x.png"))
+
+    assert "x.png" in str(caught.value)
+
+
+class _ShortBodyHandler(http.server.BaseHTTPRequestHandler):
+    """Promises 10,000 bytes of PNG and sends 1,000, then closes the connection."""
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.send_header("Content-Length", "10000")
+        self.end_headers()
+        self.wfile.write(b"\x89PNG\r\n\x1a\n" + b"\x00" * 992)
+        self.wfile.flush()
+        self.close_connection = True
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def short_body_server():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ShortBodyHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
+def test_a_body_cut_short_is_output_fetch_failed_naming_the_file(short_body_server, session):
+    source = ComfyViewImageSource(short_body_server, session=session, timeout_s=10.0)
+
+    with pytest.raises(OutputFetchFailed) as caught:
+        _read(source, OutputRef(node_id="9", kind="images", filename="cut_00001_.png"))
+
+    assert "cut_00001_.png" in str(caught.value) and caught.value.data["filename"] == "cut_00001_.png"
+
+
+def _unused_port() -> int:
+    """A loopback port that was bound and released, so nothing listens there."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def _png(width, height):

@@ -1,24 +1,33 @@
-"""ComfyViewImageSource against a mocked requests.Session: params, content types, errors."""
+"""ComfyViewImageSource against a mocked Session answering real urllib3 responses: params, streaming, errors."""
+import gzip
+import io
+import threading
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+import urllib3
+from requests.adapters import HTTPAdapter
 
-from adapters.comfy_view_source import ComfyViewImageSource
-from domain.errors import OutputFetchFailed
-from domain.model import Blob, OutputRef
+from adapters.comfy_view_source import CHUNK_BYTES, ComfyViewImageSource
+from domain.budget import Budget
+from domain.errors import Cancelled, JobTimedOut, OutputFetchFailed
+from domain.model import OutputRef
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+VIEW_URL = "http://127.0.0.1:8188/view"
 
 
-def _response(status=200, body=b"", content_type=None):
-    response = requests.Response()
-    response.status_code = status
-    response._content = body
-    response.encoding = "utf-8"
+def _response(status=200, body=b"", content_type=None, *, headers=None, enforce_content_length=True):
+    """A requests.Response built by requests itself around an unread urllib3 body."""
+    all_headers = {"Content-Length": str(len(body))}
     if content_type is not None:
-        response.headers["Content-Type"] = content_type
-    return response
+        all_headers["Content-Type"] = content_type
+    all_headers.update(headers or {})
+    raw = urllib3.HTTPResponse(body=io.BytesIO(body), headers=all_headers, status=status, preload_content=False,
+                               enforce_content_length=enforce_content_length)
+    request = requests.Request("GET", VIEW_URL).prepare()
+    return HTTPAdapter().build_response(request, raw)
 
 
 @pytest.fixture
@@ -30,26 +39,57 @@ def _ref(filename="rec_single_00001_.png", subfolder="", type_="output"):
     return OutputRef(node_id="2", kind="images", filename=filename, subfolder=subfolder, type=type_)
 
 
-def test_200_returns_the_bytes_and_content_type(session):
+def _read(source, ref, budget=None):
+    with source.open(ref, budget or Budget.unlimited()) as download:
+        return download, b"".join(download.chunks)
+
+
+def test_200_streams_the_bytes_with_content_type_and_length(session):
     session.get.return_value = _response(200, PNG, "image/png")
-    source = ComfyViewImageSource("http://127.0.0.1:8188/", session=session, timeout_s=5.0)
+    source = ComfyViewImageSource("http://127.0.0.1:8188/", session=session, timeout_s=5.0, connect_timeout_s=2.0)
 
-    blob = source.fetch(_ref(subfolder="video", type_="temp"))
+    download, data = _read(source, _ref(subfolder="video", type_="temp"))
 
-    assert blob == Blob(data=PNG, content_type="image/png")
+    assert (data, download.content_type, download.length) == (PNG, "image/png", len(PNG))
     session.get.assert_called_once_with(
-        "http://127.0.0.1:8188/view",
-        params={"filename": "rec_single_00001_.png", "subfolder": "video", "type": "temp"},
-        timeout=5.0,
+        VIEW_URL, params={"filename": "rec_single_00001_.png", "subfolder": "video", "type": "temp"},
+        stream=True, timeout=(2.0, 5.0),
     )
 
 
-def test_the_session_is_reused(session):
+def test_the_timeouts_never_reach_past_the_deadline(session):
     session.get.return_value = _response(200, PNG, "image/png")
+    source = ComfyViewImageSource("http://comfy", session=session, timeout_s=60.0, connect_timeout_s=10.0)
+
+    _read(source, _ref(), Budget(deadline=103.0, clock=lambda: 100.0))
+
+    assert session.get.call_args.kwargs["timeout"] == (3.0, 3.0)
+
+
+def test_a_passed_deadline_raises_before_any_request(session):
+    with pytest.raises(JobTimedOut):
+        _read(ComfyViewImageSource("http://comfy", session=session), _ref(), Budget(deadline=0.0, clock=lambda: 1.0))
+
+    session.get.assert_not_called()
+
+
+def test_a_large_body_arrives_in_chunks_of_at_most_one_mib(session):
+    body = bytes(range(256)) * (10 * 1024 + 17)  # about 2.5 MiB
+    session.get.return_value = _response(200, body, "image/png")
+
+    with ComfyViewImageSource("http://comfy", session=session).open(_ref(), Budget.unlimited()) as download:
+        chunks = list(download.chunks)
+
+    assert CHUNK_BYTES == 1024 * 1024
+    assert len(chunks) == 3 and max(map(len, chunks)) == CHUNK_BYTES and b"".join(chunks) == body
+
+
+def test_the_session_is_reused(session):
+    session.get.side_effect = [_response(200, PNG, "image/png"), _response(200, PNG, "image/png")]
     source = ComfyViewImageSource("http://comfy", session=session)
 
-    source.fetch(_ref())
-    source.fetch(_ref("b.png"))
+    _read(source, _ref())
+    _read(source, _ref("b.png"))
 
     assert session.get.call_count == 2
 
@@ -68,37 +108,89 @@ def test_the_session_is_reused(session):
 def test_content_type_header_then_filename_then_octet_stream(session, header, filename, expected):
     session.get.return_value = _response(200, b"bytes", header)
 
-    assert ComfyViewImageSource("http://comfy", session=session).fetch(_ref(filename)).content_type == expected
+    download, _ = _read(ComfyViewImageSource("http://comfy", session=session), _ref(filename))
+
+    assert download.content_type == expected
 
 
-def test_404_names_the_file_and_the_status(session):
-    session.get.return_value = _response(404, b"")
+def test_404_names_the_file_and_the_status_and_closes_the_response(session, mocker):
+    response = session.get.return_value = _response(404, b"")
+    close = mocker.spy(response, "close")
 
     with pytest.raises(OutputFetchFailed) as caught:
-        ComfyViewImageSource("http://comfy", session=session).fetch(_ref("gone.png", subfolder="rec"))
+        _read(ComfyViewImageSource("http://comfy", session=session), _ref("gone.png", subfolder="rec"))
 
     message = str(caught.value)
     assert "rec/gone.png" in message and "404" in message and "empty body" in message
     assert caught.value.code == "output_fetch_failed"
     assert caught.value.data["status"] == 404
+    close.assert_called_once()
 
 
 def test_an_error_body_is_quoted_and_truncated(session):
-    session.get.return_value = _response(500, ("500 Internal Server Error " + "x" * 1000).encode(), "text/plain")
+    session.get.return_value = _response(500, ("500 Internal Server Error " + "x" * 100_000).encode(), "text/plain")
 
     with pytest.raises(OutputFetchFailed) as caught:
-        ComfyViewImageSource("http://comfy", session=session).fetch(_ref())
+        _read(ComfyViewImageSource("http://comfy", session=session), _ref())
 
     message = str(caught.value)
     assert "500 Internal Server Error" in message and "rec_single_00001_.png" in message
     assert len(message) < 400
 
 
+@pytest.mark.parametrize("enforce_content_length", [True, False])
+def test_a_body_shorter_than_its_content_length_is_output_fetch_failed(session, mocker, enforce_content_length):
+    response = session.get.return_value = _response(
+        200, PNG, "image/png", headers={"Content-Length": "1000"}, enforce_content_length=enforce_content_length)
+    close = mocker.spy(response, "close")
+
+    with pytest.raises(OutputFetchFailed) as caught:
+        _read(ComfyViewImageSource("http://comfy", session=session), _ref("cut.png"))
+
+    assert "cut.png" in str(caught.value) and caught.value.data["filename"] == "cut.png"
+    close.assert_called_once()
+
+
+def test_a_compressed_body_is_not_mistaken_for_a_short_one(session):
+    body = bytes(range(256)) * 64
+    packed = gzip.compress(body)
+    session.get.return_value = _response(200, packed, "image/png", headers={"Content-Encoding": "gzip"})
+
+    download, data = _read(ComfyViewImageSource("http://comfy", session=session), _ref())
+
+    assert data == body and download.length is None
+
+
+def test_a_cancel_between_chunks_propagates_unchanged_and_closes_the_response(session, mocker):
+    response = session.get.return_value = _response(200, b"z" * (3 * CHUNK_BYTES), "image/png")
+    close = mocker.spy(response, "close")
+    stop = threading.Event()
+
+    with pytest.raises(Cancelled, match="rec_single_00001_.png"):
+        with ComfyViewImageSource("http://comfy", session=session).open(_ref(), Budget(stop=stop)) as download:
+            first = next(download.chunks)
+            stop.set()
+            next(download.chunks)
+
+    assert len(first) == CHUNK_BYTES
+    close.assert_called_once()
+
+
+def test_leaving_early_closes_the_response(session, mocker):
+    response = session.get.return_value = _response(200, b"z" * (3 * CHUNK_BYTES), "image/png")
+    close = mocker.spy(response, "close")
+
+    with ComfyViewImageSource("http://comfy", session=session).open(_ref(), Budget.unlimited()) as download:
+        next(download.chunks)
+
+    close.assert_called_once()
+
+
 def test_a_connection_error_becomes_output_fetch_failed(session):
     session.get.side_effect = requests.ConnectionError("[Errno 111] Connection refused")
 
     with pytest.raises(OutputFetchFailed) as caught:
-        ComfyViewImageSource("http://comfy", session=session).fetch(_ref())
+        _read(ComfyViewImageSource("http://comfy", session=session), _ref())
 
     assert "rec_single_00001_.png" in str(caught.value) and "Connection refused" in str(caught.value)
     assert isinstance(caught.value.__cause__, requests.ConnectionError)
@@ -108,7 +200,7 @@ def test_a_timeout_becomes_output_fetch_failed(session):
     session.get.side_effect = requests.ReadTimeout("read timed out")
 
     with pytest.raises(OutputFetchFailed, match="ReadTimeout"):
-        ComfyViewImageSource("http://comfy", session=session).fetch(_ref())
+        _read(ComfyViewImageSource("http://comfy", session=session), _ref())
 
 
 @pytest.mark.parametrize("filename", ["my file #1 & co.png", "ünïcødé 画像.png", "a+b=c?.png"])
@@ -116,7 +208,7 @@ def test_awkward_filenames_reach_the_wire_url_encoded(mocker, filename):
     real_session = requests.Session()
     send = mocker.patch.object(real_session, "send", return_value=_response(200, PNG, "image/png"))
 
-    ComfyViewImageSource("http://comfy", session=real_session).fetch(_ref(filename, subfolder="sub dir"))
+    _read(ComfyViewImageSource("http://comfy", session=real_session), _ref(filename, subfolder="sub dir"))
 
     prepared = send.call_args.args[0]
     url = urlsplit(prepared.url)
