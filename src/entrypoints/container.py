@@ -11,6 +11,7 @@ from adapters.base64_sink import Base64ImageSink
 from adapters.comfy_http_api import ComfyHttpApi
 from adapters.comfy_view_source import ComfyViewImageSource
 from adapters.comfy_websocket_monitor import ComfyWebsocketMonitor
+from adapters.pillow_converter import PillowImageConverter
 from adapters.process_liveness import ProcessLiveness
 from domain.follow import FollowPolicy
 from domain.run_job import Services
@@ -86,6 +87,7 @@ class Container(containers.DeclarativeContainer):
         concurrency=config.output.concurrency,
         max_response_bytes=config.output.max_response_bytes,
         overflow=overflow_sink,
+        converter=providers.Singleton(PillowImageConverter),
     )
 
     job_runner = providers.Singleton(

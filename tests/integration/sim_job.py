@@ -12,6 +12,7 @@ from adapters.base64_sink import Base64ImageSink
 from adapters.comfy_http_api import ComfyHttpApi
 from adapters.comfy_view_source import ComfyViewImageSource
 from adapters.comfy_websocket_monitor import ComfyWebsocketMonitor
+from adapters.pillow_converter import PillowImageConverter
 from domain.budget import Budget
 from domain.follow import FollowPolicy
 from domain.job_input import new_job
@@ -26,7 +27,8 @@ def services(sim, *, sink=None, ping_interval_s: float = 5.0, **policy: Any) -> 
     api = ComfyHttpApi(sim.base_url, session=session, ready_interval_s=0.02, ready_max_retries=250)
     monitor = ComfyWebsocketMonitor(sim.host, ping_interval_s=ping_interval_s, pong_timeout_s=ping_interval_s)
     return Services(comfy=api, monitor=monitor, source=ComfyViewImageSource(sim.base_url, session=session),
-                    sink=sink or Base64ImageSink(), policy=FollowPolicy(**{**FAST, **policy}))
+                    sink=sink or Base64ImageSink(), policy=FollowPolicy(**{**FAST, **policy}),
+                    converter=PillowImageConverter())
 
 
 def job(workflow: dict, **input_fields: Any) -> Job:

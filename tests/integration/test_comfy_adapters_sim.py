@@ -183,3 +183,11 @@ def test_inband_images_of_save_image_websocket_are_returned(comfy_sim):
     response = run(services(comfy_sim), job(workflow))
     assert [e["filename"] for e in response["images"]] == ["websocket_2_00001_.png", "websocket_2_00002_.png"]
     assert picture(response["images"][0]).size == (16, 8)
+
+
+def test_output_format_converts_still_images(comfy_sim):
+    response = run(services(comfy_sim), job(EMPTY_SAVE, output_format={"format": "jpeg", "quality": 80}))
+    [entry] = response["images"]
+    assert entry["filename"].endswith(".jpg") and entry["content_type"] == "image/jpeg"
+    assert picture(entry).format == "JPEG"
+    assert entry["size_bytes"] == len(base64.b64decode(entry["data"]))

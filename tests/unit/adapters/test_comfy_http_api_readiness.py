@@ -9,7 +9,8 @@ import requests
 
 from adapters.comfy_http_api import ComfyHttpApi
 from adapters.process_liveness import ProcessLiveness
-from domain.errors import ComfyUnreachable
+from domain.budget import Budget
+from domain.errors import Cancelled, ComfyProcessDied, ComfyUnreachable
 
 
 def probe_session(mocker, answers):
@@ -22,8 +23,8 @@ def probe_session(mocker, answers):
 def test_ready_after_some_refusals_then_never_probes_again(mocker):
     session = probe_session(mocker, [None, None, 200])
     api = ComfyHttpApi("http://h:1", session=session, ready_interval_s=0, ready_max_retries=5)
-    api.wait_until_ready()
-    api.wait_until_ready()
+    api.wait_until_ready(Budget())
+    api.wait_until_ready(Budget())
     assert session.get.call_count == 3
 
 
@@ -31,7 +32,7 @@ def test_gives_up_after_the_retry_budget_without_a_pid_file(mocker):
     session = probe_session(mocker, [None] * 3)
     api = ComfyHttpApi("http://h:1", session=session, ready_interval_s=0, ready_max_retries=3)
     with pytest.raises(ComfyUnreachable, match="after 3 tries"):
-        api.wait_until_ready()
+        api.wait_until_ready(Budget())
 
 
 def test_waits_past_the_budget_while_the_comfy_process_lives(mocker, tmp_path):
@@ -40,7 +41,7 @@ def test_waits_past_the_budget_while_the_comfy_process_lives(mocker, tmp_path):
     session = probe_session(mocker, [None] * 6 + [200])
     api = ComfyHttpApi("http://h:1", session=session, ready_interval_s=0, ready_max_retries=2,
                        liveness=ProcessLiveness(str(pid_file)))
-    api.wait_until_ready()
+    api.wait_until_ready(Budget())
     assert session.get.call_count == 7
 
 
@@ -51,8 +52,8 @@ def test_fails_at_once_when_the_comfy_process_has_exited(mocker, tmp_path):
     session = probe_session(mocker, [None] * 100)
     api = ComfyHttpApi("http://h:1", session=session, ready_interval_s=0, ready_max_retries=100,
                        liveness=ProcessLiveness(str(pid_file)))
-    with pytest.raises(ComfyUnreachable, match="exited"):
-        api.wait_until_ready()
+    with pytest.raises(ComfyProcessDied, match="is gone"):
+        api.wait_until_ready(Budget())
     assert session.get.call_count == 1
 
 
@@ -69,3 +70,28 @@ def test_an_exited_but_unreaped_comfy_counts_as_dead(tmp_path):
         assert liveness.alive() is False
     finally:
         child.wait()
+
+
+def test_zero_retries_waits_without_limit_until_stopped(mocker):
+    session = probe_session(mocker, [None] * 50 + [200])
+    api = ComfyHttpApi("http://h:1", session=session, ready_interval_s=0, ready_max_retries=0)
+    api.wait_until_ready(Budget())
+    assert session.get.call_count == 51
+
+
+def test_a_cancel_stops_the_readiness_wait(mocker):
+    budget = Budget()
+    session = mocker.Mock(spec=requests.Session)
+    session.get.side_effect = lambda *a, **k: (budget.stop.set(), (_ for _ in ()).throw(requests.ConnectionError("x")))[1]
+    api = ComfyHttpApi("http://h:1", session=session, ready_interval_s=0.01, ready_max_retries=0)
+    with pytest.raises(Cancelled, match="waiting for ComfyUI"):
+        api.wait_until_ready(budget)
+    assert session.get.call_count == 1
+
+
+def test_recheck_probes_again_after_ready(mocker):
+    session = probe_session(mocker, [200, None, 200])
+    api = ComfyHttpApi("http://h:1", session=session, ready_interval_s=0, ready_max_retries=5)
+    api.wait_until_ready(Budget())
+    api.wait_until_ready(Budget(), recheck=True)
+    assert session.get.call_count == 3

@@ -2,8 +2,8 @@
 import json
 import pathlib
 
-from adapters.comfy_messages import outcome_from_history, output_refs, workflow_rejected
-from domain.model import OutputRef
+from adapters.comfy_messages import node_outputs, outcome_from_history, prompt_history, workflow_rejected
+from domain.model import OutputRef, TextOutput
 
 TRANSCRIPTS = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "comfyui" / "transcripts"
 
@@ -44,8 +44,26 @@ def test_history_outcomes_of_recorded_error_and_interrupt():
     assert outcome_from_history(history_entry("upload_invert")).status == "success"
 
 
-def test_output_refs_cover_every_file_kind_but_not_text():
-    refs = output_refs(history_entry("misc_outputs"))
-    assert OutputRef("7", "images", "ComfyUI_temp_pllvh_00001_.png", "", "temp") in refs
-    assert OutputRef("5", "latents", "rec_latent_00001_.latent", "latents", "output") in refs
-    assert all(ref.node_id != "3" for ref in refs)
+def test_history_lists_every_file_kind_and_texts():
+    history = prompt_history(history_entry("misc_outputs"))
+    assert OutputRef("7", "images", "ComfyUI_temp_pllvh_00001_.png", "", "temp") in history.files
+    assert OutputRef("5", "latents", "rec_latent_00001_.latent", "latents", "output") in history.files
+    assert all(ref.node_id != "3" for ref in history.files)
+    assert TextOutput("3", "96") in history.texts
+    assert history.started_ms is not None and history.ended_ms >= history.started_ms
+
+
+def test_audio_and_animated_outputs_from_recorded_history():
+    audio = prompt_history(history_entry("audio"))
+    assert {ref.kind for ref in audio.files} == {"audio"}
+    assert {ref.filename.rsplit(".", 1)[-1] for ref in audio.files} >= {"flac", "mp3", "opus"}
+    animated = prompt_history(history_entry("animated_webp"))
+    assert any(ref.animated for ref in animated.files)
+
+
+def test_any_key_holding_file_objects_is_an_output_and_flags_are_not():
+    files, texts = node_outputs("9", {"my_files": [{"filename": "a.bin", "subfolder": "x", "type": "output"}],
+                                      "animated": [True], "text": ["hi", 3], "other": ["plain"], "n": 4})
+    assert files == (OutputRef("9", "my_files", "a.bin", "x", "output"),)
+    assert texts == ("hi",)
+    assert node_outputs("9", None) == ((), ())

@@ -1,45 +1,40 @@
-"""Websocket message handling of the monitor, with a scripted socket at the websocket-client edge."""
+"""The websocket stream with a scripted socket at the websocket-client edge: frames, losses, pings."""
 import json
-import time
+import struct
+from types import SimpleNamespace
 
 import pytest
 import websocket
+from websocket import ABNF
 
-from adapters.comfy_websocket_monitor import ComfyWebsocketMonitor, SocketPolicy
-from domain.errors import ComfyUnreachable, ExecutionInterrupted, JobTimedOut, PromptLost
-from domain.model import Outcome, Progress, PromptState
+from adapters.comfy_websocket_monitor import FEATURE_FLAGS, ComfyWebsocketMonitor
+from domain.budget import Budget
+from domain.errors import ComfyUnreachable
+from domain.events import InbandImage, PromptFinished, SocketLost
 
-PID = "p-1"
-CLOSED = websocket.WebSocketConnectionClosedException("Connection to remote host was lost.")
 TIMEOUT = websocket.WebSocketTimeoutException("timed out")
 
 
-def frame(kind, **data):
-    return json.dumps({"type": kind, "data": data})
-
-
-SUCCESS_RUN = [
-    frame("status", status={"exec_info": {"queue_remaining": 0}}, sid="c"),
-    frame("execution_start", prompt_id=PID, timestamp=1),
-    frame("execution_cached", nodes=[], prompt_id=PID, timestamp=1),
-    frame("executing", node="1", display_node="1", prompt_id=PID),
-    frame("progress", value=1, max=2, prompt_id=PID, node="1"),
-    frame("executed", node="2", display_node="2", output={"images": []}, prompt_id=PID),
-    frame("execution_success", prompt_id=PID, timestamp=2),
-    frame("status", status={"exec_info": {"queue_remaining": 0}}),
-    frame("executing", node=None, prompt_id=PID),
-]
+def text(kind, **data):
+    return ABNF.OPCODE_TEXT, SimpleNamespace(data=json.dumps({"type": kind, "data": data}).encode())
 
 
 class ScriptedSocket:
     def __init__(self, script):
         self.script = list(script)
-        self.closed = False
+        self.sent, self.pings, self.closed = [], 0, False
 
     def settimeout(self, _):
         pass
 
-    def recv(self):
+    def send(self, message):
+        self.sent.append(message)
+
+    def ping(self):
+        self.pings += 1
+
+    def recv_data_frame(self, control_frame=False):
+        assert control_frame
         if not self.script:
             raise TIMEOUT
         item = self.script.pop(0)
@@ -47,153 +42,90 @@ class ScriptedSocket:
             raise item
         return item
 
-    def close(self):
+    def close(self, timeout=None):
         self.closed = True
 
 
 @pytest.fixture
 def sockets(mocker):
-    """Each create_connection returns the next scripted socket or raises the next exception."""
-    plan = []
     made = []
 
-    def create_connection(url, timeout):
-        item = plan.pop(0)
-        if isinstance(item, BaseException):
-            raise item
-        made.append(item)
-        return item
+    def connect(url, timeout):
+        sock = ScriptedSocket(made_scripts.pop(0) if made_scripts else [])
+        sock.url = url
+        made.append(sock)
+        return sock
 
-    mock = mocker.patch("adapters.comfy_websocket_monitor.websocket.create_connection", side_effect=create_connection)
-    return plan, made, mock
-
-
-def monitor(states=(), **policy):
-    answers = list(states)
-    return ComfyWebsocketMonitor(
-        "127.0.0.1:1",
-        prompt_state=lambda pid: answers.pop(0),
-        policy=SocketPolicy(reconnect_delay_s=0, poll_s=0.01, final_frame_grace_s=0.05, **policy),
-    )
+    made_scripts: list = []
+    mocker.patch("adapters.comfy_websocket_monitor.websocket.create_connection", side_effect=connect)
+    return SimpleNamespace(made=made, scripts=made_scripts)
 
 
-def wait(mon, client_id="c", deadline=None, should_stop=lambda: False, seen=None):
-    with mon.watch(client_id) as execution:
-        return execution.wait(PID, deadline=deadline, on_progress=(seen if seen is not None else []).append,
-                              should_stop=should_stop)
+def test_opens_with_the_client_id_and_asks_for_image_metadata(sockets):
+    sockets.scripts.append([text("executing", node=None, prompt_id="p")])
+    with ComfyWebsocketMonitor("h:1").open("cid-9", Budget()) as stream:
+        assert stream.next_event(1.0) == PromptFinished("p")
+    [sock] = sockets.made
+    assert sock.url == "ws://h:1/ws?clientId=cid-9"
+    assert sock.sent[0] == FEATURE_FLAGS
+    assert sock.closed
 
 
-def test_success_ends_at_final_frame_and_reports_progress(sockets):
-    plan, made, mock = sockets
-    plan.append(ScriptedSocket(SUCCESS_RUN))
-    seen = []
-    assert wait(monitor(), client_id="abc", seen=seen) == Outcome("success")
-    assert seen == [Progress(PID, "1", 1, 2)]
-    assert mock.call_args.args[0] == "ws://127.0.0.1:1/ws?clientId=abc"
-    assert made[0].closed
+def test_binary_frames_become_inband_images(sockets):
+    sockets.scripts.append([(ABNF.OPCODE_BINARY, SimpleNamespace(data=struct.pack(">II", 1, 2) + b"\x89PNG"))])
+    with ComfyWebsocketMonitor("h:1").open("c", Budget()) as stream:
+        assert stream.next_event(1.0) == InbandImage(data=b"\x89PNG", image_format="png")
 
 
-def test_skips_binary_foreign_malformed_and_broadcast_frames(sockets):
-    plan, _, _ = sockets
-    noise = [b"\x00\x00\x00\x01\x00\x00\x00\x02PNG", "not json", "[]", frame("executing", node=None, prompt_id="other"),
-             frame("execution_error", prompt_id="other", node_id="1"), json.dumps({"type": "x", "data": 5}),
-             frame("executing", node="3")]
-    plan.append(ScriptedSocket(noise + SUCCESS_RUN))
-    assert wait(monitor()).status == "success"
+def test_a_closed_socket_is_reported_once_and_closed(sockets):
+    sockets.scripts.append([websocket.WebSocketConnectionClosedException("Connection to remote host was lost.")])
+    with ComfyWebsocketMonitor("h:1").open("c", Budget()) as stream:
+        event = stream.next_event(1.0)
+        assert isinstance(event, SocketLost) and "lost" in event.reason
+        assert sockets.made[0].closed
+        assert isinstance(stream.next_event(1.0), SocketLost)
 
 
-def test_fully_cached_prompt_finishes_without_node_activity(sockets):
-    plan, _, _ = sockets
-    plan.append(ScriptedSocket([
-        frame("execution_start", prompt_id=PID), frame("execution_cached", nodes=["1", "2"], prompt_id=PID),
-        frame("executed", node="2", output={}, prompt_id=PID), frame("execution_success", prompt_id=PID),
-        frame("executing", node=None, prompt_id=PID),
-    ]))
-    assert wait(monitor()).status == "success"
+def test_a_close_frame_counts_as_lost(sockets):
+    sockets.scripts.append([(ABNF.OPCODE_CLOSE, SimpleNamespace(data=b""))])
+    with ComfyWebsocketMonitor("h:1").open("c", Budget()) as stream:
+        assert isinstance(stream.next_event(1.0), SocketLost)
 
 
-def test_execution_error_frame_becomes_an_error_outcome(sockets):
-    plan, _, _ = sockets
-    plan.append(ScriptedSocket([
-        frame("execution_error", prompt_id=PID, node_id="2", node_type="ImageToMask", exception_type="IndexError",
-              exception_message="index 3", traceback=["t"], executed=["1"], current_inputs={"huge": "x"}),
-        frame("executing", node=None, prompt_id=PID),
-    ]))
-    outcome = wait(monitor())
-    assert (outcome.status, outcome.node_id, outcome.node_type, outcome.exception_type) == ("error", "2", "ImageToMask", "IndexError")
-    assert "current_inputs" not in outcome.details
+def test_silence_sends_a_ping_and_a_missing_pong_counts_as_lost(sockets, mocker):
+    clock = mocker.patch("adapters.comfy_websocket_monitor.time.monotonic", return_value=100.0)
+    with ComfyWebsocketMonitor("h:1", ping_interval_s=2, pong_timeout_s=3).open("c", Budget()) as stream:
+        clock.return_value = 101.0
+        assert stream.next_event(0.1) is None
+        assert sockets.made[0].pings == 0
+        clock.return_value = 102.5
+        assert stream.next_event(0.1) is None
+        assert sockets.made[0].pings == 1
+        clock.return_value = 104.0
+        assert stream.next_event(0.1) is None  # pong not yet overdue
+        clock.return_value = 105.6
+        event = stream.next_event(0.1)
+        assert isinstance(event, SocketLost) and "ping" in event.reason
 
 
-@pytest.mark.parametrize("after", [[CLOSED], [""], []], ids=["dropped", "close-frame", "silence"])
-def test_lost_final_frame_after_terminal_frame_still_ends(sockets, after):
-    plan, made, _ = sockets
-    plan.append(ScriptedSocket([frame("execution_success", prompt_id=PID)] + after))
-    assert wait(monitor()).status == "success"
-    assert len(made) == 1
+def test_a_pong_keeps_the_socket_alive(sockets, mocker):
+    clock = mocker.patch("adapters.comfy_websocket_monitor.time.monotonic", return_value=100.0)
+    sockets.scripts.append([TIMEOUT, (ABNF.OPCODE_PONG, SimpleNamespace(data=b""))])
+    with ComfyWebsocketMonitor("h:1", ping_interval_s=2, pong_timeout_s=3).open("c", Budget()) as stream:
+        clock.return_value = 102.5
+        assert stream.next_event(0.1) is None  # ping sent, then the recv timed out
+        clock.return_value = 104.0
+        assert stream.next_event(0.1) is None  # the pong
+        clock.return_value = 105.9
+        assert stream.next_event(0.1) is None
+        assert sockets.made[0].pings == 1
 
 
-def test_reconnects_and_asks_history_when_the_prompt_finished_meanwhile(sockets):
-    plan, made, _ = sockets
-    plan.extend([ScriptedSocket([frame("execution_start", prompt_id=PID), CLOSED]),
-                 ConnectionRefusedError(111, "refused"), ScriptedSocket([])])
-    done = Outcome("error", node_id="4", message="boom")
-    assert wait(monitor([PromptState("finished", done)])) == done
-    assert len(made) == 2 and all(s.closed for s in made)
-
-
-def test_reconnects_and_keeps_following_a_prompt_still_running(sockets):
-    plan, _, _ = sockets
-    plan.extend([ScriptedSocket([CLOSED]),
-                 ScriptedSocket([frame("status", status={}), frame("executing", node="3")] + SUCCESS_RUN[3:])])
-    assert wait(monitor([PromptState("pending")])).status == "success"
-
-
-def test_prompt_forgotten_by_a_restarted_comfy_is_lost(sockets):
-    plan, _, _ = sockets
-    plan.extend([ScriptedSocket([CLOSED]), ScriptedSocket([])])
-    with pytest.raises(PromptLost, match="restarted"):
-        wait(monitor([PromptState("lost")]))
-
-
-def test_gives_up_after_the_bounded_reconnect_attempts(sockets):
-    plan, made, mock = sockets
-    plan.extend([ScriptedSocket([CLOSED])] + [ConnectionRefusedError(111, "refused")] * 3)
-    with pytest.raises(ComfyUnreachable, match="after 2 retries"):
-        wait(monitor(reconnect_attempts=2))
-    assert mock.call_count == 4 and made[0].closed
-
-
-def test_first_connect_is_retried_too(sockets):
-    plan, _, mock = sockets
-    plan.extend([ConnectionRefusedError(111, "refused"), ScriptedSocket(SUCCESS_RUN)])
-    assert wait(monitor()).status == "success"
-    assert mock.call_count == 2
-
-
-def test_deadline_raises_timed_out_and_closes_the_socket(sockets):
-    plan, made, _ = sockets
-    plan.append(ScriptedSocket([]))
-    with pytest.raises(JobTimedOut):
-        wait(monitor(), deadline=time.monotonic() + 0.05)
-    assert made[0].closed
-
-
-def test_stop_request_raises_interrupted(sockets):
-    plan, _, _ = sockets
-    plan.append(ScriptedSocket([]))
-    with pytest.raises(ExecutionInterrupted, match="cancelled"):
-        wait(monitor(), should_stop=lambda: True)
-
-
-def test_final_frame_without_terminal_frame_asks_history(sockets):
-    plan, _, _ = sockets
-    plan.append(ScriptedSocket([frame("executing", node=None, prompt_id=PID)]))
-    assert wait(monitor([PromptState("finished", Outcome("interrupted", node_id="5"))])).status == "interrupted"
-
-
-def test_long_silence_asks_comfy_how_the_prompt_is_doing(sockets):
-    plan, made, _ = sockets
-    plan.append(ScriptedSocket([]))
-    mon = monitor([PromptState("pending"), PromptState("finished", Outcome("success"))], silence_check_s=0.03)
-    assert wait(mon).status == "success"
-    assert len(made) == 1
+def test_reopen_replaces_the_socket_and_refusal_is_unreachable(sockets, mocker):
+    with ComfyWebsocketMonitor("h:1").open("c", Budget()) as stream:
+        stream.reopen(Budget())
+        assert len(sockets.made) == 2 and sockets.made[0].closed
+        mocker.patch("adapters.comfy_websocket_monitor.websocket.create_connection",
+                     side_effect=ConnectionRefusedError(111, "refused"))
+        with pytest.raises(ComfyUnreachable, match="cannot open the websocket"):
+            stream.reopen(Budget())

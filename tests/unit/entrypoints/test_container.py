@@ -48,5 +48,13 @@ def test_values_reach_the_adapters():
     config = container.config()
     assert config["comfy"]["base_url"] == "http://comfy:9000"
     assert config["comfy"]["ready_interval_s"] == 0.02
-    assert container.execution_monitor()._policy.reconnect_attempts == 7
+    assert container.services().policy.reconnect_attempts == 7
+    assert container.services().comfy is container.comfy_api()
     assert container.comfy_api() is container.comfy_api()
+
+
+def test_the_job_runner_is_built_once_with_the_converter_and_no_overflow_by_default():
+    container = build_container({})
+    assert container.job_runner() is container.job_runner()
+    assert container.services().converter is not None
+    assert container.services().overflow is None
