@@ -21,6 +21,7 @@ from .state import SimState
 class ComfySimulator:
     def __init__(self, port: int = 0, host: str = "127.0.0.1") -> None:
         self.faults = Faults()
+        self.faults.attach(self._socket_action)
         self.received_ws_messages: list = []
         self._bind_host, self._port = host, port
         self._thread: Optional[threading.Thread] = None
@@ -136,6 +137,18 @@ class ComfySimulator:
         self.state.release_all()
         self._worker.cancel()
         await self.runner.cleanup()
+
+    def _socket_action(self, name: str, *args):
+        async def act():
+            hub = self.state.hub
+            return hub.freeze(*args, asyncio.get_running_loop()) if name == "freeze" else hub.notice_frozen()
+        return self._call(act())
+
+    def client_ids(self) -> list:
+        """The client ids frames are sent to now (ComfyUI's `sockets` map)."""
+        async def read() -> list:
+            return list(self.state.hub.sockets)
+        return self._call(read())
 
     def history(self, prompt_id: str) -> dict:
         if self._thread is None:
