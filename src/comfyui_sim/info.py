@@ -3,11 +3,11 @@ import sys
 
 from aiohttp import web
 
-from . import nodes_image, nodes_models, nodes_save
+from . import nodes_audio, nodes_image, nodes_models, nodes_save, nodes_sim, nodes_video
 from .hub import SERVER_FEATURES, SIM
 from .registry import NODES
 
-NODE_MODULES = (nodes_image, nodes_models, nodes_save)
+NODE_MODULES = (nodes_image, nodes_models, nodes_save, nodes_audio, nodes_video, nodes_sim)
 
 # missing_model_validation.json model_routes: /models lists these folders, each empty without weights
 MODEL_FOLDERS = ["checkpoints", "configs", "loras", "vae", "text_encoders", "diffusion_models", "clip_vision",
