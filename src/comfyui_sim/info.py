@@ -53,7 +53,10 @@ async def models(request):
 
 @routes.get("/models/{folder}")
 async def models_in(request):
-    return web.json_response([]) if request.match_info["folder"] in MODEL_FOLDERS else web.Response(status=404)
+    folder = request.match_info["folder"]
+    if folder not in MODEL_FOLDERS:
+        return web.Response(status=404)
+    return web.json_response(request.app[SIM].dirs.model_files(folder))
 
 
 @routes.get("/embeddings")

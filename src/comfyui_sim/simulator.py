@@ -19,7 +19,11 @@ from .state import SimState
 
 
 class ComfySimulator:
-    def __init__(self, port: int = 0, host: str = "127.0.0.1") -> None:
+    """`models` maps a model folder (`/models` names: checkpoints, loras, vae, ...) to the file names "installed"
+    there; loaders list them in /object_info and validate against them. `sim.models` can be changed later."""
+
+    def __init__(self, port: int = 0, host: str = "127.0.0.1", models: Optional[dict] = None) -> None:
+        self.models: dict = {folder: list(names) for folder, names in (models or {}).items()}
         self.faults = Faults()
         self.faults.attach(self._socket_action)
         self.received_ws_messages: list = []
@@ -48,7 +52,7 @@ class ComfySimulator:
     def start(self) -> "ComfySimulator":
         if self._thread is not None:
             return self
-        self.dirs = Dirs(tempfile.mkdtemp(prefix="comfyui-sim-"))
+        self.dirs = Dirs(tempfile.mkdtemp(prefix="comfyui-sim-"), self.models)
         self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="comfyui-sim-node")
         self.loop = asyncio.new_event_loop()
         started, failure = threading.Event(), []

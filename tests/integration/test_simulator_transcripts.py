@@ -622,3 +622,12 @@ def test_prompt_with_one_bad_output_runs_the_good_one(comfy_sim):
     comfy_sim.wait_idle()
     entry = comfy_sim.history(answer.json()["prompt_id"])
     assert entry["prompt"][4] == ["2"] and list(entry["outputs"]) == ["2"]
+
+
+def test_loader_object_info_as_recorded(comfy_sim):
+    for name, recorded in load("missing_model_validation")["object_info"].items():
+        got = requests.get(f"{comfy_sim.base_url}/object_info/{name}", timeout=10).json()[name]
+        want = recorded["json"][name]
+        for key in ("input", "input_order", "output", "output_name", "name", "display_name", "category",
+                    "output_node", "python_module"):
+            assert got[key] == want[key], (name, key)
