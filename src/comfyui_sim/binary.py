@@ -8,9 +8,9 @@ PREVIEW_IMAGE_WITH_METADATA = 4
 FORMAT_JPEG, FORMAT_PNG = 1, 2
 
 
-def preview_image(png: bytes) -> bytes:
-    """Event 1: u32 image format (2 = PNG) and the image bytes (save_image_websocket.json)."""
-    return struct.pack(">II", PREVIEW_IMAGE, FORMAT_PNG) + png
+def preview_image(png: bytes, image_format: int = FORMAT_PNG) -> bytes:
+    """Event 1: u32 image format (2 = PNG, 1 = JPEG) and the image bytes (save_image_websocket.json)."""
+    return struct.pack(">II", PREVIEW_IMAGE, image_format) + png
 
 
 def preview_image_with_metadata(png: bytes, metadata: dict) -> bytes:

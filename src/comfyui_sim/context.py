@@ -48,12 +48,15 @@ class NodeContext:
     def _call(self, coroutine) -> None:
         asyncio.run_coroutine_threadsafe(coroutine, self.run.loop).result(timeout=10)
 
-    def progress(self, value: int, total: int, png: bytes = None) -> None:
-        if self.run.state.dead:
+    def check_interrupt(self) -> None:
+        """Like comfy.model_management.throw_exception_if_processing_interrupted (also when the server died)."""
+        if self.run.state.dead or self.run.state.interrupt:
             raise Interrupted()
-        if self.run.state.interrupt:
-            raise Interrupted()
-        self._call(self.run.on_progress(self.node_id, value, total, png))
+
+    def progress(self, value: int, total: int, png: bytes = None, jpeg: bool = False) -> None:
+        """A progress step, with a preview image (PNG, or JPEG as a sampler's latent previews are)."""
+        self.check_interrupt()
+        self._call(self.run.on_progress(self.node_id, value, total, png, jpeg))
 
     def text(self, message: str) -> None:
         self._call(self.run.state.hub.send_bytes(binary.text(self.node_id, message), None))

@@ -1,13 +1,38 @@
 """Fault knobs a test sets on `sim.faults` to make the simulator misbehave like a real deployment can."""
 import threading
-from typing import Optional, Union
+from typing import Callable, Optional, Union
 
 
 class Faults:
-    """Plain attributes, read by the server thread at the moment they matter; `reset()` turns all off."""
+    """Plain attributes, read by the server thread at the moment they matter; `reset()` turns all off.
+
+    Knobs (all off after `reset()`):
+
+    - `drop_socket_after_frames`: every new websocket is cut (TCP closed, no close frame) once it has been sent
+      that many frames.
+    - `drop_socket_after_success`: the posting client's socket is cut right after `execution_success`, so the
+      final `executing {node: null}` frame is lost (ws_drop_before_final.json).
+    - `node_delay_s`: seconds every node (a float) or the named classes (a dict `{class_type: seconds}`) take
+      on top of their real work.
+    - `view_status`: `{filename: status}`; `/view` of that file name answers that status with an empty body.
+    - `frames_before_post_response`: `POST /prompt` answers only after the prompt has finished.
+    - `late_teardown_s`: the server notices a websocket's end only that long after it happened, as with a
+      silent network loss. Its teardown then runs late and, like ComfyUI's `self.sockets.pop(sid, None)`,
+      unregisters whatever socket holds the client id by then: a socket reopened meanwhile with the same id
+      gets its initial `status` frame and nothing after it (a deaf socket).
+
+    Actions (not undone by `reset()`, they act on sockets that exist now):
+
+    - `freeze_socket(sid, notice_after_s=None)`: the socket now registered under `sid` becomes half dead: the
+      server sends it nothing more, reads nothing from it (so it answers no websocket ping and sees no close
+      frame or FIN) and keeps it open. After `notice_after_s` seconds (never when None) the server notices:
+      it closes the connection and runs the handler's teardown, with its unconditional pop.
+    - `notice_frozen()`: the server notices every frozen socket now (as `notice_after_s` elapsing would).
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._actions: Optional[Callable] = None
         self.reset()
 
     def reset(self) -> None:
@@ -17,6 +42,19 @@ class Faults:
             self.node_delay_s: Union[float, dict] = 0.0
             self.view_status: dict = {}
             self.frames_before_post_response: bool = False
+            self.late_teardown_s: float = 0.0
+
+    def attach(self, actions: Callable) -> None:
+        """The simulator hands in `actions(name, *args)`, which runs a hub action on the server's loop."""
+        self._actions = actions
+
+    def freeze_socket(self, sid: str, notice_after_s: Optional[float] = None) -> bool:
+        """True when a socket held `sid` and is now frozen."""
+        return bool(self._actions("freeze", sid, notice_after_s))
+
+    def notice_frozen(self) -> int:
+        """How many frozen sockets the server noticed (closed and tore down)."""
+        return int(self._actions("notice_frozen"))
 
     def delay_for(self, class_type: str) -> float:
         delay = self.node_delay_s

@@ -7,6 +7,11 @@ from aiohttp import web
 from .hub import SIM
 
 TROUBLE = "500 Internal Server Error\n\nServer got itself in trouble"
+# audio.json and video_webm_mp4.json views: what ComfyUI's /view answered (not left to this machine's mime.types)
+RECORDED_TYPES = {".flac": "audio/flac", ".mp3": "audio/mpeg", ".opus": "audio/ogg", ".webm": "video/webm",
+                  ".mp4": "video/mp4", ".webp": "image/webp"}
+for _ext, _kind in RECORDED_TYPES.items():
+    mimetypes.add_type(_kind, _ext)
 DOWNLOAD_ONLY = {"text/html", "text/html-sandboxed", "application/xhtml+xml", "text/javascript", "text/css"}
 
 

@@ -1,9 +1,8 @@
 """The websocket endpoint and the registry of connected clients that frames are sent to."""
 import json
-import uuid
 from typing import Optional
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 SIM = web.AppKey("sim", object)
 # save_image_websocket_metadata.json: the server's reply to a client's feature_flags message (same as GET /features)
@@ -16,6 +15,7 @@ class Client:
         self.ws, self.sid, self.transport, self.budget = ws, sid, transport, budget
         self.flags: dict = {}
         self.dead = False
+        self.frozen = False
 
 
 class Hub:
@@ -38,7 +38,7 @@ class Hub:
             await self.deliver(client, payload)
 
     async def deliver(self, client: Client, payload) -> None:
-        if client.dead:
+        if client.dead or client.frozen:
             return
         if client.budget is not None and client.budget <= 0:
             self.drop(client)
@@ -70,42 +70,28 @@ class Hub:
         for client in list(self.clients):
             self.drop(client)
 
+    def freeze(self, sid: str, notice_after_s: Optional[float], loop) -> bool:
+        """A half-dead connection: nothing sent, nothing read (no pong, no FIN seen), still open (Faults docs)."""
+        client = self.sockets.get(sid)
+        if client is None or client.transport is None:
+            return False
+        client.frozen = True
+        client.transport.pause_reading()
+        if notice_after_s is not None:
+            loop.call_later(notice_after_s, self.notice, client)
+        return True
+
+    def notice(self, client: Client) -> None:
+        """The server finally sees a frozen connection is gone: closing it ends its handler and runs the teardown."""
+        if client.frozen and not client.dead:
+            self.drop(client)
+
+    def notice_frozen(self) -> int:
+        frozen = [client for client in self.clients if client.frozen and not client.dead]
+        for client in frozen:
+            self.notice(client)
+        return len(frozen)
+
     def supports_metadata(self, sid: Optional[str]) -> bool:
         client = self.sockets.get(sid) if sid is not None else None
         return bool(client and client.flags.get("supports_preview_metadata"))
-
-
-async def websocket_handler(request: web.Request) -> web.WebSocketResponse:
-    sim = request.app[SIM]
-    state = sim.state
-    hub = state.hub
-    ws = web.WebSocketResponse()
-    await ws.prepare(request)
-    sid = request.query.get("clientId", "") or uuid.uuid4().hex
-    client = Client(ws, sid, request.transport, sim.faults.drop_socket_after_frames)
-    hub.sockets.pop(sid, None)
-    hub.sockets[sid] = client
-    hub.clients.add(client)
-    try:
-        await hub.deliver(client, json.dumps({"type": "status", "data": {"status": state.queue_info(), "sid": sid}}))
-        if state.client_id == sid and state.last_node_id is not None:
-            # reconnect_mid_run.json: the running prompt's node, without prompt_id or display_node
-            await hub.deliver(client, json.dumps({"type": "executing", "data": {"node": state.last_node_id}}))
-        first = True
-        async for message in ws:
-            if message.type != WSMsgType.TEXT:
-                continue
-            try:
-                data = json.loads(message.data)
-            except ValueError:
-                continue
-            sim.received_ws_messages.append(data)
-            if first and isinstance(data, dict) and data.get("type") == "feature_flags":
-                client.flags = data.get("data") or {}
-                await hub.deliver(client, json.dumps({"type": "feature_flags", "data": SERVER_FEATURES}))
-            first = False
-    finally:
-        if hub.sockets.get(sid) is client:
-            del hub.sockets[sid]
-        hub.clients.discard(client)
-    return ws

@@ -3,11 +3,11 @@ import sys
 
 from aiohttp import web
 
-from . import nodes_image, nodes_models, nodes_save
+from . import nodes_audio, nodes_image, nodes_models, nodes_save, nodes_sim, nodes_video
 from .hub import SERVER_FEATURES, SIM
 from .registry import NODES
 
-NODE_MODULES = (nodes_image, nodes_models, nodes_save)
+NODE_MODULES = (nodes_image, nodes_models, nodes_save, nodes_audio, nodes_video, nodes_sim)
 
 # missing_model_validation.json model_routes: /models lists these folders, each empty without weights
 MODEL_FOLDERS = ["checkpoints", "configs", "loras", "vae", "text_encoders", "diffusion_models", "clip_vision",
@@ -53,7 +53,10 @@ async def models(request):
 
 @routes.get("/models/{folder}")
 async def models_in(request):
-    return web.json_response([]) if request.match_info["folder"] in MODEL_FOLDERS else web.Response(status=404)
+    folder = request.match_info["folder"]
+    if folder not in MODEL_FOLDERS:
+        return web.Response(status=404)
+    return web.json_response(request.app[SIM].dirs.model_files(folder))
 
 
 @routes.get("/embeddings")

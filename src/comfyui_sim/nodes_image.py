@@ -1,8 +1,9 @@
 """Image nodes done for real with Pillow: an IMAGE is a batch (list) of RGB images, a MASK a batch of "L" images."""
 import hashlib
 import random
+from statistics import NormalDist
 
-from PIL import Image, ImageFilter, ImageOps
+from PIL import Image, ImageChops, ImageFilter, ImageOps
 
 from .registry import FLOAT, INT, node
 
@@ -77,11 +78,17 @@ def image_blur(ctx, image, blur_radius, sigma):
     "image": ["IMAGE"], "seed": INT(0, 0, 0xFFFFFFFFFFFFFFFF, control_after_generate=True),
     "strength": FLOAT(0.5, 0.0, 1.0, 0.01)}, output=("IMAGE",), python_module="comfy_extras.nodes_images")
 def image_add_noise(ctx, image, seed, strength):
-    rng = random.Random(seed)
+    """clip(image + strength * randn) like ComfyUI's: seeded uniform bytes mapped through the normal quantile,
+    so the 2048² PNG of big_2048.json has the real one's size and cost (PROTOCOL.md fact 20)."""
+    rng, sigma = random.Random(seed), strength * 255.0
+    quantiles = [NormalDist().inv_cdf((u + 0.5) / 256) * sigma for u in range(256)]
+    up = [min(255, max(0, round(q))) for q in quantiles] * 3
+    down = [min(255, max(0, round(-q))) for q in quantiles] * 3
     out = Batch()
     for picture in image:
-        noise = Image.frombytes("RGB", picture.size, rng.randbytes(picture.width * picture.height * 3))
-        out.append(Image.blend(picture, noise, min(1.0, strength * 0.5)))
+        uniform = Image.frombytes("RGB", picture.size, rng.randbytes(picture.width * picture.height * 3))
+        raised = ImageChops.add(picture, uniform.point(up))
+        out.append(ImageChops.subtract(raised, uniform.point(down)))
     return (out,)
 
 

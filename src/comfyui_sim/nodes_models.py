@@ -24,7 +24,19 @@ def empty_latent_image(ctx, width, height, batch_size):
     return ({"shape": (batch_size, 4, height // 8, width // 8)},)
 
 
-@node("VAELoader", required={"vae_name": [["pixel_space"]]}, output=("VAE",), category="loaders")
+def files_in(folder: str, extra: dict = None, combo: bool = False, tail: tuple = ()):
+    """A loader's file list, read from the simulator's model files per request like folder_paths: the old
+    `[[files], {...}]` or the new `["COMBO", {"options": [files]}]` shape (missing_model_validation.json)."""
+    def declaration(dirs) -> list:
+        names = dirs.model_files(folder) + list(tail)
+        if combo:
+            return ["COMBO", {"multiselect": False, "options": names, **(extra or {})}]
+        return [names, extra] if extra else [names]
+    return declaration
+
+
+@node("VAELoader", required={"vae_name": files_in("vae", tail=("pixel_space",))}, output=("VAE",),
+      category="loaders", display_name="Load VAE")
 def vae_loader(ctx, vae_name):
     return (VAE(),)
 
@@ -84,39 +96,56 @@ def tip(text: str) -> dict:
     return {"tooltip": text}
 
 
-# missing_model_validation.json object_info: the loaders' combos, empty because no model file is installed
+# missing_model_validation.json object_info: the loaders' combos list `ComfySimulator(models=...)`'s files
 CLIP_TYPES = ["stable_diffusion", "stable_cascade", "sd3", "stable_audio", "mochi", "ltxv", "pixart", "cosmos",
               "lumina2", "wan", "hidream", "chroma", "ace", "omnigen2", "qwen_image", "hunyuan_image", "flux2", "ovis"]
 DUAL_TYPES = ["sdxl", "sd3", "flux", "hunyuan_video", "hidream", "hunyuan_image", "hunyuan_video_15", "kandinsky5",
               "kandinsky5_image", "ltxv", "newbie"]
+LORA_HELP = ("LoRAs are used to modify diffusion and CLIP models, altering the way in which latents are denoised "
+             "such as applying styles. Multiple LoRA nodes can be linked together.")
+CLIP_HELP = ("[Recipes]\n\nstable_diffusion: clip-l\nstable_cascade: clip-g\nsd3: t5 xxl/ clip-g / clip-l\n"
+             "stable_audio: t5 base\nmochi: t5 xxl\ncosmos: old t5 xxl\nlumina2: gemma 2 2B\nwan: umt5 xxl\n "
+             "hidream: llama-3.1 (Recommend) or t5\nomnigen2: qwen vl 2.5 3B")
+DUAL_HELP = ("[Recipes]\n\nsdxl: clip-l, clip-g\nsd3: clip-l, clip-g / clip-l, t5 / clip-g, t5\nflux: clip-l, t5\n"
+             "hidream: at least one of t5 or llama, recommended t5 and llama\nhunyuan_image: qwen2.5vl 7b and byt5 "
+             "small\nnewbie: gemma-3-4b-it, jina clip v2")
 DEVICE = {"device": [["default", "cpu"], {"advanced": True}]}
 schema_only("CheckpointLoaderSimple", required={
-    "ckpt_name": [[], tip("The name of the checkpoint (model) to load.")]},
-    output=("MODEL", "CLIP", "VAE"), category="loaders", display_name="Load Checkpoint")
+    "ckpt_name": files_in("checkpoints", tip("The name of the checkpoint (model) to load."))},
+    output=("MODEL", "CLIP", "VAE"), category="loaders", display_name="Load Checkpoint",
+    description="Loads a diffusion model checkpoint, diffusion models are used to denoise latents.")
 schema_only("LoraLoader", required={
     "model": ["MODEL", tip("The diffusion model the LoRA will be applied to.")],
     "clip": ["CLIP", tip("The CLIP model the LoRA will be applied to.")],
-    "lora_name": [[], tip("The name of the LoRA.")],
-    "strength_model": FLOAT(1.0, -100.0, 100.0, 0.01), "strength_clip": FLOAT(1.0, -100.0, 100.0, 0.01)},
-    output=("MODEL", "CLIP"), category="loaders", display_name="Load LoRA")
+    "lora_name": files_in("loras", tip("The name of the LoRA.")),
+    "strength_model": FLOAT(1.0, -100.0, 100.0, 0.01, **tip(
+        "How strongly to modify the diffusion model. This value can be negative.")),
+    "strength_clip": FLOAT(1.0, -100.0, 100.0, 0.01, **tip(
+        "How strongly to modify the CLIP model. This value can be negative."))},
+    output=("MODEL", "CLIP"), category="loaders", display_name="Load LoRA", description=LORA_HELP)
 schema_only("LoraLoaderModelOnly", required={
-    "model": ["MODEL"], "lora_name": [[]], "strength_model": FLOAT(1.0, -100.0, 100.0, 0.01)},
-    output=("MODEL",), category="loaders")
+    "model": ["MODEL"], "lora_name": files_in("loras"), "strength_model": FLOAT(1.0, -100.0, 100.0, 0.01)},
+    output=("MODEL",), category="loaders", description=LORA_HELP)
 schema_only("UNETLoader", required={
-    "unet_name": [[]], "weight_dtype": [["default", "fp8_e4m3fn", "fp8_e4m3fn_fast", "fp8_e5m2"]]},
-    output=("MODEL",), category="advanced/loaders")
-schema_only("CLIPLoader", required={"clip_name": [[]], "type": [CLIP_TYPES]}, optional=DEVICE,
-            output=("CLIP",), category="advanced/loaders")
-schema_only("DualCLIPLoader", required={"clip_name1": [[]], "clip_name2": [[]], "type": [DUAL_TYPES]},
-            optional=DEVICE, output=("CLIP",), category="advanced/loaders")
-schema_only("UpscaleModelLoader", required={"model_name": ["COMBO", {"multiselect": False, "options": []}]},
-            output=("UPSCALE_MODEL",), category="loaders", python_module="comfy_extras.nodes_upscale_model")
-schema_only("ControlNetLoader", required={"control_net_name": [[]]}, output=("CONTROL_NET",), category="loaders")
-schema_only("CLIPVisionLoader", required={"clip_name": [[]]}, output=("CLIP_VISION",), category="loaders")
-schema_only("StyleModelLoader", required={"style_model_name": [[]]}, output=("STYLE_MODEL",), category="loaders")
+    "unet_name": files_in("diffusion_models"), "weight_dtype": [["default", "fp8_e4m3fn", "fp8_e4m3fn_fast", "fp8_e5m2"]]},
+    output=("MODEL",), category="advanced/loaders", display_name="Load Diffusion Model")
+schema_only("CLIPLoader", required={"clip_name": files_in("text_encoders"), "type": [CLIP_TYPES]}, optional=DEVICE,
+            output=("CLIP",), category="advanced/loaders", display_name="Load CLIP", description=CLIP_HELP)
+schema_only("DualCLIPLoader", required={"clip_name1": files_in("text_encoders"), "clip_name2": files_in("text_encoders"), "type": [DUAL_TYPES]},
+            optional=DEVICE, output=("CLIP",), category="advanced/loaders", display_name="DualCLIPLoader",
+            description=DUAL_HELP)
+schema_only("UpscaleModelLoader", required={"model_name": files_in("upscale_models", combo=True)},
+            output=("UPSCALE_MODEL",), category="loaders", display_name="Load Upscale Model", python_module="comfy_extras.nodes_upscale_model")
+schema_only("ControlNetLoader", required={"control_net_name": files_in("controlnet")}, output=("CONTROL_NET",), category="loaders",
+            display_name="Load ControlNet Model")
+schema_only("CLIPVisionLoader", required={"clip_name": files_in("clip_vision")}, output=("CLIP_VISION",),
+            category="loaders", display_name="Load CLIP Vision")
+schema_only("StyleModelLoader", required={"style_model_name": files_in("style_models")}, output=("STYLE_MODEL",),
+            category="loaders", display_name="Load Style Model")
 schema_only("HypernetworkLoader", required={
-    "model": ["MODEL", {}], "hypernetwork_name": ["COMBO", {"multiselect": False, "options": []}],
-    "strength": FLOAT(1.0, -10.0, 10.0, 0.01)}, output=("MODEL",), category="loaders")
+    "model": ["MODEL", {}], "hypernetwork_name": files_in("hypernetworks", combo=True),
+    "strength": FLOAT(1.0, -10.0, 10.0, 0.01)}, output=("MODEL",), category="loaders", display_name=False,
+    python_module="comfy_extras.nodes_hypernetwork")
 schema_only("CLIPTextEncode", required={
     "text": STRING("", multiline=True, dynamicPrompts=True), "clip": ["CLIP"]},
     output=("CONDITIONING",), category="conditioning")

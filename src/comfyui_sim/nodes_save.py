@@ -130,7 +130,7 @@ def save_latent(ctx, samples, filename_prefix):
 
 
 @node("PreviewAny", required={"source": ["*", {}]}, output_node=True, category="utils",
-      display_name="Preview Any", python_module="comfy_extras.nodes_preview_any")
+      display_name="Preview as Text", python_module="comfy_extras.nodes_preview_any")
 def preview_any(ctx, source=None):
     if isinstance(source, str):
         value = source

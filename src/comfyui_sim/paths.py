@@ -9,8 +9,9 @@ from PIL import Image
 class Dirs:
     """A per-instance folder tree; ComfyUI ships input/example.png (http_probes.json input_example)."""
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, models: Optional[dict] = None) -> None:
         self.root = root
+        self.models = models if models is not None else {}
         self.input = os.path.join(root, "input")
         self.output = os.path.join(root, "output")
         self.temp = os.path.join(root, "temp")
@@ -19,6 +20,10 @@ class Dirs:
         example = os.path.join(self.input, "example.png")
         if not os.path.exists(example):
             Image.new("RGB", (64, 64), (200, 120, 40)).save(example)
+
+    def model_files(self, folder: str) -> list[str]:
+        """The model files a test installed in `folder` (`ComfySimulator(models={"checkpoints": [...]})`)."""
+        return sorted(self.models.get(folder, []))
 
     def by_type(self, kind: Optional[str]) -> Optional[str]:
         return {"output": self.output, "input": self.input, "temp": self.temp}.get(kind)

@@ -19,7 +19,7 @@ class NodeDef:
     output_name: Optional[tuple] = None
     output_node: bool = False
     category: str = "image"
-    display_name: Optional[str] = None
+    display_name: Any = None  # False: shown as null, as some v3 nodes are (missing_model_validation.json)
     description: str = ""
     python_module: str = "nodes"
     output_tooltips: Optional[list] = None
@@ -50,7 +50,7 @@ class NodeDef:
         info = {
             "input": inputs, "input_order": order, "output": list(self.output),
             "output_is_list": [False] * len(self.output), "output_name": list(self.output_name or self.output),
-            "name": self.name, "display_name": self.display_name or self.name, "description": self.description,
+            "name": self.name, "display_name": None if self.display_name is False else self.display_name or self.name, "description": self.description,
             "python_module": self.python_module, "category": self.category, "output_node": self.output_node,
         }
         if self.output_tooltips:

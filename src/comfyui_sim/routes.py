@@ -5,7 +5,8 @@ from aiohttp import web
 
 from . import files, info
 from .executor import now_ms
-from .hub import SIM, websocket_handler
+from .hub import SIM
+from .websocket import websocket_handler
 from .validation import validate_prompt
 
 SENSITIVE_EXTRA_DATA_KEYS = ("auth_token_comfy_org", "api_key_comfy_org")

@@ -19,8 +19,13 @@ from .state import SimState
 
 
 class ComfySimulator:
-    def __init__(self, port: int = 0, host: str = "127.0.0.1") -> None:
+    """`models` maps a model folder (`/models` names: checkpoints, loras, vae, ...) to the file names "installed"
+    there; loaders list them in /object_info and validate against them. `sim.models` can be changed later."""
+
+    def __init__(self, port: int = 0, host: str = "127.0.0.1", models: Optional[dict] = None) -> None:
+        self.models: dict = {folder: list(names) for folder, names in (models or {}).items()}
         self.faults = Faults()
+        self.faults.attach(self._socket_action)
         self.received_ws_messages: list = []
         self._bind_host, self._port = host, port
         self._thread: Optional[threading.Thread] = None
@@ -47,7 +52,7 @@ class ComfySimulator:
     def start(self) -> "ComfySimulator":
         if self._thread is not None:
             return self
-        self.dirs = Dirs(tempfile.mkdtemp(prefix="comfyui-sim-"))
+        self.dirs = Dirs(tempfile.mkdtemp(prefix="comfyui-sim-"), self.models)
         self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="comfyui-sim-node")
         self.loop = asyncio.new_event_loop()
         started, failure = threading.Event(), []
@@ -136,6 +141,18 @@ class ComfySimulator:
         self.state.release_all()
         self._worker.cancel()
         await self.runner.cleanup()
+
+    def _socket_action(self, name: str, *args):
+        async def act():
+            hub = self.state.hub
+            return hub.freeze(*args, asyncio.get_running_loop()) if name == "freeze" else hub.notice_frozen()
+        return self._call(act())
+
+    def client_ids(self) -> list:
+        """The client ids frames are sent to now (ComfyUI's `sockets` map)."""
+        async def read() -> list:
+            return list(self.state.hub.sockets)
+        return self._call(read())
 
     def history(self, prompt_id: str) -> dict:
         if self._thread is None:

@@ -82,7 +82,7 @@ class NodeSteps:
                 "traceback": traceback.format_tb(ex.__traceback__),
                 "current_inputs": {name: [shown(value)] for name, value in inputs.items()}}
 
-    async def on_progress(self, node_id: str, value, total, png) -> None:
+    async def on_progress(self, node_id: str, value, total, png, jpeg: bool = False) -> None:
         self.progress.update(node_id, value, total)
         await self.send_progress_state()
         with_metadata = png is not None and self.hub.supports_metadata(self.cid)
@@ -90,8 +90,10 @@ class NodeSteps:
             # save_image_websocket_metadata.json: event 4 comes before the `progress` frame, event 1 after it
             await self.hub.send_bytes(binary.preview_image_with_metadata(png, {
                 "node_id": node_id, "prompt_id": self.prompt_id, "display_node_id": node_id,
-                "parent_node_id": None, "real_node_id": node_id, "image_type": "image/png"}), self.cid)
+                "parent_node_id": None, "real_node_id": node_id,
+                "image_type": "image/jpeg" if jpeg else "image/png"}), self.cid)
         await self.hub.send("progress", {"value": value, "max": total, "prompt_id": self.prompt_id,
                                          "node": node_id}, self.cid)
         if png is not None and not with_metadata:
-            await self.hub.send_bytes(binary.preview_image(png), self.cid)
+            image_format = binary.FORMAT_JPEG if jpeg else binary.FORMAT_PNG
+            await self.hub.send_bytes(binary.preview_image(png, image_format), self.cid)

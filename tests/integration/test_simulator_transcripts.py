@@ -5,8 +5,8 @@ preview_image, save_image_websocket, save_image_websocket_metadata, misc_outputs
 upload_invert, no_client_id, cached_rerun, client_prompt_id, validation_error (and its variants),
 missing_model_validation, interrupt, interrupt_global, interrupt_pending_by_id, queue_delete_pending,
 queue_two_prompts_other_client, concurrent_same_client_two_prompts, reconnect_mid_run, server_restart_mid_run,
-ws_drop_before_final, free_and_system, long_progress, http_probes.
-Not covered: audio and video_webm_mp4 (the simulator has no audio/video nodes), measurements (timings only).
+ws_drop_before_final, free_and_system, long_progress, http_probes, audio, video_webm_mp4.
+Not covered: measurements (timings only).
 """
 import collections
 import io
@@ -34,10 +34,8 @@ COVERED = {
     "no_client_id", "cached_rerun", "client_prompt_id", "validation_error", "missing_model_validation", "interrupt",
     "interrupt_global", "interrupt_pending_by_id", "queue_delete_pending", "queue_two_prompts_other_client",
     "concurrent_same_client_two_prompts", "reconnect_mid_run", "server_restart_mid_run", "ws_drop_before_final",
-    "free_and_system", "long_progress", "http_probes"}
+    "free_and_system", "long_progress", "http_probes", "audio", "video_webm_mp4"}
 NOT_COVERED = {
-    "audio": "SaveAudio/SaveAudioMP3/SaveAudioOpus/PreviewAudio need audio encoders the simulator does not have",
-    "video_webm_mp4": "SaveWEBM/CreateVideo/SaveVideo need video encoders the simulator does not have",
     "measurements": "latencies and throughput only; no tests assert timings",
 }
 
@@ -115,7 +113,8 @@ def assert_views_like(sim, entry: dict, views: list) -> None:
 
 
 SINGLE = ["empty_image_single", "batch_4", "big_2048", "big_2048_solid", "preview_image", "save_image_websocket",
-          "save_image_websocket_metadata", "misc_outputs", "execution_error", "animated_webp", "upload_invert"]
+          "save_image_websocket_metadata", "misc_outputs", "execution_error", "animated_webp", "upload_invert",
+          "audio", "video_webm_mp4"]
 
 
 @pytest.mark.parametrize("name", SINGLE)
@@ -623,3 +622,12 @@ def test_prompt_with_one_bad_output_runs_the_good_one(comfy_sim):
     comfy_sim.wait_idle()
     entry = comfy_sim.history(answer.json()["prompt_id"])
     assert entry["prompt"][4] == ["2"] and list(entry["outputs"]) == ["2"]
+
+
+def test_loader_object_info_as_recorded(comfy_sim):
+    for name, recorded in load("missing_model_validation")["object_info"].items():
+        got = requests.get(f"{comfy_sim.base_url}/object_info/{name}", timeout=10).json()[name]
+        want = recorded["json"][name]
+        for key in ("input", "input_order", "output", "output_name", "name", "display_name", "category",
+                    "output_node", "python_module"):
+            assert got[key] == want[key], (name, key)

@@ -1,0 +1,45 @@
+"""Model files a test "installs" in the simulator: /models, loader lists in /object_info, validation against them."""
+import pytest
+import requests
+
+from comfyui_sim import ComfySimulator
+
+pytestmark = pytest.mark.integration
+
+
+def checkpoint_prompt(name: str) -> dict:
+    return {"1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": name}},
+            "2": {"class_type": "PreviewAny", "inputs": {"source": ["1", 2]}}}
+
+
+def test_installed_models_are_listed_and_validated():
+    with ComfySimulator(models={"checkpoints": ["sd_xl_base_1.0.safetensors"]}) as sim:
+        url = sim.base_url
+        assert requests.get(f"{url}/models/checkpoints", timeout=10).json() == ["sd_xl_base_1.0.safetensors"]
+        assert requests.get(f"{url}/models/loras", timeout=10).json() == []
+        info = requests.get(f"{url}/object_info/CheckpointLoaderSimple", timeout=10).json()
+        assert info["CheckpointLoaderSimple"]["input"]["required"]["ckpt_name"][0] == ["sd_xl_base_1.0.safetensors"]
+        assert requests.post(f"{url}/prompt", json={"prompt": checkpoint_prompt("sd_xl_base_1.0.safetensors")},
+                             timeout=10).status_code == 200
+        refused = requests.post(f"{url}/prompt", json={"prompt": checkpoint_prompt("other.safetensors")}, timeout=10)
+        assert refused.status_code == 400
+        error = refused.json()["node_errors"]["1"]["errors"][0]
+        assert (error["type"], error["details"]) == (
+            "value_not_in_list", "ckpt_name: 'other.safetensors' not in ['sd_xl_base_1.0.safetensors']")
+
+
+def test_models_can_be_installed_later_in_the_new_combo_shape(comfy_sim):
+    url = comfy_sim.base_url
+    prompt = {"1": {"class_type": "UpscaleModelLoader", "inputs": {"model_name": "4x.pth"}},
+              "2": {"class_type": "PreviewAny", "inputs": {"source": ["1", 0]}}}
+    assert requests.post(f"{url}/prompt", json={"prompt": prompt}, timeout=10).status_code == 400
+    comfy_sim.models["upscale_models"] = ["4x.pth"]
+    declared = requests.get(f"{url}/object_info/UpscaleModelLoader", timeout=10).json()
+    assert declared["UpscaleModelLoader"]["input"]["required"]["model_name"] == \
+        ["COMBO", {"multiselect": False, "options": ["4x.pth"]}]
+    assert requests.post(f"{url}/prompt", json={"prompt": prompt}, timeout=10).status_code == 200
+    vae = requests.get(f"{url}/object_info/VAELoader", timeout=10).json()["VAELoader"]["input"]["required"]
+    assert vae["vae_name"] == [["pixel_space"]]
+    comfy_sim.models["vae"] = ["ae.safetensors"]
+    vae = requests.get(f"{url}/object_info/VAELoader", timeout=10).json()["VAELoader"]["input"]["required"]
+    assert vae["vae_name"] == [["ae.safetensors", "pixel_space"]]
