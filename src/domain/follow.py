@@ -52,7 +52,7 @@ class PromptFollower:
         self._node: Optional[str] = None
         self._terminal: Optional[Outcome] = None
         self._grace_until = float("inf")
-        self._unconfirmed_since: Optional[float] = None  # a reopened socket not yet heard about our prompt
+        self._reopened = False        # the socket was reopened during this prompt: it may go deaf
         self._deaf_checks = 0
 
     def run(self) -> Ending:
@@ -76,21 +76,18 @@ class PromptFollower:
             where = f" in node {self._node}" if self._node else ""
             raise Stalled(f"prompt {self._id} sent nothing for {self._p.stall_timeout_s:g} s while running{where}",
                           data={"node_id": self._node, "stall_timeout_s": self._p.stall_timeout_s})
-        if self._unconfirmed_since is not None:
-            wait = self._p.deaf_check_s * (2 ** min(self._deaf_checks, 5))
-            if now - self._unconfirmed_since >= wait:
-                # A socket reopened before ComfyUI noticed the old one closing is unregistered by the
-                # old one's teardown (sockets.pop(sid)): it hears nothing more. Ask, then reopen again.
-                self._deaf_checks += 1
-                self._unconfirmed_since = now
-                ending = self._ask("the reopened websocket heard nothing about it")
-                if ending is not None:
-                    return ending
-                self._reopen("the reopened websocket may be deaf")
-                return None
-        if now - max(self._heard_at, self._asked_at) >= self._p.silence_check_s:
+        quiet = now - max(self._heard_at, self._asked_at)
+        if self._reopened and quiet >= min(self._p.deaf_check_s * 2 ** min(self._deaf_checks, 6), self._p.silence_check_s):
+            # ComfyUI's socket teardown runs sockets.pop(sid) whatever socket holds the id by then: an old
+            # socket whose loss it notices late unregisters the reopened one, which then hears nothing.
+            self._deaf_checks += 1
+            ending, state = self._ask("nothing about it since the websocket was reopened")
+            if ending is None and state == "running":
+                self._reopen("the reopened websocket may have been unregistered")
+            return ending
+        if quiet >= self._p.silence_check_s:
             # A prompt deleted from the queue by someone else never gets a final frame (queue_delete_pending.json).
-            return self._ask(f"nothing about it for {self._p.silence_check_s:g} s")
+            return self._ask(f"nothing about it for {self._p.silence_check_s:g} s")[0]
         return None
 
     def _handle(self, event: Event) -> Optional[Ending]:
@@ -100,7 +97,7 @@ class PromptFollower:
             log.warning("websocket to ComfyUI lost while prompt %s ran: %s", self._id, event.reason)
             self._reopen(event.reason)
             # Frames sent while the socket was down are lost for good (reconnect_mid_run.json): ask.
-            return self._ask("the websocket was reopened")
+            return self._ask("the websocket was reopened")[0]
         if isinstance(event, QueueStatus):
             self._on_event(event)
             return None
@@ -116,7 +113,7 @@ class PromptFollower:
         if isinstance(event, PromptFinished):
             if self._terminal is not None:
                 return Ending(self._terminal)
-            ending = self._ask("ComfyUI sent its final frame without an outcome")
+            ending = self._ask("ComfyUI sent its final frame without an outcome")[0]
             if ending is None:
                 raise PromptLost(f"ComfyUI ended prompt {self._id} without saying how")
             return ending
@@ -133,7 +130,7 @@ class PromptFollower:
 
     def _heard(self) -> None:
         self._heard_at = self._clock()
-        self._unconfirmed_since, self._deaf_checks = None, 0
+        self._deaf_checks = 0
 
     def _reopen(self, why: str) -> None:
         last: Optional[ComfyUnreachable] = None
@@ -152,12 +149,12 @@ class PromptFollower:
                 self._budget.sleep(self._p.reconnect_delay_s, "reconnecting to ComfyUI")
                 continue
             log.info("websocket to ComfyUI reopened (%s)", why)
-            self._unconfirmed_since = self._clock()
+            self._reopened = True
             return
         raise ComfyUnreachable(f"cannot reopen the websocket to ComfyUI after {self._p.reconnect_attempts} "
                                f"retries: {last}", data={"refresh_worker": True})
 
-    def _ask(self, why: str) -> Optional[Ending]:
+    def _ask(self, why: str) -> tuple[Optional[Ending], Optional[str]]:
         """Ask `/queue` and `/history` what became of the prompt; a failed question is asked again later."""
         self._asked_at = self._clock()
         try:
@@ -166,9 +163,9 @@ class PromptFollower:
             raise
         except ComfyError as exc:
             log.warning("asking ComfyUI about prompt %s (%s) failed: %s", self._id, why, exc)
-            return None
+            return None, None
         log.info("asked ComfyUI about prompt %s (%s): %s", self._id, why, state.state)
-        return self._state_ending(state)
+        return self._state_ending(state), state.state
 
     def _state_ending(self, state: PromptState) -> Optional[Ending]:
         if state.state == "lost":

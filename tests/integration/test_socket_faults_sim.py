@@ -1,0 +1,61 @@
+"""Silent and unregistered sockets (ComfyUI's teardown race) end the job soon after the prompt ends."""
+import time
+
+import pytest
+
+from integration.sim_job import job, run, services, wait_until
+
+pytestmark = pytest.mark.integration
+
+# Generous bounds that only prove "not the 60 s silence check": the machines are shared and noisy.
+SOON_S = 15.0
+
+
+def slow_chain(prefix):
+    return {
+        "1": {"class_type": "EmptyImage", "inputs": {"width": 32, "height": 32, "batch_size": 1, "color": 1}},
+        "2": {"class_type": "ImageInvert", "inputs": {"image": ["1", 0]}},
+        "3": {"class_type": "ImageInvert", "inputs": {"image": ["2", 0]}},
+        "4": {"class_type": "SaveImage", "inputs": {"images": ["3", 0], "filename_prefix": prefix}},
+    }
+
+
+def freeze_when_running(sim, client_id, notice_after_s=None):
+    def action():
+        wait_until(lambda: sim.state.remaining() > 0 and client_id in sim.client_ids(), 10)
+        time.sleep(0.3)
+        assert sim.faults.freeze_socket(client_id, notice_after_s)
+    return action
+
+
+def finished_at(sim, prompt_id):
+    messages = sim.history(prompt_id)["status"]["messages"]
+    return next(m[1]["timestamp"] for m in messages if m[0] == "execution_success") / 1000.0
+
+
+def test_a_frozen_socket_is_found_out_by_a_ping_and_the_job_ends_soon(comfy_sim):
+    comfy_sim.faults.node_delay_s = 0.7
+    the_job = job(slow_chain("it_frozen"))
+    svc = services(comfy_sim, ping_interval_s=0.5, silence_check_s=60)
+    response = run(svc, the_job, during=freeze_when_running(comfy_sim, the_job.prompt.client_id))
+    assert len(response["images"]) == 1
+    assert time.time() - finished_at(comfy_sim, the_job.prompt.id) < SOON_S
+
+
+def test_a_reopened_socket_unregistered_by_the_old_ones_teardown_is_reopened_again(comfy_sim):
+    comfy_sim.faults.node_delay_s = 0.7
+    the_job = job(slow_chain("it_deaf"))
+    svc = services(comfy_sim, ping_interval_s=0.5, silence_check_s=60)
+    response = run(svc, the_job, during=freeze_when_running(comfy_sim, the_job.prompt.client_id, notice_after_s=1.2))
+    assert len(response["images"]) == 1
+    assert time.time() - finished_at(comfy_sim, the_job.prompt.id) < SOON_S
+
+
+def test_a_late_teardown_after_a_drop_does_not_leave_the_job_deaf(comfy_sim):
+    comfy_sim.faults.node_delay_s = 0.7
+    comfy_sim.faults.late_teardown_s = 1.0
+    comfy_sim.faults.drop_socket_after_frames = 8
+    the_job = job(slow_chain("it_late"))
+    response = run(services(comfy_sim, silence_check_s=60), the_job)
+    assert len(response["images"]) == 1
+    assert time.time() - finished_at(comfy_sim, the_job.prompt.id) < SOON_S
