@@ -237,3 +237,46 @@ class NoTraffic:
 
     def send(self, *args, **kwargs):
         raise AssertionError("a refused URL was requested")
+
+
+def self_signed(tmp_path, name):
+    """A self-signed certificate for `name` (cryptography comes with moto, a test dependency)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def test_https_is_verified_by_host_name_while_connecting_to_the_checked_address(server, tmp_path):
+    import ssl
+
+    import requests
+
+    cert_path, key_path = self_signed(tmp_path, "images.example.test")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_path, key_path)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    port = server.server_address[1]
+    session = requests.Session()
+    session.verify = str(cert_path)
+    secure = fetcher(session=session, resolver=lambda host, port_: ["127.0.0.1"])
+    assert secure.fetch(f"https://images.example.test:{port}/host", Budget()) == f"images.example.test:{port}".encode()
+    with pytest.raises(InputFetchFailed, match="TLS failed"):
+        secure.fetch(f"https://other.example.test:{port}/ok", Budget())
