@@ -1,0 +1,99 @@
+"""ComfyUI's error bodies and frames as structured errors: 400 validation bodies and execution_error data."""
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping, Optional
+
+from domain.errors import WorkflowRejected
+from domain.workflow_check import Issue, declared, error_for_issues
+
+# validation_error.json variants.validation_unknown_class: an unknown class_type comes as a top error
+# {"type": "invalid_prompt", "message": "Cannot execute because node NoSuchNode does not exist.",
+#  "details": "Node ID '#1'"} with empty node_errors.
+UNKNOWN_CLASS = re.compile(r"Cannot execute because node (?P<name>.+) does not exist\.?$")
+NODE_ID = re.compile(r"Node ID '#(?P<id>[^']*)'")
+EXECUTION_FRAMES = ("execution_error", "execution_interrupted")
+
+
+def workflow_rejected(body: Any, object_info: Optional[Mapping] = None) -> WorkflowRejected:
+    """POST /prompt's 400 body as one error whose first line names node, class and input (or tells the fix).
+
+    Each node error becomes an issue with ComfyUI's `type`, `message` and `details`, `input` and `received` from
+    `extra_info` (validation_error.json, missing_model_validation.json); a file list's allowed values come from
+    `extra_info.input_config`, which ComfyUI leaves out past 20 entries, else from `object_info`.
+    """
+    if not isinstance(body, Mapping):
+        return WorkflowRejected(f"ComfyUI rejected the workflow: {str(body)[:300]}")
+    error = body.get("error") if isinstance(body.get("error"), Mapping) else {"message": str(body.get("error"))}
+    node_errors = body.get("node_errors") if isinstance(body.get("node_errors"), Mapping) else {}
+    issues = [issue for node_id, node in node_errors.items() for issue in _node_issues(str(node_id), node)]
+    if not issues:
+        issues = [_top_issue(error)]
+    top = {key: error.get(key) for key in ("type", "message", "details") if error.get(key) is not None}
+    return error_for_issues(issues, object_info, comfy_error=top)
+
+
+def _node_issues(node_id: str, node: Any) -> list:
+    if not isinstance(node, Mapping):
+        return []
+    issues = []
+    for err in node.get("errors") or []:
+        if not isinstance(err, Mapping):
+            continue
+        info = err.get("extra_info") if isinstance(err.get("extra_info"), Mapping) else {}
+        config = info.get("input_config")
+        issues.append(Issue(
+            type=str(err.get("type") or "invalid"), message=str(err.get("message") or err.get("type") or "invalid"),
+            details=str(err.get("details") or ""), node_id=node_id, class_type=node.get("class_type"),
+            input=info.get("input_name"), received=info.get("received_value"),
+            allowed=_allowed(config) if config is not None else None))
+    return issues
+
+
+def _allowed(config: Any) -> Optional[tuple]:
+    allowed = declared(config)[2]
+    return None if allowed is None else tuple(allowed)
+
+
+def _top_issue(error: Mapping) -> Issue:
+    kind, message, details = (str(error.get(key) or "") for key in ("type", "message", "details"))
+    unknown = UNKNOWN_CLASS.match(message) if kind == "invalid_prompt" else None
+    node = NODE_ID.search(details)
+    if unknown:
+        return Issue(kind, message, details, node_id=node.group("id") if node else None,
+                     class_type=unknown.group("name"))
+    if not message:
+        return Issue(kind or "invalid_prompt", "ComfyUI rejected the workflow", details)
+    return Issue(kind, message, details)
+
+
+def execution_details(frame_or_history_data: Mapping) -> dict:
+    """`node_id`, `node_type`, `exception_type`, `exception_message` and `traceback` (a list of lines) of an
+    `execution_error` (or `execution_interrupted`) frame, its `data`, or a `/history` entry holding it
+    (execution_error.json: the frame and `status.messages` carry the same data; each traceback entry is one
+    multi-line frame of Python's format_tb)."""
+    data = _execution_data(frame_or_history_data)
+    traceback = data.get("traceback") or []
+    if isinstance(traceback, str):
+        traceback = [traceback]
+    lines = [line for entry in traceback for line in str(entry).rstrip("\n").split("\n")]
+    node_id = data.get("node_id")
+    return {
+        "node_id": None if node_id is None else str(node_id),
+        "node_type": data.get("node_type"),
+        "exception_type": str(data.get("exception_type") or ""),
+        "exception_message": str(data.get("exception_message") or "").strip(),
+        "traceback": lines,
+    }
+
+
+def _execution_data(source: Mapping) -> Mapping:
+    if isinstance(source.get("data"), Mapping) and source.get("type") in EXECUTION_FRAMES:
+        return source["data"]
+    status = source.get("status")
+    if isinstance(status, Mapping):
+        for message in reversed(status.get("messages") or []):
+            if isinstance(message, (list, tuple)) and len(message) == 2 and message[0] in EXECUTION_FRAMES:
+                return message[1] or {}
+        return {}
+    return source

@@ -1,0 +1,281 @@
+"""Dry-run validation of an API-format workflow against ComfyUI's /object_info, the way validate_prompt does it."""
+from __future__ import annotations
+
+import difflib
+from dataclasses import asdict, dataclass
+from typing import Any, Collection, Mapping, Optional
+
+from domain.errors import ModelMissing, NodeMissing, WorkflowRejected
+
+CONVERTERS = {"INT": int, "FLOAT": float, "STRING": str, "BOOLEAN": bool}
+MODEL_EXTENSIONS = (".safetensors", ".sft", ".ckpt", ".pt", ".pt2", ".pth", ".bin", ".gguf", ".onnx", ".pkl",
+                    ".engine", ".pb", ".tflite")
+# The model folder behind a loader input (ComfyUI's folder_paths names, as /models lists them in
+# missing_model_validation.json model_routes); class-specific entries first.
+MODEL_FOLDERS = {
+    ("CLIPVisionLoader", "clip_name"): "clip_vision", ("UpscaleModelLoader", "model_name"): "upscale_models",
+    ("CheckpointLoader", "config_name"): "configs", "ckpt_name": "checkpoints", "lora_name": "loras",
+    "vae_name": "vae", "unet_name": "diffusion_models", "clip_name": "text_encoders", "clip_name1": "text_encoders",
+    "clip_name2": "text_encoders", "clip_name3": "text_encoders", "clip_name4": "text_encoders",
+    "control_net_name": "controlnet", "style_model_name": "style_models", "hypernetwork_name": "hypernetworks",
+    "gligen_name": "gligen", "audio_encoder_name": "audio_encoders", "photomaker_model_name": "photomaker",
+}
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One validation problem, with ComfyUI's type name (`value_not_in_list`, ...) and its message and details."""
+
+    type: str
+    message: str
+    details: str = ""
+    node_id: Optional[str] = None
+    class_type: Optional[str] = None
+    input: Optional[str] = None
+    received: Any = None
+    allowed: Optional[tuple] = None  # the declared list, for value_not_in_list
+
+    def line(self) -> str:
+        """`node 1 (EmptyImage) input 'width': Value 0 smaller than min of 1`, as ComfyUI's 400 reads."""
+        where = f"node {self.node_id}" if self.node_id is not None else ""
+        where += f" ({self.class_type})" if self.class_type and where else ""
+        where += f" input '{self.input}'" if self.input and where else ""
+        message = self.message or self.type
+        if self.details and self.details != self.input:
+            message = f"{message}: {self.details}"
+        return f"{where}: {message}" if where else message
+
+    def to_data(self) -> dict:
+        return {key: value for key, value in asdict(self).items() if key != "allowed"}
+
+
+def declared(config: Any) -> tuple[Any, Mapping, Optional[list]]:
+    """An input declaration's type, options and allowed list: `[[...], {...}]`, `["COMBO", {"options": [...]}]`."""
+    config = list(config) if isinstance(config, (list, tuple)) else [config]
+    kind = config[0] if config else "*"
+    options = config[1] if len(config) > 1 and isinstance(config[1], Mapping) else {}
+    if isinstance(kind, (list, tuple)):
+        return "COMBO", options, list(kind)
+    if kind == "COMBO":
+        return "COMBO", options, list(options.get("options") or [])
+    return kind, options, None
+
+
+def types_match(received: Any, wanted: Any) -> bool:
+    """ComfyUI's validate_node_input: `*` matches anything, `A,B` unions match any member."""
+    if isinstance(received, (list, tuple)):
+        received = "COMBO"
+    if received == wanted or "*" in (received, wanted) or wanted == "COMBO" and received == "STRING":
+        return True
+    if not isinstance(received, str) or not isinstance(wanted, str):
+        return False
+    return bool({t.strip() for t in received.split(",")} & {t.strip() for t in wanted.split(",")})
+
+
+def check_workflow(workflow: Mapping, object_info: Mapping, input_files: Collection[str] = ()) -> list:
+    """Every issue ComfyUI would report for this workflow, without queueing it.
+
+    Like ComfyUI, unknown classes are looked for in every node, the rest only in nodes an output node depends
+    on. `input_files` are names the job uploads before queueing: upload inputs (LoadImage) accept them.
+    """
+    issues = []
+    for node_id, node in workflow.items():
+        class_type = node.get("class_type") if isinstance(node, Mapping) else None
+        if class_type is None:
+            issues.append(Issue("invalid_prompt", "Cannot execute because a node is missing the class_type property.",
+                                f"Node ID '#{node_id}'", node_id=str(node_id)))
+        elif class_type not in object_info:
+            issues.append(Issue("invalid_prompt", f"Cannot execute because node {class_type} does not exist.",
+                                f"Node ID '#{node_id}'", node_id=str(node_id), class_type=class_type))
+    if issues:
+        return issues
+    outputs = [node_id for node_id, node in workflow.items() if object_info[node["class_type"]].get("output_node")]
+    if not outputs:
+        return [Issue("prompt_no_outputs", "Prompt has no outputs")]
+    seen: set = set()
+    pending = list(outputs)
+    while pending:
+        node_id = pending.pop()
+        if node_id in seen:
+            continue
+        seen.add(node_id)
+        node_issues, sources = _check_node(str(node_id), workflow, object_info, input_files)
+        issues.extend(node_issues)
+        pending.extend(sources)
+    return sorted(issues, key=lambda issue: (_id_order(issue.node_id), issue.input or ""))
+
+
+def _check_node(node_id: str, workflow: Mapping, object_info: Mapping, input_files: Collection[str]):
+    node = workflow[node_id]
+    class_type, values = node["class_type"], node.get("inputs") or {}
+    schema = object_info[class_type].get("input") or {}
+    issues, sources = [], []
+    for category in ("required", "optional"):
+        for name, config in (schema.get(category) or {}).items():
+            issue = None
+            if name not in values:
+                if category == "required":
+                    issue = Issue("required_input_missing", "Required input is missing", name)
+            elif isinstance(values[name], list):
+                issue, source = _check_link(name, values[name], config, workflow, object_info)
+                sources += [source] if source is not None else []
+            else:
+                issue = _check_value(name, values[name], config, input_files)
+            if issue is not None:
+                issues.append(Issue(**{**asdict(issue), "node_id": node_id, "class_type": class_type, "input": name}))
+    return issues, sources
+
+
+def _check_link(name: str, link: list, config: Any, workflow: Mapping, object_info: Mapping):
+    if len(link) != 2 or not isinstance(link[1], int) or isinstance(link[1], bool):
+        return Issue("bad_linked_input", "Bad linked input, must be a length-2 list of [node_id, slot_index]",
+                     name, received=link), None
+    source, slot = str(link[0]), link[1]
+    if source not in workflow:
+        return Issue("bad_linked_input", "Bad linked input", f"{name}: node {source} is not in the workflow",
+                     received=link), None
+    outputs = list(object_info[workflow[source]["class_type"]].get("output") or [])
+    if not 0 <= slot < len(outputs):
+        return Issue("bad_linked_input", "Bad linked input", f"{name}: node {source} has no output slot {slot} "
+                     f"({len(outputs)} outputs)", received=link), None
+    wanted = declared(config)[0]
+    if not types_match(outputs[slot], wanted):
+        # like ComfyUI, the linked node is not validated after a mismatch
+        return Issue("return_type_mismatch", "Return type mismatch between linked nodes",
+                     f"{name}, received_type({outputs[slot]}) mismatch input_type({wanted})", received=link), None
+    return None, source
+
+
+def _check_value(name: str, value: Any, config: Any, input_files: Collection[str]) -> Optional[Issue]:
+    kind, options, allowed = declared(config)
+    if isinstance(value, Mapping) and "__value__" in value:
+        value = value["__value__"]
+    try:
+        if kind in CONVERTERS:
+            value = CONVERTERS[kind](value)
+    except (TypeError, ValueError) as exc:
+        return Issue("invalid_input_type", f"Failed to convert an input value to a {kind} value",
+                     f"{name}, {value}, {exc}", received=value)
+    if "min" in options and _compare(value, options["min"]) < 0:
+        return Issue("value_smaller_than_min", f"Value {value} smaller than min of {options['min']}", name, received=value)
+    if "max" in options and _compare(value, options["max"]) > 0:
+        return Issue("value_bigger_than_max", f"Value {value} bigger than max of {options['max']}", name, received=value)
+    uploads = any(key.endswith("_upload") for key in options)
+    if allowed is not None and value not in allowed and not (uploads and value in input_files):
+        listed = f"(list of length {len(allowed)})" if len(allowed) > 20 else str(allowed)
+        return Issue("value_not_in_list", "Value not in list", f"{name}: '{value}' not in {listed}",
+                     received=value, allowed=tuple(allowed))
+    return None
+
+
+def _compare(value: Any, limit: Any) -> int:
+    try:
+        return (value > limit) - (value < limit)
+    except TypeError:
+        return 0
+
+
+def _id_order(node_id: Optional[str]) -> tuple:
+    text = node_id or ""
+    return (0, int(text), "") if text.isdigit() else (1, 0, text)
+
+
+def raise_for_issues(issues: list, object_info: Optional[Mapping] = None) -> None:
+    """Raise `NodeMissing`, `ModelMissing` or `WorkflowRejected` for the issues (nothing when there are none)."""
+    if issues:
+        raise error_for_issues(issues, object_info)
+
+
+def error_for_issues(issues: list, object_info: Optional[Mapping] = None,
+                     comfy_error: Optional[Mapping] = None) -> WorkflowRejected:
+    """One error for the issues; its first line tells the fix when a node class or a model file is missing.
+
+    `data` is `{"validation_errors": [issue fields...]}` (plus ComfyUI's own top `comfy_error` when it sent one);
+    a missing model's entry adds `folder`, `available` (how many files ComfyUI lists) and `closest`.
+    """
+    entries = [issue.to_data() for issue in issues]
+    promoted: dict[int, str] = {}
+    unknown = [n for n, issue in enumerate(issues) if issue.type == "invalid_prompt" and issue.class_type]
+    if unknown:
+        kind = NodeMissing
+        promoted = {n: f"node {issues[n].node_id}: class_type '{issues[n].class_type}' is not installed in this "
+                       "ComfyUI; a custom node is missing from the worker image" for n in unknown}
+    else:
+        kind = ModelMissing
+        for n, issue in enumerate(issues):
+            if is_missing_model(issue):
+                facts = model_facts(issue, object_info)
+                entries[n].update(facts)
+                promoted[n] = model_missing_line(issue, facts)
+        kind = ModelMissing if promoted else WorkflowRejected
+    lines = list(promoted.values()) + [issue.line() for n, issue in enumerate(issues) if n not in promoted]
+    data: dict[str, Any] = {"validation_errors": entries}
+    if comfy_error:
+        data["comfy_error"] = dict(comfy_error)
+    return kind("; ".join(lines) or "ComfyUI rejected the workflow", details=lines, data=data)
+
+
+def looks_like_model_file(value: Any) -> bool:
+    return isinstance(value, str) and value.lower().endswith(MODEL_EXTENSIONS)
+
+
+def model_folder(class_type: Optional[str], input_name: Optional[str]) -> Optional[str]:
+    return MODEL_FOLDERS.get((class_type, input_name)) or MODEL_FOLDERS.get(input_name)
+
+
+def is_missing_model(issue: Issue) -> bool:
+    """A `value_not_in_list` on a file list: file names allowed or asked for, or a known loader input."""
+    if issue.type != "value_not_in_list":
+        return False
+    return (any(looks_like_model_file(v) for v in issue.allowed or ()) or looks_like_model_file(issue.received)
+            or model_folder(issue.class_type, issue.input) is not None)
+
+
+def allowed_values(issue: Issue, object_info: Optional[Mapping]) -> Optional[list]:
+    """The list the input allows: the issue's own, else the one /object_info declares."""
+    if issue.allowed is not None:
+        return list(issue.allowed)
+    schema = ((object_info or {}).get(issue.class_type) or {}).get("input") or {}
+    for category in ("required", "optional"):
+        config = (schema.get(category) or {}).get(issue.input)
+        if config is not None:
+            return declared(config)[2]
+    return None
+
+
+def model_facts(issue: Issue, object_info: Optional[Mapping]) -> dict:
+    allowed = allowed_values(issue, object_info)
+    files = [value for value in allowed or () if isinstance(value, str)]
+    closest = closest_names(str(issue.received), files)
+    return {"folder": model_folder(issue.class_type, issue.input), "available": None if allowed is None else len(files),
+            "closest": closest}
+
+
+def closest_names(wanted: str, files: list, n: int = 3) -> list:
+    """The files whose names look like `wanted`, compared without folder, extension and separators (which most
+    model names share, so they are no evidence)."""
+    def stem(name: str) -> str:
+        base = name.replace("\\", "/").rsplit("/", 1)[-1].lower()
+        base = base.rsplit(".", 1)[0] if base.endswith(MODEL_EXTENSIONS) else base
+        return "".join(ch for ch in base if ch.isalnum())
+    by_stem: dict[str, list] = {}
+    for name in files:
+        by_stem.setdefault(stem(name), []).append(name)
+    matches = difflib.get_close_matches(stem(wanted), list(by_stem), n=n, cutoff=0.5)
+    return [name for match in matches for name in by_stem[match]][:n]
+
+
+def model_missing_line(issue: Issue, facts: Mapping) -> str:
+    """`node 4 (CheckpointLoaderSimple) input 'ckpt_name': 'x.safetensors' is not in ComfyUI's models/checkpoints
+    (3 files; closest: 'y.safetensors')`."""
+    place = f"ComfyUI's models/{facts['folder']}" if facts["folder"] else "the files ComfyUI lists for it"
+    count = facts["available"]
+    if count is None:
+        listing = "ComfyUI did not list them"
+    elif count == 0:
+        listing = "no files; put the file there or fix the name"
+    else:
+        names = ", ".join(f"'{name}'" for name in facts["closest"])
+        listing = f"{count} file{'s' if count != 1 else ''}; " + (f"closest: {names}" if names else "none close")
+    return (f"node {issue.node_id} ({issue.class_type}) input '{issue.input}': '{issue.received}' is not in "
+            f"{place} ({listing})")
