@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 import requests
 
-from adapters.comfy_messages import prompt_history, workflow_rejected
+from adapters.comfy_errors import workflow_rejected
+from adapters.comfy_messages import prompt_history
 from adapters.process_liveness import ProcessLiveness
 from domain.budget import Budget
 from domain.errors import ComfyError, ComfyProcessDied, ComfyUnreachable, InvalidInput
@@ -38,6 +39,7 @@ class ComfyHttpApi:
         self._liveness = liveness or ProcessLiveness(None)
         self._history_wait_s = history_wait_s
         self._ready = False
+        self._object_info: Optional[Mapping] = None
         self.version: Optional[str] = None
 
     def wait_until_ready(self, budget: Budget, *, recheck: bool = False) -> None:
@@ -81,7 +83,10 @@ class ComfyHttpApi:
             body["extra_data"] = dict(prompt.extra_data)
         response = self._call("POST", "/prompt", budget, json=body)
         if response.status_code == 400:
-            raise workflow_rejected(_json_or_text(response))
+            body = _json_or_text(response)
+            # missing_model_validation.json: ComfyUI leaves a file list out of the error past 20 entries
+            needs_lists = "value_not_in_list" in response.text and self._object_info is None
+            raise workflow_rejected(body, self._try_object_info(budget) if needs_lists else self._object_info)
         answered = self._body(response, "POST /prompt").get("prompt_id")
         if answered not in (None, prompt.id):
             raise ComfyError(f"ComfyUI queued the prompt as {answered!r} instead of the id {prompt.id!r} it was given")
@@ -108,6 +113,19 @@ class ComfyHttpApi:
                 raise ComfyError(f"ComfyUI has no history for prompt {prompt_id}")
             budget.sleep(0.02, "waiting for the prompt's history")
         return prompt_history(entry)
+
+    def object_info(self, budget: Budget, *, refresh: bool = False) -> Mapping:
+        """Every node class this ComfyUI knows, with its inputs; read once per worker unless `refresh`."""
+        if self._object_info is None or refresh:
+            self._object_info = self._json("/object_info", budget)
+        return self._object_info
+
+    def _try_object_info(self, budget: Budget) -> Optional[Mapping]:
+        try:
+            return self.object_info(budget)
+        except ComfyError as exc:
+            log.warning("could not read /object_info to explain a validation error: %s", exc)
+            return None
 
     def cancel(self, prompt_id: str) -> None:
         # A pending prompt needs /queue delete, a running one /interrupt (PROTOCOL.md fact 15).

@@ -1,9 +1,9 @@
-"""Reads ComfyUI's JSON (node outputs, history entries, error frames, 400 bodies) into domain values."""
+"""Reads ComfyUI's JSON (node outputs, history entries, outcome frames) into domain values."""
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping, Optional
+from typing import Any, Mapping, Optional
 
-from domain.errors import WorkflowRejected
+from adapters.comfy_errors import execution_details
 from domain.model import Outcome, OutputRef, PromptHistory, TextOutput
 
 _TERMINAL = ("execution_success", "execution_error", "execution_interrupted")
@@ -54,14 +54,17 @@ def outcome_from_frame(kind: str, data: Mapping[str, Any]) -> Outcome:
     if kind == "execution_success":
         return Outcome(status="success")
     status = "interrupted" if kind == "execution_interrupted" else "error"
+    details = execution_details(data)
+    if status == "interrupted":
+        details = {key: details[key] for key in ("node_id", "node_type")}
+        details["executed"] = [str(n) for n in data.get("executed") or []]
     return Outcome(
         status=status,
         node_id=_str_or_none(data.get("node_id")),
         node_type=data.get("node_type"),
         exception_type=str(data.get("exception_type") or ""),
         message=str(data.get("exception_message") or ""),
-        details={key: data[key] for key in ("node_id", "node_type", "exception_type", "exception_message",
-                                            "traceback", "executed") if key in data},
+        details=details,
     )
 
 
@@ -89,34 +92,6 @@ def _timestamps(entry: Mapping[str, Any]) -> tuple[Optional[int], Optional[int]]
         elif message[0] in _TERMINAL:
             ended = int(stamp)
     return started, ended
-
-
-def workflow_rejected(body: Any) -> WorkflowRejected:
-    """ComfyUI's 400 body of POST /prompt as one error whose first line names node, class and input."""
-    if not isinstance(body, dict):
-        return WorkflowRejected(f"ComfyUI rejected the workflow: {str(body)[:300]}")
-    error = body.get("error") if isinstance(body.get("error"), dict) else {"message": str(body.get("error"))}
-    node_errors = body.get("node_errors") if isinstance(body.get("node_errors"), dict) else {}
-    lines = [line for node_id, node in node_errors.items() for line in _node_error_lines(node_id, node)]
-    if not lines:
-        lines = [": ".join(p for p in (error.get("message"), error.get("details")) if p) or "ComfyUI rejected the workflow"]
-    data = {"error": error, "node_errors": node_errors}
-    return WorkflowRejected("; ".join(lines), details=lines, data=data)
-
-
-def _node_error_lines(node_id: str, node: Any) -> Iterator[str]:
-    if not isinstance(node, dict):
-        return
-    label = f"node {node_id}" + (f" ({node['class_type']})" if node.get("class_type") else "")
-    for err in node.get("errors") or []:
-        info = err.get("extra_info") or {}
-        input_name = info.get("input_name")
-        where = f"{label} input '{input_name}'" if input_name else label
-        message = err.get("message") or err.get("type") or "invalid"
-        details = err.get("details")
-        if details and details != input_name:
-            message = f"{message}: {details}"
-        yield f"{where}: {message}"
 
 
 def _str_or_none(value: Any) -> Optional[str]:

@@ -1,7 +1,7 @@
 """The ports the use case drives; adapters and fakes implement them without inheriting."""
 from __future__ import annotations
 
-from typing import Callable, ContextManager, Iterable, Optional, Protocol
+from typing import Any, Callable, ContextManager, Iterable, Mapping, Optional, Protocol
 
 from domain.budget import Budget
 from domain.events import Event
@@ -42,6 +42,10 @@ class ComfyApi(Protocol):
 
     def history(self, prompt_id: str, budget: Budget) -> PromptHistory:
         """The finished prompt's outcome and outputs from `/history`, the source of truth."""
+        ...
+
+    def object_info(self, budget: Budget, *, refresh: bool = False) -> Mapping[str, Any]:
+        """ComfyUI's `/object_info`: every node class it knows and their inputs (cached unless `refresh`)."""
         ...
 
     def cancel(self, prompt_id: str) -> None:

@@ -18,6 +18,7 @@ from domain.model import Job, JobResult, Outcome, StoredOutput
 from domain.ports import ComfyApi, EventStream, ExecutionMonitor, ImageConverter, ImageSink, ImageSource, InputFetcher
 from domain.progress import ProgressSink, ProgressTracker
 from domain.response import fit_response, success_response
+from domain.workflow_check import check_workflow, raise_for_issues
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,8 @@ def run_job(job: Job, svc: Services, budget: Budget, *, on_progress: Optional[Pr
     laps = _Laps(clock)
     _with_ready_retry(svc.comfy, budget, lambda: svc.comfy.wait_until_ready(budget))
     laps.lap("wait_ready")
+    if job.input.validate_only:
+        return validate_only(job, svc, budget)
     _upload_inputs(job, svc, budget)
     laps.lap("upload_inputs")
     delivery = Delivery(job.id, source=svc.source, sink=svc.sink, budget=budget, converter=svc.converter,
@@ -86,6 +89,20 @@ def run_job(job: Job, svc: Services, budget: Budget, *, on_progress: Optional[Pr
     result = JobResult(outputs=tuple(stored), texts=history.texts, failures=tuple(failures))
     extra = {"timings_ms": laps.timings(), "comfyui": {"version": getattr(svc.comfy, "version", None)}}
     return fit_response(job.id, success_response(result, extra), svc.max_response_bytes, svc.overflow, budget)
+
+
+def validate_only(job: Job, svc: Services, budget: Budget) -> dict:
+    """Check the workflow against this ComfyUI's `/object_info` without queueing anything."""
+    names = {item.name for item in job.input.images}
+    info = svc.comfy.object_info(budget)
+    issues = check_workflow(job.prompt.workflow, info, input_files=names)
+    if any(issue.type in ("invalid_prompt", "value_not_in_list") for issue in issues):
+        # a custom node or a model file may have been added since /object_info was read
+        info = svc.comfy.object_info(budget, refresh=True)
+        issues = check_workflow(job.prompt.workflow, info, input_files=names)
+    raise_for_issues(issues, info)
+    log.info("workflow is valid (%d nodes); nothing was queued", len(job.prompt.workflow))
+    return {"status": "valid", "nodes": len(job.prompt.workflow)}
 
 
 def raise_for_outcome(outcome: Outcome) -> None:

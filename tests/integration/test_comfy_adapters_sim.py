@@ -191,3 +191,29 @@ def test_output_format_converts_still_images(comfy_sim):
     assert entry["filename"].endswith(".jpg") and entry["content_type"] == "image/jpeg"
     assert picture(entry).format == "JPEG"
     assert entry["size_bytes"] == len(base64.b64decode(entry["data"]))
+
+
+def test_validate_only_checks_without_queueing(comfy_sim):
+    svc = services(comfy_sim)
+    assert run(svc, job(EMPTY_SAVE, validate_only=True)) == {"status": "valid", "nodes": 2}
+    bad = {**EMPTY_SAVE, "1": {"class_type": "EmptyImage", "inputs": {"width": 0, "height": 8, "batch_size": 1, "color": 0}}}
+    with pytest.raises(WorkflowRejected, match="node 1 \\(EmptyImage\\) input 'width'"):
+        run(svc, job(bad, validate_only=True))
+    missing = {**EMPTY_SAVE, "9": {"class_type": "NoSuchNode", "inputs": {}}}
+    with pytest.raises(WorkflowRejected) as caught:
+        run(svc, job(missing, validate_only=True))
+    assert caught.value.code == "node_missing"
+    assert not comfy_sim.state.history
+
+
+def test_missing_model_names_the_file_and_the_closest_ones(comfy_sim):
+    comfy_sim.models["checkpoints"] = ["sd_xl_base_1.0.safetensors", "v1-5-pruned.safetensors"]
+    workflow = {"1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "sd_xl_base.safetensors"}},
+                "2": {"class_type": "EmptyLatentImage", "inputs": {"width": 64, "height": 64, "batch_size": 1}},
+                "3": {"class_type": "VAEDecode", "inputs": {"samples": ["2", 0], "vae": ["1", 2]}},
+                "4": {"class_type": "SaveImage", "inputs": {"images": ["3", 0], "filename_prefix": "x"}}}
+    for validate in (True, False):
+        with pytest.raises(WorkflowRejected) as caught:
+            run(services(comfy_sim), job(workflow, validate_only=validate))
+        assert caught.value.code == "model_missing"
+        assert "sd_xl_base_1.0.safetensors" in caught.value.summary()

@@ -2,7 +2,7 @@
 import json
 import pathlib
 
-from adapters.comfy_messages import node_outputs, outcome_from_history, prompt_history, workflow_rejected
+from adapters.comfy_messages import node_outputs, outcome_from_history, prompt_history
 from domain.model import OutputRef, TextOutput
 
 TRANSCRIPTS = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "comfyui" / "transcripts"
@@ -15,25 +15,6 @@ def transcript(name):
 def history_entry(name):
     recorded = transcript(name)
     return next(iter(recorded["history"]["json"].values()))
-
-
-def test_validation_400_names_node_class_input_and_message():
-    error = workflow_rejected(transcript("validation_error")["post_prompt"]["json"])
-    assert error.summary().startswith(
-        "workflow_invalid: node 1 (EmptyImage) input 'height': Failed to convert an input value to a INT value: "
-        "height, abc, invalid literal for int() with base 10: 'abc'; node 1 (EmptyImage) input 'width': "
-        "Value -5 smaller than min of 1; node 2 (ImageScale) input 'upscale_method': Value not in list: "
-        "upscale_method: 'no-such-method' not in"
-    )
-    assert "\n" not in error.summary()
-    assert set(error.data) == {"error", "node_errors"} and "1" in error.data["node_errors"]
-
-
-def test_validation_400_without_node_errors_uses_the_top_error():
-    error = workflow_rejected({"error": {"type": "prompt_no_outputs", "message": "Prompt has no outputs",
-                                         "details": "", "extra_info": {}}, "node_errors": {}})
-    assert error.summary() == "workflow_invalid: Prompt has no outputs"
-    assert workflow_rejected("Internal Server Error").summary().startswith("workflow_invalid: ComfyUI rejected")
 
 
 def test_history_outcomes_of_recorded_error_and_interrupt():
