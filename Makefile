@@ -3,21 +3,27 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test unit integration e2e clean
+.PHONY: run test lint unit integration e2e clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,sim]'
+	$(PY) -m pip install --quiet -e '.[test,sim,client,lint]'
 	touch $(STAMP)
 
 ## run: the sample job (test_input.json) end to end; outputs land in ./out/
 run: $(STAMP)
 	$(PY) -m entrypoints.sample_job test_input.json --out out
 
-## test: every test (unit, integration, e2e)
-test: $(STAMP)
+## test: the linters, then every test (unit, integration, deploy, e2e)
+test: lint
 	$(PY) -m pytest
+
+## lint: the Dockerfile (hadolint), the shell scripts (shellcheck), the YAML files (yamllint)
+lint: $(STAMP)
+	$(VENV)/bin/hadolint Dockerfile
+	$(VENV)/bin/shellcheck scripts/*.sh
+	$(VENV)/bin/yamllint --strict -c scripts/yamllint.yaml docker-compose.yml scripts/
 
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit

@@ -1,0 +1,36 @@
+"""Which variables `src/entrypoints/settings.py` reads, and their defaults, found in its syntax tree."""
+import ast
+import pathlib
+import re
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SETTINGS = ROOT / "src/entrypoints/settings.py"
+_NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
+# set by RunPod itself in every worker, never by the endpoint's owner
+PLATFORM = {"RUNPOD_WEBHOOK_POST_OUTPUT", "RUNPOD_WEBHOOK_GET_JOB", "RUNPOD_WEBHOOK_PING", "RUNPOD_POD_ID",
+            "RUNPOD_AI_API_KEY", "RUNPOD_WEBHOOK_POST_STREAM", "RUNPOD_ENDPOINT_ID"}
+
+
+def read_variables() -> set:
+    """Every upper-case NAME_LIKE string constant: robust to new readers and helper functions."""
+    tree = ast.parse(SETTINGS.read_text())
+    return {node.value for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and _NAME.match(node.value)} - PLATFORM
+
+
+def defaults() -> dict:
+    """NAME -> default for `env.get("NAME", default)` and `_helper(env, "NAME", default, ...)` calls."""
+    found = {}
+    for node in ast.walk(ast.parse(SETTINGS.read_text())):
+        if not isinstance(node, ast.Call):
+            continue
+        args = node.args
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "get" and len(args) == 2:
+            name, default = args
+        elif isinstance(node.func, ast.Name) and len(args) >= 3 and isinstance(args[0], ast.Name):
+            name, default = args[1], args[2]
+        else:
+            continue
+        if isinstance(name, ast.Constant) and isinstance(default, ast.Constant) and _NAME.match(str(name.value)):
+            found[name.value] = default.value
+    return found

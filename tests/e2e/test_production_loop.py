@@ -1,0 +1,130 @@
+"""The worker in RunPod's production loop (job-take, progress, result, stop, ping) against the RunPod stand-in."""
+import json
+
+import pytest
+import requests
+
+from runpod_standin import RunpodStandIn
+from runpod_standin.pytest_plugin import production_worker, runpod_standin  # noqa: F401  (fixtures)
+from runpod_standin.worker_process import ROOT
+
+SAMPLE = json.loads((ROOT / "test_input.json").read_text())["input"]
+
+
+def tiled_workflow(size: int = 512) -> dict:
+    """Two tiled VAE nodes: ComfyUI reports progress for each tile (long_progress_pixel_space_tiled.json)."""
+    tiles = {"tile_size": 256, "overlap": 64, "temporal_size": 64, "temporal_overlap": 8}
+    return {
+        "1": {"class_type": "EmptyImage", "inputs": {"width": size, "height": size, "batch_size": 1, "color": 255}},
+        "2": {"class_type": "VAELoader", "inputs": {"vae_name": "pixel_space"}},
+        "3": {"class_type": "VAEEncodeTiled", "inputs": {"pixels": ["1", 0], "vae": ["2", 0], **tiles}},
+        "4": {"class_type": "VAEDecodeTiled", "inputs": {"samples": ["3", 0], "vae": ["2", 0], **tiles}},
+        "5": {"class_type": "SaveImage", "inputs": {"images": ["4", 0], "filename_prefix": "prod_tiled"}},
+    }
+
+
+def invert_chain(length: int) -> dict:
+    workflow = {"1": {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8, "batch_size": 1, "color": 0}}}
+    for index in range(2, length + 2):
+        workflow[str(index)] = {"class_type": "ImageInvert", "inputs": {"image": [str(index - 1), 0]}}
+    workflow[str(length + 2)] = {"class_type": "SaveImage",
+                                 "inputs": {"images": [str(length + 1), 0], "filename_prefix": "prod_chain"}}
+    return workflow
+
+
+def finished(standin: RunpodStandIn, job_id: str, worker):
+    def check():
+        assert worker.process.poll() is None, f"worker exited:\n{worker.output()}"
+        job = standin.book.jobs[job_id]
+        return job if job.status in ("COMPLETED", "FAILED", "CANCELLED") else None
+    return standin.wait_for(check, what=f"final status of {job_id}")
+
+
+def test_result_progress_and_ping_reach_runpod(comfy_sim, runpod_standin, production_worker):
+    worker = production_worker(runpod_standin, {"COMFY_HOST": comfy_sim.host})
+    job = finished(runpod_standin, runpod_standin.submit({"workflow": tiled_workflow()}).id, worker)
+    assert job.status == "COMPLETED", worker.output()
+    assert [(i["node_id"], i["type"]) for i in job.output["images"]] == [("5", "base64")]
+    nodes = [update["node"] for update in job.progress]
+    assert {"3", "4"} <= set(nodes), job.progress
+    assert all(0 <= update["value"] <= update["max"] for update in job.progress)
+    assert all(take["worker_id"] == worker.pod_id and take["job_in_progress"] in ("0", "1")
+               for take in runpod_standin.book.takes)
+    runpod_standin.wait_for(lambda: runpod_standin.book.pings, what="heartbeat ping")
+    assert {"runpod_version"} <= set(runpod_standin.book.pings[0])
+
+
+def test_a_second_job_follows_on_the_same_worker(comfy_sim, runpod_standin, production_worker):
+    worker = production_worker(runpod_standin, {"COMFY_HOST": comfy_sim.host})
+    first, second = runpod_standin.submit(SAMPLE), runpod_standin.submit({"workflow": invert_chain(2)})
+    assert finished(runpod_standin, first.id, worker).status == "COMPLETED", worker.output()
+    assert finished(runpod_standin, second.id, worker).status == "COMPLETED", worker.output()
+    assert first.worker_id == second.worker_id == worker.pod_id
+    assert len(first.output["images"]) == 3 and len(second.output["images"]) == 1
+
+
+def running_prompt(comfy_sim):
+    running = requests.get(f"{comfy_sim.base_url}/queue", timeout=10).json()["queue_running"]
+    return running[0][1] if running else None
+
+
+def test_cancel_stops_the_prompt_in_comfyui(comfy_sim, runpod_standin, production_worker):
+    comfy_sim.faults.node_delay_s = {"ImageInvert": 0.5}
+    worker = production_worker(runpod_standin, {"COMFY_HOST": comfy_sim.host})
+    headers = {"Authorization": f"Bearer {runpod_standin.api_key}"}
+    endpoint = f"{runpod_standin.api_base}/{runpod_standin.endpoint_id}"
+    job_id = requests.post(f"{endpoint}/run", json={"input": {"workflow": invert_chain(40)}},
+                           headers=headers, timeout=10).json()["id"]
+    prompt_id = runpod_standin.wait_for(lambda: running_prompt(comfy_sim), what="running prompt in ComfyUI")
+    answer = requests.post(f"{endpoint}/cancel/{job_id}", headers=headers, timeout=10).json()
+    assert answer == {"id": job_id, "status": "CANCELLED"}
+
+    def interrupted():
+        entry = requests.get(f"{comfy_sim.base_url}/history/{prompt_id}", timeout=10).json().get(prompt_id)
+        return entry and [m[0] for m in entry["status"]["messages"]]
+    messages = runpod_standin.wait_for(interrupted, what="history entry of the cancelled prompt")
+    assert "execution_interrupted" in messages, worker.output()
+    comfy_sim.faults.node_delay_s = 0.0
+    after = runpod_standin.submit({"workflow": invert_chain(1)})
+    assert finished(runpod_standin, after.id, worker).status == "COMPLETED", worker.output()
+    assert runpod_standin.book.jobs[job_id].status == "CANCELLED"
+
+
+def test_refresh_worker_asks_runpod_to_stop_the_pod(comfy_sim, runpod_standin, production_worker):
+    worker = production_worker(runpod_standin, {"COMFY_HOST": comfy_sim.host, "REFRESH_WORKER": "true"})
+    job = finished(runpod_standin, runpod_standin.submit({"workflow": invert_chain(1)}).id, worker)
+    assert job.status == "COMPLETED" and job.stop_pod
+    assert "refresh_worker" not in job.output
+    assert worker.pod_id in runpod_standin.book.retired_workers
+
+
+@pytest.fixture
+def small_limit_standin():
+    with RunpodStandIn(max_result_bytes=64 * 1024) as standin:
+        yield standin
+
+
+def big_output_workflow() -> dict:
+    noise = {"class_type": "ImageAddNoise", "inputs": {"image": ["1", 0], "seed": 3, "strength": 1.0}}
+    return {"1": {"class_type": "EmptyImage", "inputs": {"width": 512, "height": 512, "batch_size": 1, "color": 0}},
+            "2": noise, "3": {"class_type": "SaveImage", "inputs": {"images": ["2", 0], "filename_prefix": "big"}}}
+
+
+def test_runpod_refuses_a_result_over_its_size_limit(comfy_sim, small_limit_standin, production_worker):
+    worker = production_worker(small_limit_standin, {"COMFY_HOST": comfy_sim.host})
+    job = small_limit_standin.submit({"workflow": big_output_workflow()})
+    refused = small_limit_standin.wait_for(lambda: small_limit_standin.book.refused_results, what="refused result")
+    assert refused[0]["job_id"] == job.id and refused[0]["bytes"] > 64 * 1024
+    assert job.status == "IN_PROGRESS", worker.output()
+
+
+@pytest.mark.xfail(strict=False, reason="the worker does not yet keep its answer under MAX_RESPONSE_BYTES "
+                                        "(another change adds it); RunPod refuses the oversized result")
+def test_a_result_over_the_limit_ends_the_job_with_a_clear_error(comfy_sim, small_limit_standin, production_worker):
+    worker = production_worker(small_limit_standin, {"COMFY_HOST": comfy_sim.host,
+                                                     "MAX_RESPONSE_BYTES": str(60 * 1024)})
+    job = small_limit_standin.submit({"workflow": big_output_workflow()})
+    assert small_limit_standin.wait_for(
+        lambda: job.status != "IN_PROGRESS" or small_limit_standin.book.refused_results, what="an answer")
+    assert not small_limit_standin.book.refused_results, "the worker sent a result RunPod refuses"
+    assert job.status == "FAILED" or job.output.get("errors"), worker.output()

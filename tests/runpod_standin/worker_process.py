@@ -1,0 +1,40 @@
+"""Runs the worker as RunPod does (no flags: the production job loop) against a RunpodStandIn."""
+from __future__ import annotations
+
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+
+from .server import RunpodStandIn
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+_INHERITED_PREFIXES = ("BUCKET_", "OUTPUT_SINK", "COMFY_", "RUNPOD_", "REFRESH_WORKER", "JOB_TIMEOUT_S")
+
+
+class ProductionWorker:
+    """`python -m entrypoints.runpod_handler` with RunPod's variables pointing at the stand-in."""
+
+    def __init__(self, standin: RunpodStandIn, env: dict, pod_id: str = "standin-worker-1") -> None:
+        self.pod_id = pod_id
+        clean = {k: v for k, v in os.environ.items() if not k.startswith(_INHERITED_PREFIXES)}
+        full_env = {**clean, "PYTHONPATH": str(ROOT / "src"), **standin.worker_env(pod_id), **env}
+        self._log = tempfile.NamedTemporaryFile("w+", prefix="production-worker-", suffix=".log", delete=False)
+        self.process = subprocess.Popen([sys.executable, "-m", "entrypoints.runpod_handler"], env=full_env,
+                                        cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT)
+
+    def output(self) -> str:
+        self._log.flush()
+        return pathlib.Path(self._log.name).read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=15)
+        self._log.close()
+        pathlib.Path(self._log.name).unlink(missing_ok=True)
