@@ -11,6 +11,7 @@ from adapters.base64_sink import Base64ImageSink
 from adapters.comfy_http_api import ComfyHttpApi
 from adapters.comfy_view_source import ComfyViewImageSource
 from adapters.comfy_websocket_monitor import ComfyWebsocketMonitor
+from adapters.http_input_fetcher import HttpInputFetcher
 from adapters.pillow_converter import PillowImageConverter
 from adapters.process_liveness import ProcessLiveness
 from domain.follow import FollowPolicy
@@ -88,6 +89,9 @@ class Container(containers.DeclarativeContainer):
         max_response_bytes=config.output.max_response_bytes,
         overflow=overflow_sink,
         converter=providers.Singleton(PillowImageConverter),
+        fetcher=providers.Singleton(HttpInputFetcher, max_bytes=config.inputs.max_bytes,
+                                    allow_private=config.inputs.allow_private, connect_timeout_s=10.0,
+                                    read_timeout_s=30.0),
     )
 
     job_runner = providers.Singleton(

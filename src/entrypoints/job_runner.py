@@ -53,6 +53,17 @@ class JobRunner:
             response["refresh_worker"] = True
         return response
 
+    def warm_up(self, workflow: dict) -> None:
+        """Run `workflow` once before the first job so its models are loaded; a failure is only logged."""
+        started = time.monotonic()
+        try:
+            job = new_job("warm-up", {"workflow": workflow}, max_input_bytes=self._max_input_bytes)
+            run_job(job, self._svc, Budget(deadline=started + self._timeout_s if self._timeout_s else None))
+        except WorkerError as exc:
+            log.error("warm-up workflow failed after %.1f s: %s", time.monotonic() - started, exc.summary())
+            return
+        log.info("warm-up workflow ran in %.1f s", time.monotonic() - started)
+
     def _run(self, job: Job, budget: Budget, on_progress, on_output) -> dict[str, Any]:
         try:
             return run_job(job, self._svc, budget, on_progress=on_progress, on_output=on_output)

@@ -69,6 +69,9 @@ def main() -> None:
     import runpod
 
     handler = make_handler(container)
+    warmup = container.config.warmup.workflow()
+    if warmup:
+        container.job_runner().warm_up(warmup)
     runpod.serverless.start({"handler": handler, "return_aggregate_stream": True})
 
 

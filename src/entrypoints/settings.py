@@ -50,7 +50,8 @@ def read_settings(env: Mapping[str, str]) -> dict[str, Any]:
         },
         "output": {"sink": sink, "concurrency": 4, "max_response_bytes": 10_000_000, "stream": False},
         "s3": {"bucket_name": env.get("BUCKET_NAME", "").strip() or None, "configured": sink == "s3"},
-        "inputs": {"max_bytes": 50_000_000, "allow_private": False},
+        "inputs": {"max_bytes": 50_000_000, "allow_private": _flag(env, "INPUT_URL_ALLOW_PRIVATE", False)},
+        "warmup": {"workflow": None},
         "job": {
             "timeout_s": _optional_number(env, "JOB_TIMEOUT_S"),
             "refresh_worker": _flag(env, "REFRESH_WORKER", False),
