@@ -16,6 +16,10 @@ REDACTED = "***"
 # Base64 of any real output or input runs far longer; ids, hashes and paths (with '.', '-', '_') do not.
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{120,}={0,2}")
 _MIN_SECRET_LENGTH = 6
+# A value under a secret-looking name, quoted (dict repr, JSON: 'comfy_org_api_key': '...') or not (NAME=value).
+_SECRET_NAME = r"[\w-]*(?:api_key|apikey|secret|password|passwd|token)[\w-]*"
+_QUOTED_SECRET = re.compile(rf"(?i)(['\"]?{_SECRET_NAME}['\"]?\s*[:=]\s*)(['\"])(?:(?!\2).)+\2")
+_BARE_SECRET = re.compile(rf"(?i)\b({_SECRET_NAME}=)(?!['\"])[^\s&,;'\"]+")
 
 
 class JobIdFilter(logging.Filter):
@@ -27,7 +31,7 @@ class JobIdFilter(logging.Filter):
 
 
 class Redactor:
-    """Replaces known secret values and long base64-looking runs in text."""
+    """Replaces known secret values, values under secret-looking names and long base64-looking runs in text."""
 
     def __init__(self, secrets: Iterable[Optional[str]] = ()) -> None:
         self._lock = threading.Lock()
@@ -49,6 +53,8 @@ class Redactor:
         pattern = self._pattern
         if pattern is not None:
             text = pattern.sub(REDACTED, text)
+        text = _QUOTED_SECRET.sub(rf"\1\2{REDACTED}\2", text)
+        text = _BARE_SECRET.sub(rf"\1{REDACTED}", text)
         return _BASE64_RUN.sub(lambda m: f"<{len(m.group())} base64 chars>", text)
 
 

@@ -76,6 +76,16 @@ def test_ordinary_lines_are_left_alone(captured):
     assert stream.getvalue().splitlines() == [f"job=- {line}" for line in lines]
 
 
+@pytest.mark.parametrize("line, expected", [
+    ("job {'input': {'comfy_org_api_key': 'never-registered', 'n': 1}}", "job {'input': {'comfy_org_api_key': '***', 'n': 1}}"),
+    ('{"comfy_org_api_key": "never-registered", "n": 1}', '{"comfy_org_api_key": "***", "n": 1}'),
+    ("env COMFY_ORG_API_KEY=never-registered BUCKET_SECRET_ACCESS_KEY=also", "env COMFY_ORG_API_KEY=*** BUCKET_SECRET_ACCESS_KEY=***"),
+    ("token count 5, api_key: none", "token count 5, api_key: none"),
+])
+def test_values_under_secret_looking_names_are_redacted_even_when_unknown(line, expected):
+    assert Redactor()(line) == expected
+
+
 def test_short_and_empty_secrets_are_not_used():
     redact = Redactor(["", None, "id"])
     assert redact("valid id") == "valid id"
