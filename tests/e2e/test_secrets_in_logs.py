@@ -5,6 +5,7 @@ import json
 import os
 import re
 
+import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 from PIL import Image
@@ -61,7 +62,6 @@ def assert_clean(output: str, *payloads: str) -> None:
 @pytest.mark.parametrize("levels", [{}, {"RUNPOD_LOG_LEVEL": "DEBUG", "LOG_LEVEL": "DEBUG"}], ids=["default", "debug"])
 @pytest.mark.parametrize("sink", ["base64", "s3"])
 def test_test_input_mode(comfy_sim, s3_endpoint, start_worker, levels, sink):
-    import boto3
     boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1", aws_access_key_id="x",
                  aws_secret_access_key="y").create_bucket(Bucket="outputs")
     worker = start_worker(_env(comfy_sim, s3_endpoint, OUTPUT_SINK=sink, BUCKET_NAME="outputs", **levels),
