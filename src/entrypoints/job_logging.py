@@ -1,10 +1,25 @@
-"""Logging set-up that puts the current job id on every line."""
+"""Logging set-up: the job id on every line, the RunPod SDK's level, and secrets and payloads kept out."""
 from __future__ import annotations
 
 import contextvars
+import functools
 import logging
+import os
+import re
+import threading
+from typing import Iterable, Optional
 
 current_job_id: contextvars.ContextVar[str] = contextvars.ContextVar("current_job_id", default="-")
+
+WORKER_LOGGERS = ("adapters", "domain", "entrypoints")
+REDACTED = "***"
+# Base64 of any real output or input runs far longer; ids, hashes and paths (with '.', '-', '_') do not.
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{120,}={0,2}")
+_MIN_SECRET_LENGTH = 6
+# A value under a secret-looking name, quoted (dict repr, JSON: 'comfy_org_api_key': '...') or not (NAME=value).
+_SECRET_NAME = r"[\w-]*(?:api_key|apikey|secret|password|passwd|token)[\w-]*"
+_QUOTED_SECRET = re.compile(rf"(?i)(['\"]?{_SECRET_NAME}['\"]?\s*[:=]\s*)(['\"])(?:(?!\2).)+\2")
+_BARE_SECRET = re.compile(rf"(?i)\b({_SECRET_NAME}=)(?!['\"])[^\s&,;'\"]+")
 
 
 class JobIdFilter(logging.Filter):
@@ -15,12 +30,104 @@ class JobIdFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: str = "INFO") -> None:
+class Redactor:
+    """Replaces known secret values, values under secret-looking names and long base64-looking runs in text."""
+
+    def __init__(self, secrets: Iterable[Optional[str]] = ()) -> None:
+        self._lock = threading.Lock()
+        self._secrets: set[str] = set()
+        self._pattern: Optional[re.Pattern[str]] = None
+        self.add(*secrets)
+
+    def add(self, *secrets: Optional[str]) -> None:
+        """Remember more values to hide (a job's own API key, for example); short or empty values are ignored."""
+        new = {s for s in secrets if s and len(s) >= _MIN_SECRET_LENGTH} - self._secrets
+        if not new:
+            return
+        with self._lock:
+            self._secrets |= new
+            ordered = sorted(self._secrets, key=len, reverse=True)
+            self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
+
+    def __call__(self, text: str) -> str:
+        pattern = self._pattern
+        if pattern is not None:
+            text = pattern.sub(REDACTED, text)
+        text = _QUOTED_SECRET.sub(rf"\1\2{REDACTED}\2", text)
+        text = _BARE_SECRET.sub(rf"\1{REDACTED}", text)
+        return _BASE64_RUN.sub(lambda m: f"<{len(m.group())} base64 chars>", text)
+
+
+redactor = Redactor()
+
+
+def register_secret(*values: Optional[str]) -> None:
+    """Hide these values from every log line from now on (the handler calls it with a job's API key)."""
+    redactor.add(*values)
+
+
+class RedactingFilter(logging.Filter):
+    """Defence in depth: rewrites a record's message, exception and stack text through the redactor."""
+
+    def __init__(self, redact: Redactor = redactor) -> None:
+        super().__init__()
+        self._redact = redact
+        self._exceptions = logging.Formatter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self._redact(record.getMessage())
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self._exceptions.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self._redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self._redact(record.stack_info)
+        return True
+
+
+def configure_logging(level: str = "INFO", runpod_level: str = "INFO", secrets: Iterable[Optional[str]] = ()) -> None:
+    """Call first in the entry, before `import runpod` if possible (the SDK reads RUNPOD_LOG_LEVEL at import).
+
+    `level` is for the worker's own loggers (third-party ones log warnings and up); `runpod_level`
+    is one of the SDK's names (DEBUG, INFO, WARN, ERROR); `secrets` are hidden from every line.
+    """
+    redactor.add(*secrets)
     handler = logging.StreamHandler()
     handler.addFilter(JobIdFilter())
+    handler.addFilter(RedactingFilter())
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s job=%(job_id)s %(name)s: %(message)s"))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
-    root.setLevel(level)
+    root.setLevel(logging.WARNING)
+    for name in WORKER_LOGGERS:
+        logging.getLogger(name).setLevel(level)
+    configure_runpod_logger(runpod_level)
+
+
+def configure_runpod_logger(runpod_level: str) -> None:
+    """Set the SDK's own print-based logger (not `logging`) to `runpod_level` and route its lines through the redactor."""
+    # rp_logger.RunPodLogger reads RUNPOD_LOG_LEVEL once, at import, defaulting to DEBUG, and refuses names it does
+    # not know (WARNING, CRITICAL) with a ValueError at import: give it the checked name before it is imported.
+    os.environ["RUNPOD_LOG_LEVEL"] = runpod_level
+    from runpod.serverless.modules import rp_logger
+
+    rp_logger.RunPodLogger.level = runpod_level
+    rp_logger.RunPodLogger().level = runpod_level  # the singleton, in case set_level gave it its own value
+    original = rp_logger.RunPodLogger.log
+    if getattr(original, "redacting", False):
+        return
+    levels = rp_logger.LOG_LEVELS
+
+    @functools.wraps(original)
+    def log(self, message, message_level="INFO", job_id=None):
+        printed = self.level != "NOTSET" and (
+            message_level not in levels or levels.index(self.level) <= levels.index(message_level))
+        if printed:  # only lines that are printed pay for the redaction
+            message = redactor(str(message))
+        return original(self, message, message_level, job_id)
+
+    log.redacting = True
+    rp_logger.RunPodLogger.log = log
