@@ -14,16 +14,11 @@ from adapters.comfy_websocket_monitor import ComfyWebsocketMonitor
 from adapters.http_input_fetcher import HttpInputFetcher
 from adapters.pillow_converter import PillowImageConverter
 from adapters.process_liveness import ProcessLiveness
+from adapters.s3_sink import S3ImageSink
 from domain.follow import FollowPolicy
 from domain.run_job import Services
 from entrypoints.job_runner import JobRunner
 from entrypoints.settings import read_settings
-
-
-def _s3_sink(**settings):
-    from adapters.s3_tempfile_sink import S3TempfileImageSink
-
-    return S3TempfileImageSink(bucket_name=settings.get("bucket_name"))
 
 
 def _overflow(sink: str, configured: bool, s3: Callable[[], object]) -> Optional[object]:
@@ -72,7 +67,14 @@ class Container(containers.DeclarativeContainer):
 
     image_source = providers.Singleton(ComfyViewImageSource, base_url=config.comfy.base_url, session=http_session)
 
-    s3_sink = providers.Singleton(_s3_sink, **{"bucket_name": config.s3.bucket_name})
+    s3_sink = providers.Singleton(
+        S3ImageSink,
+        endpoint_url=config.s3.endpoint_url,
+        access_key_id=config.s3.access_key_id,
+        secret_access_key=config.s3.secret_access_key,
+        bucket_name=config.s3.bucket_name,
+        region=config.s3.region,
+    )
 
     image_sink = providers.Selector(config.output.sink, base64=providers.Singleton(Base64ImageSink), s3=s3_sink)
 
@@ -105,8 +107,8 @@ class Container(containers.DeclarativeContainer):
     )
 
 
-def build_container(env: Optional[Mapping[str, str]] = None) -> Container:
-    """A container configured from `env` (the process environment by default); `ConfigError` if it is bad."""
+def build_container(env: Optional[Mapping[str, str]] = None, *, settings: Optional[dict] = None) -> Container:
+    """A container configured from `settings`, else read from `env` (the process environment by default)."""
     container = Container()
-    container.config.from_dict(read_settings(os.environ if env is None else env))
+    container.config.from_dict(settings if settings is not None else read_settings(os.environ if env is None else env))
     return container

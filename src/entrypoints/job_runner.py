@@ -13,6 +13,7 @@ from domain.job_input import new_job
 from domain.model import Job, StoredOutput
 from domain.response import error_response
 from domain.run_job import Services, run_job
+from entrypoints.job_logging import register_secret
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class JobRunner:
         except WorkerError as exc:
             log.warning("rejected input: %s", exc.summary())
             return error_response(exc)
+        register_secret(domain_job.input.comfy_org_api_key)
         on_progress = (lambda update: self._progress(job, update)) if self._progress else None
         guarded = (lambda out: None if budget.stopped else on_output(out)) if on_output else None
         work = asyncio.ensure_future(asyncio.to_thread(self._run, domain_job, budget, on_progress, guarded))

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from typing import Any, AsyncIterator, Awaitable, Callable, Union
 
 from domain.response import file_entry
 from entrypoints.container import Container, build_container
 from entrypoints.job_logging import configure_logging, current_job_id
-from entrypoints.settings import ConfigError
+from entrypoints.settings import ConfigError, read_settings
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +61,18 @@ def _summary(response: dict) -> dict:
 
 
 def main() -> None:
-    configure_logging()
     try:
-        container = build_container()
+        settings = read_settings(os.environ)
     except ConfigError as exc:
         print(f"worker configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    # The SDK reads RUNPOD_LOG_LEVEL once, when it is first imported: set up logging before that.
+    configure_logging(settings["logging"]["level"], settings["logging"]["runpod_level"],
+                      secrets=[settings["comfy"]["org_api_key"], settings["s3"]["access_key_id"],
+                               settings["s3"]["secret_access_key"]])
     import runpod
+
+    container = build_container(settings=settings)
 
     handler = make_handler(container)
     warmup = container.config.warmup.workflow()

@@ -2,7 +2,7 @@
 import pytest
 
 from adapters.base64_sink import Base64ImageSink
-from adapters.s3_tempfile_sink import S3TempfileImageSink
+from adapters.s3_sink import S3ImageSink
 from entrypoints.container import build_container
 from entrypoints.settings import ConfigError
 
@@ -15,7 +15,7 @@ def test_base64_by_default():
 
 def test_s3_when_a_bucket_endpoint_is_set():
     sink = build_container({**S3_ENV, "BUCKET_NAME": "outputs"}).image_sink()
-    assert isinstance(sink, S3TempfileImageSink)
+    assert isinstance(sink, S3ImageSink)
 
 
 def test_explicit_base64_wins_over_the_bucket_endpoint():
