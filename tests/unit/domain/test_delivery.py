@@ -3,7 +3,8 @@ import hashlib
 
 from domain.events import ExecutionStarted, InbandImage, NodeExecuted, NodeStarted, PromptEnded, PromptFinished
 from domain.model import Outcome, OutputRef, PromptHistory, TextOutput
-from unit.domain.fakes import FakeConverter, WaitUntil
+from unit.domain.fake_stream import WaitUntil
+from unit.domain.fakes import FakeConverter
 from unit.domain.world import PID, WORKFLOW, plain_run, world
 
 SUCCESS = Outcome("success")

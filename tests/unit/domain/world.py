@@ -10,7 +10,8 @@ from domain.follow import FollowPolicy
 from domain.job_input import new_job
 from domain.model import Job, Outcome, PromptHistory
 from domain.run_job import Services, run_job
-from unit.domain.fakes import Calls, FakeClock, FakeComfy, InMemorySink, InMemorySource, ScriptedMonitor, ScriptedStream
+from unit.domain.fake_stream import ScriptedMonitor, ScriptedStream
+from unit.domain.fakes import Calls, FakeClock, FakeComfy, InMemorySink, InMemorySource
 
 PID, CID = "prompt-1", "client-1"
 WORKFLOW = {"1": {"class_type": "EmptyImage", "inputs": {"width": 8}},
