@@ -1,95 +1,161 @@
-"""Hand-written in-memory fakes of every domain port."""
+"""Hand-written in-memory fakes of the HTTP-side ports, a shared call log and a fake clock (streams: fake_stream)."""
 from __future__ import annotations
 
+import base64
+import threading
 from contextlib import contextmanager
-from typing import Iterator, Optional
+from typing import Callable, Iterable, Iterator, Optional, Union
 
+from domain.budget import Budget
 from domain.errors import OutputFetchFailed, UploadFailed
-from domain.model import Blob, InputImage, Outcome, OutputRef, Progress, Prompt, PromptState, StoredOutput
+from domain.model import Download, Outcome, OutputRef, Prompt, PromptHistory, PromptState
 
 
-class FakeComfyApi:
-    def __init__(self, calls: list, *, refs: tuple[OutputRef, ...] = (), reject: Optional[Exception] = None) -> None:
+class FakeClock:
+    """Monotonic seconds that move only when a fake says so; safe to read from delivery threads."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self._now = start
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self._now
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._now += seconds
+
+
+class Calls(list):
+    """The shared, ordered log of what every fake was asked (tuples: the name first)."""
+
+    def names(self) -> list[str]:
+        return [call[0] for call in self]
+
+    def of(self, name: str) -> list[tuple]:
+        return [call for call in self if call[0] == name]
+
+
+class FakeComfy:
+    """`ComfyApi`: scripted prompt states and history, failures per method, hooks run when a method is called."""
+
+    def __init__(self, calls: Calls, *, states: Iterable[Union[PromptState, Exception]] = (),
+                 history: Optional[PromptHistory] = None, version: Optional[str] = "0.8.2") -> None:
         self.calls = calls
-        self.refs = refs
-        self.reject = reject
+        self.version = version
+        self.states = list(states)
+        self.history_entry = history if history is not None else PromptHistory(Outcome("success"))
+        self.failures: dict[str, list[Exception]] = {}
+        self.hooks: dict[str, Callable[[], None]] = {}
         self.uploaded: dict[str, bytes] = {}
         self.queued: list[Prompt] = []
         self.cancelled: list[str] = []
 
-    def wait_until_ready(self) -> None:
-        self.calls.append("ready")
+    def fail(self, method: str, error: Exception, times: int = 1) -> "FakeComfy":
+        self.failures.setdefault(method, []).extend([error] * times)
+        return self
 
-    def upload_image(self, image: InputImage) -> None:
-        self.calls.append(f"upload {image.name}")
-        self.uploaded[image.name] = image.data
+    def _called(self, method: str, budget: Optional[Budget], *record) -> None:
+        self.calls.append((method, *record))
+        if method in self.hooks:
+            self.hooks[method]()
+        if budget is not None:
+            budget.check(method)
+        if self.failures.get(method):
+            raise self.failures[method].pop(0)
 
-    def queue_prompt(self, prompt: Prompt) -> str:
-        self.calls.append("queue")
-        if self.reject:
-            raise self.reject
+    def wait_until_ready(self, budget: Budget, *, recheck: bool = False) -> None:
+        self._called("ready", budget, recheck)
+
+    def ensure_alive(self) -> None:
+        self._called("alive", None)
+
+    def upload_input(self, name: str, data: bytes, budget: Budget) -> None:
+        self._called("upload", budget, name)
+        self.uploaded[name] = data
+
+    def queue_prompt(self, prompt: Prompt, budget: Budget) -> None:
+        self._called("queue", budget, prompt.id, prompt.client_id)
         self.queued.append(prompt)
-        return prompt.id
 
-    def prompt_state(self, prompt_id: str) -> PromptState:
-        return PromptState("finished", Outcome("success"))
+    def prompt_state(self, prompt_id: str, budget: Budget) -> PromptState:
+        self._called("state", budget, prompt_id)
+        if not self.states:
+            raise AssertionError(f"prompt_state({prompt_id}) was not expected")
+        state = self.states.pop(0)
+        if isinstance(state, Exception):
+            raise state
+        return state
 
-    def outputs(self, prompt_id: str) -> tuple[OutputRef, ...]:
-        self.calls.append("outputs")
-        return self.refs
+    def history(self, prompt_id: str, budget: Budget) -> PromptHistory:
+        self._called("history", budget, prompt_id)
+        return self.history_entry
 
     def cancel(self, prompt_id: str) -> None:
-        self.calls.append("cancel")
+        self.calls.append(("cancel", prompt_id))
         self.cancelled.append(prompt_id)
 
 
-class ScriptedExecution:
-    def __init__(self, monitor: "FakeExecutionMonitor") -> None:
-        self.monitor = monitor
+class InMemorySource:
+    """`ImageSource` over files by name, served in chunks; a missing name is `OutputFetchFailed`."""
 
-    def wait(self, prompt_id, *, deadline, on_progress, should_stop) -> Outcome:
-        self.monitor.calls.append("wait")
-        self.monitor.waited_for = prompt_id
-        for progress in self.monitor.progress:
-            on_progress(progress)
-        if isinstance(self.monitor.result, Exception):
-            raise self.monitor.result
-        return self.monitor.result
-
-
-class FakeExecutionMonitor:
-    def __init__(self, calls: list, result=Outcome("success"), progress: tuple[Progress, ...] = ()) -> None:
-        self.calls = calls
-        self.result = result
-        self.progress = progress
-        self.waited_for: Optional[str] = None
+    def __init__(self, calls: Calls, files: dict[str, bytes], *, chunk_size: int = 3,
+                 content_types: Optional[dict[str, str]] = None,
+                 on_open: Optional[Callable[[OutputRef], None]] = None) -> None:
+        self.calls, self.files, self.chunk_size = calls, files, chunk_size
+        self.content_types = content_types or {}
+        self.on_open = on_open
 
     @contextmanager
-    def watch(self, client_id: str) -> Iterator[ScriptedExecution]:
-        self.calls.append("watch open")
-        try:
-            yield ScriptedExecution(self)
-        finally:
-            self.calls.append("watch closed")
-
-
-class InMemoryImageSource:
-    def __init__(self, files: dict[str, bytes]) -> None:
-        self.files = files
-
-    def fetch(self, ref: OutputRef) -> Blob:
+    def open(self, ref: OutputRef, budget: Budget) -> Iterator[Download]:
+        self.calls.append(("fetch", ref.filename))
+        if self.on_open is not None:
+            self.on_open(ref)
         if ref.filename not in self.files:
             raise OutputFetchFailed(f"/view answered 404 for {ref.filename}")
-        return Blob(self.files[ref.filename], "image/png")
+        data = self.files[ref.filename]
+        chunks = (data[i:i + self.chunk_size] for i in range(0, len(data), self.chunk_size))
+        yield Download(self.content_types.get(ref.filename, "image/png"), iter(chunks), len(data))
 
 
-class InMemoryImageSink:
-    def __init__(self, refuse: tuple[str, ...] = ()) -> None:
-        self.stored: dict[tuple[str, str], bytes] = {}
+class InMemorySink:
+    """`ImageSink` keeping bytes by file name; kind "base64" returns real base64, other kinds a fake URL."""
+
+    def __init__(self, calls: Optional[Calls] = None, *, kind: str = "memory", refuse: tuple[str, ...] = ()) -> None:
+        self.calls = calls if calls is not None else Calls()
+        self.kind = kind
         self.refuse = refuse
+        self.stored: dict[str, bytes] = {}
+        self.content_types: dict[str, str] = {}
+        self._lock = threading.Lock()
 
-    def store(self, job_id: str, ref: OutputRef, blob: Blob) -> StoredOutput:
-        if ref.filename in self.refuse:
-            raise UploadFailed(f"bucket refused {ref.filename}")
-        self.stored[(job_id, ref.filename)] = blob.data
-        return StoredOutput(ref=ref, type="memory", data=f"mem://{job_id}/{ref.filename}", content_type=blob.content_type)
+    def has(self, filename: str) -> bool:
+        with self._lock:
+            return filename in self.stored
+
+    def store(self, job_id: str, filename: str, content_type: str, chunks: Iterable[bytes], budget: Budget) -> str:
+        self.calls.append(("store", filename))
+        if filename in self.refuse:
+            raise UploadFailed(f"bucket refused {filename}")
+        data = b""
+        for chunk in chunks:
+            budget.check(f"storing {filename}")
+            data += chunk
+        with self._lock:
+            self.stored[filename] = data
+            self.content_types[filename] = content_type
+        if self.kind == "base64":
+            return base64.b64encode(data).decode("ascii")
+        return f"{self.kind}://{job_id}/{filename}"
+
+
+class FakeConverter:
+    """`ImageConverter` that tags the bytes with the target format, so tests can see what was converted."""
+
+    def __init__(self) -> None:
+        self.converted: list[tuple[bytes, str, Optional[int]]] = []
+
+    def convert(self, data: bytes, image_format: str, quality: Optional[int]) -> bytes:
+        self.converted.append((data, image_format, quality))
+        return f"{image_format}:{quality}:".encode() + data

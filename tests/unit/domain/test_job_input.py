@@ -5,6 +5,7 @@ import pytest
 
 from domain.errors import InvalidInput
 from domain.job_input import new_job, parse_job_input
+from domain.model import JobInput, OutputFormat
 
 WORKFLOW = {"1": {"class_type": "EmptyImage", "inputs": {"width": 8}}}
 
@@ -26,6 +27,18 @@ def test_accepts_an_object_or_a_json_string():
         ({"workflow": {"nodes": [], "links": [], "version": 0.4}}, "Export \\(API\\)"),
         ({"workflow": WORKFLOW, "images": {"name": "a"}}, "must be a list"),
         ({"workflow": WORKFLOW, "comfy_org_api_key": 5}, "comfy_org_api_key"),
+        ({"workflow": WORKFLOW, "comfy_org_api_key": " "}, "comfy_org_api_key"),
+        ({"workflow": WORKFLOW, "include_temp": "yes"}, "input.include_temp must be true or false, got str"),
+        ({"workflow": WORKFLOW, "validate_only": 1}, "input.validate_only must be true or false, got int"),
+        ({"workflow": WORKFLOW, "output_format": "jpeg"}, "output_format must be an object"),
+        ({"workflow": WORKFLOW, "output_format": {"format": "gif"}}, "one of png, jpeg, webp, got 'gif'"),
+        ({"workflow": WORKFLOW, "output_format": {}}, "one of png, jpeg, webp, got None"),
+        ({"workflow": WORKFLOW, "output_format": {"format": "png", "size": 3}}, "unknown fields \\['size'\\]"),
+        ({"workflow": WORKFLOW, "output_format": {"format": "webp", "quality": 0}}, "quality must be a whole number"),
+        ({"workflow": WORKFLOW, "output_format": {"format": "webp", "quality": 101}}, "quality must be"),
+        ({"workflow": WORKFLOW, "output_format": {"format": "webp", "quality": 9.5}}, "quality must be"),
+        ({"workflow": WORKFLOW, "output_format": {"format": "webp", "quality": True}}, "quality must be"),
+        ({"workflow": WORKFLOW, "images": ["a.png"]}, "images\\[0\\] must be an object"),
     ],
 )
 def test_refuses_bad_input_with_a_clear_message(raw, message):
@@ -50,6 +63,47 @@ def test_refuses_duplicated_names():
 def test_refuses_bad_base64(image, message):
     with pytest.raises(InvalidInput, match=message):
         parse_job_input({"workflow": WORKFLOW, "images": [{"name": "a.png", "image": image}]})
+
+
+def test_base64_over_the_size_cap_is_refused():
+    with pytest.raises(InvalidInput, match="over INPUT_MAX_BYTES \\(4 bytes\\)"):
+        parse_job_input({"workflow": WORKFLOW, "images": [{"name": "a.png", "image": "aGVsbG8="}]}, max_input_bytes=4)
+    huge = "A" * 100  # refused by its length before it is decoded
+    with pytest.raises(InvalidInput, match="INPUT_MAX_BYTES"):
+        parse_job_input({"workflow": WORKFLOW, "images": [{"name": "a.png", "image": huge}]}, max_input_bytes=4)
+    at_cap = parse_job_input({"workflow": WORKFLOW, "images": [{"name": "a.png", "image": "aGVsbA=="}]},
+                             max_input_bytes=4)
+    assert at_cap.images[0].data == b"hell"
+
+
+def test_url_entries_are_kept_for_download():
+    images = [{"name": "a.png", "url": "https://example.com/a.png?sig=1"}, {"name": "b.png", "image": "aGk="}]
+    parsed = parse_job_input({"workflow": WORKFLOW, "images": images})
+    assert [(i.name, i.url, i.data) for i in parsed.images] == [
+        ("a.png", "https://example.com/a.png?sig=1", None), ("b.png", None, b"hi")]
+    assert "sig=1" not in repr(parsed)
+
+
+@pytest.mark.parametrize("url", ["ftp://example.com/a.png", "file://host/a.png", "", None, 5])
+def test_refuses_urls_that_are_not_http(url):
+    with pytest.raises(InvalidInput, match=r"input.images\[0\].url must be an http"):
+        parse_job_input({"workflow": WORKFLOW, "images": [{"name": "a.png", "url": url}]})
+
+
+def test_refuses_an_entry_with_both_image_and_url():
+    images = [{"name": "a.png", "image": "aGk=", "url": "https://example.com/a.png"}]
+    with pytest.raises(InvalidInput, match="both 'image' and 'url'"):
+        parse_job_input({"workflow": WORKFLOW, "images": images})
+
+
+def test_options_default_off_and_are_read():
+    assert parse_job_input({"workflow": WORKFLOW}) == JobInput(workflow=WORKFLOW)
+    parsed = parse_job_input({"workflow": WORKFLOW, "include_temp": True, "validate_only": True,
+                              "output_format": {"format": "jpg", "quality": 90}})
+    assert (parsed.include_temp, parsed.validate_only) == (True, True)
+    assert parsed.output_format == OutputFormat("jpeg", 90)
+    assert parse_job_input({"workflow": WORKFLOW, "output_format": {"format": "webp"}}).output_format == \
+        OutputFormat("webp")
 
 
 def test_decodes_plain_and_data_uri_base64():

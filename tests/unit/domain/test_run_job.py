@@ -1,129 +1,185 @@
-"""The use case with in-memory fakes of every port."""
+"""The use case in protocol order: stages, outcomes, cancel and deadline, restarts between jobs, timings."""
 import pytest
 
-from domain.errors import ExecutionFailed, ExecutionInterrupted, JobTimedOut, WorkflowRejected
-from domain.job_input import new_job
-from domain.model import Outcome, OutputRef, Progress
-from domain.response import error_response, success_response
-from domain.run_job import run_job
-from unit.domain.fakes import FakeComfyApi, FakeExecutionMonitor, InMemoryImageSink, InMemoryImageSource
+from domain.errors import (Cancelled, ComfyProcessDied, ComfyUnreachable, ExecutionFailed, ExecutionInterrupted,
+                           JobTimedOut, Stalled, WorkflowRejected)
+from domain.events import ExecutionStarted, NodeStarted, PromptEnded, PromptFinished
+from domain.follow import FollowPolicy
+from domain.model import Outcome, OutputRef, PromptHistory, PromptState
+from domain.response import error_response
+from unit.domain.fake_stream import Do, Silence
+from unit.domain.world import CID, PID, WORKFLOW, plain_run, world
 
-WORKFLOW = {"1": {"class_type": "EmptyImage", "inputs": {}}, "2": {"class_type": "SaveImage", "inputs": {}}}
-PNG_B64 = "iVBORw0KGgo="
-
-
-def make(refs=(), files=None, outcome=Outcome("success"), images=None, reject=None, refuse=()):
-    calls: list = []
-    raw = {"workflow": WORKFLOW}
-    if images:
-        raw["images"] = images
-    job = new_job("job-1", raw)
-    comfy = FakeComfyApi(calls, refs=refs, reject=reject)
-    monitor = FakeExecutionMonitor(calls, result=outcome, progress=(Progress(job.prompt.id, "1", 1, 2),))
-    source = InMemoryImageSource(files or {})
-    sink = InMemoryImageSink(refuse=refuse)
-    return job, comfy, monitor, source, sink, calls
+A_PNG = OutputRef("2", "images", "a.png")
+HISTORY = PromptHistory(Outcome("success"), files=(A_PNG,))
+IMAGES = [{"name": "in.png", "image": "aGk="}]
 
 
-def run(job, comfy, monitor, source, sink, **kwargs):
-    return run_job(job, comfy=comfy, monitor=monitor, source=source, sink=sink, **kwargs)
+def test_protocol_order_socket_open_before_queueing_with_our_ids():
+    w = world(history=HISTORY, files={"a.png": b"png"}, raw={"workflow": WORKFLOW, "images": IMAGES})
+    w.run()
+    names = [n for i, n in enumerate(w.calls.names()) if n != "event" or w.calls.names()[i - 1] != "event"]
+    assert names == ["ready", "upload", "open", "queue", "event", "history", "fetch", "store", "close"]
+    assert w.calls.of("open") == [("open", CID)]
+    assert w.calls.of("queue") == [("queue", PID, CID)]
+    assert w.comfy.uploaded == {"in.png": b"hi"}
+    assert w.comfy.queued[0].workflow == WORKFLOW
 
 
-def test_follows_protocol_order_with_socket_open_before_queueing():
-    job, comfy, monitor, source, sink, calls = make(images=[{"name": "a.png", "image": PNG_B64}])
-    run(job, comfy, monitor, source, sink)
-    assert calls == ["ready", "upload a.png", "watch open", "queue", "wait", "watch closed", "outputs"]
-    assert monitor.waited_for == job.prompt.id
-    assert comfy.queued[0].client_id == job.prompt.client_id != job.prompt.id
-
-
-def test_returns_saved_images_of_every_node_in_stable_order_and_skips_temp_and_other_kinds():
-    refs = (
-        OutputRef("10", "images", "c.png"),
-        OutputRef("9", "images", "a.png"),
-        OutputRef("9", "images", "b.png"),
-        OutputRef("3", "images", "preview.png", type="temp"),
-        OutputRef("4", "latents", "x.latent"),
-        OutputRef("5", "gifs", "anim.gif"),
-    )
-    files = {name: name.encode() for name in ("a.png", "b.png", "c.png", "anim.gif")}
-    job, comfy, monitor, source, sink, _ = make(refs=refs, files=files)
-    result = run(job, comfy, monitor, source, sink)
-    assert [o.ref.filename for o in result.outputs] == ["anim.gif", "a.png", "b.png", "c.png"]
-    assert sink.stored[("job-1", "a.png")] == b"a.png"
-    response = success_response(result)
-    assert [i["filename"] for i in response["images"]] == ["anim.gif", "a.png", "b.png", "c.png"]
-    assert response["images"][1] == {
-        "filename": "a.png", "type": "memory", "data": "mem://job-1/a.png",
-        "node_id": "9", "subfolder": "", "content_type": "image/png",
-    }
-    assert "errors" not in response and "status" not in response
-
-
-def test_one_failed_output_is_reported_without_losing_the_others():
-    refs = (OutputRef("1", "images", "ok.png"), OutputRef("1", "images", "gone.png"), OutputRef("2", "images", "refused.png"))
-    files = {"ok.png": b"1", "refused.png": b"3"}
-    job, comfy, monitor, source, sink, _ = make(refs=refs, files=files, refuse=("refused.png",))
-    response = success_response(run(job, comfy, monitor, source, sink))
-    assert [i["filename"] for i in response["images"]] == ["ok.png"]
-    assert response["errors"] == [
-        "output_fetch_failed: gone.png (node 1): /view answered 404 for gone.png",
-        "upload_failed: refused.png (node 2): bucket refused refused.png",
-    ]
-
-
-def test_all_outputs_failing_is_a_job_error():
-    job, comfy, monitor, source, sink, _ = make(refs=(OutputRef("1", "images", "gone.png"),))
-    response = success_response(run(job, comfy, monitor, source, sink))
-    assert response["error"].startswith("output_fetch_failed: no output could be returned; ")
-    assert response["error_code"] == "output_fetch_failed"
-
-
-def test_no_outputs_is_success_no_images():
-    job, comfy, monitor, source, sink, _ = make()
-    assert success_response(run(job, comfy, monitor, source, sink)) == {"images": [], "status": "success_no_images"}
+def test_the_response_carries_comfyui_version():
+    assert world().run()["comfyui"] == {"version": "0.8.2"}
 
 
 def test_execution_error_names_node_class_and_message_on_one_line():
     outcome = Outcome("error", node_id="2", node_type="ImageToMask", exception_type="IndexError",
                       message="index 3 is out of bounds\n", details={"traceback": ["x"]})
-    job, comfy, monitor, source, sink, calls = make(outcome=outcome)
+    w = world([ExecutionStarted(PID), PromptEnded(PID, outcome), PromptFinished(PID)], history=HISTORY,
+              files={"a.png": b"png"})
     with pytest.raises(ExecutionFailed) as caught:
-        run(job, comfy, monitor, source, sink)
+        w.run()
     response = error_response(caught.value)
     assert response["error"] == "execution_failed: node 2 (ImageToMask): IndexError: index 3 is out of bounds"
     assert response["data"]["traceback"] == ["x"]
-    assert "outputs" not in calls
+    assert w.calls.of("history") == [] and w.sink.stored == {}
 
 
 def test_interrupted_outcome_is_an_error():
-    job, comfy, monitor, source, sink, _ = make(outcome=Outcome("interrupted", node_id="5", node_type="ImageBlur"))
-    with pytest.raises(ExecutionInterrupted, match="node 5 \\(ImageBlur\\)"):
-        run(job, comfy, monitor, source, sink)
+    w = world([PromptEnded(PID, Outcome("interrupted", node_id="5", node_type="ImageBlur")), PromptFinished(PID)])
+    with pytest.raises(ExecutionInterrupted, match=r"node 5 \(ImageBlur\)"):
+        w.run()
 
 
-@pytest.mark.parametrize("error", [JobTimedOut("late"), ExecutionInterrupted("cancelled")])
-def test_timeout_or_stop_cancels_the_prompt_in_comfy(error):
-    job, comfy, monitor, source, sink, calls = make(outcome=error)
-    with pytest.raises(type(error)):
-        run(job, comfy, monitor, source, sink)
-    assert comfy.cancelled == [job.prompt.id]
-    assert calls[-2:] == ["cancel", "watch closed"]
-
-
-def test_rejected_workflow_closes_the_socket_and_propagates():
-    rejection = WorkflowRejected("node 1 (EmptyImage) input 'width': Value 0 smaller than min of 1")
-    job, comfy, monitor, source, sink, calls = make(reject=rejection)
+def test_a_rejected_workflow_closes_the_socket_and_follows_nothing():
+    w = world([])
+    w.comfy.fail("queue", WorkflowRejected("node 1 (EmptyImage) input 'width': Value 0 smaller than min of 1"))
     with pytest.raises(WorkflowRejected):
-        run(job, comfy, monitor, source, sink)
-    assert calls[-1] == "watch closed" and "wait" not in calls
-    assert error_response(rejection)["error"] == (
-        "workflow_invalid: node 1 (EmptyImage) input 'width': Value 0 smaller than min of 1"
-    )
+        w.run()
+    assert w.calls.names()[-2:] == ["queue", "close"]
+    assert w.comfy.cancelled == []
 
 
-def test_progress_reaches_the_callback():
-    job, comfy, monitor, source, sink, _ = make()
-    seen = []
-    run(job, comfy, monitor, source, sink, on_progress=seen.append)
-    assert seen == [Progress(job.prompt.id, "1", 1, 2)]
+def cancel(w):
+    w.budget.stop.set()
+
+
+def overrun(w):
+    w.clock.advance(10_000)
+
+
+STAGES = ["readiness", "upload", "before queueing", "waiting", "delivering"]
+
+
+def arm(w, stage, action):
+    if stage == "readiness":
+        w.comfy.hooks["ready"] = lambda: action(w)
+    elif stage == "upload":
+        w.comfy.hooks["upload"] = lambda: action(w)
+    elif stage == "before queueing":
+        w.monitor.on_open = lambda: action(w)
+    elif stage == "waiting":
+        w.stream.script = [ExecutionStarted(PID), Do(lambda: action(w)), None, *plain_run()]
+    else:
+        w.source.on_open = lambda ref: action(w)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("action, error", [(cancel, Cancelled), (overrun, JobTimedOut)])
+def test_cancel_and_deadline_in_every_stage(stage, action, error):
+    w = world(history=HISTORY, files={"a.png": b"png"}, raw={"workflow": WORKFLOW, "images": IMAGES},
+              deadline_s=600.0)
+    arm(w, stage, action)
+    with pytest.raises(error):
+        w.run()
+    queued = stage in ("waiting", "delivering")
+    assert bool(w.comfy.queued) == queued
+    if stage == "waiting":
+        assert w.comfy.cancelled == [PID]
+    elif stage != "delivering":  # nothing queued, nothing to cancel; a delivered prompt has finished anyway
+        assert w.comfy.cancelled == []
+    assert w.outputs == [] and w.sink.stored == {}
+    if stage not in ("readiness", "upload"):
+        assert w.calls.names()[-1] == "close"
+
+
+def test_a_stalled_prompt_is_cancelled_in_comfyui():
+    w = world([NodeStarted(PID, "1"), None], policy=FollowPolicy(stall_timeout_s=0.0))
+    with pytest.raises(Stalled, match="node 1"):
+        w.run()
+    assert w.comfy.cancelled == [PID]
+
+
+@pytest.mark.parametrize("method", ["upload", "open"])
+def test_a_restart_between_jobs_is_waited_for_and_the_call_retried_once(method):
+    w = world(raw={"workflow": WORKFLOW, "images": IMAGES})
+    if method == "open":
+        w.monitor.open_failures = 1
+    else:
+        w.comfy.fail(method, ComfyUnreachable("connection refused"))
+    w.run()
+    assert w.calls.of("ready") == [("ready", False), ("ready", True)]
+    assert len(w.calls.of(method)) == 2
+    assert w.calls.names().index("ready", 1) == w.calls.names().index(method) + 1
+
+
+def test_a_second_failure_after_the_restart_is_the_jobs_error():
+    w = world(raw={"workflow": WORKFLOW, "images": IMAGES})
+    w.comfy.fail("upload", ComfyUnreachable("connection refused"), times=2)
+    with pytest.raises(ComfyUnreachable):
+        w.run()
+    assert len(w.calls.of("upload")) == 2
+
+
+def test_a_dead_comfyui_process_is_not_waited_for():
+    w = world(raw={"workflow": WORKFLOW, "images": IMAGES})
+    w.comfy.fail("upload", ComfyProcessDied("ComfyUI's process 42 is gone"))
+    with pytest.raises(ComfyProcessDied):
+        w.run()
+    assert w.calls.of("ready") == [("ready", False)]
+
+
+@pytest.mark.xfail(strict=True, reason="_with_ready_retry also wraps the first wait_until_ready: a ComfyUI that never "
+                                       "answered is probed for twice the configured readiness time")
+def test_a_comfyui_that_never_answered_is_not_waited_for_twice():
+    w = world([])
+    w.comfy.fail("ready", ComfyUnreachable("no answer after 1200 probes"), times=2)
+    with pytest.raises(ComfyUnreachable):
+        w.run()
+    assert w.calls.of("ready") == [("ready", False)]
+
+
+@pytest.mark.parametrize("state, queue_calls", [("pending", 1), ("running", 1), ("lost", 2)])
+def test_a_failed_queue_call_is_repeated_only_when_comfyui_does_not_have_the_prompt(state, queue_calls):
+    w = world(states=[PromptState(state)])
+    w.comfy.fail("queue", ComfyUnreachable("connection reset"))
+    w.run()
+    assert w.calls.of("ready") == [("ready", False), ("ready", True)]
+    assert len(w.calls.of("queue")) == queue_calls
+
+
+def test_timings_cover_every_stage_and_execute_comes_from_history():
+    history = PromptHistory(Outcome("success"), files=(A_PNG,), started_ms=1_000, ended_ms=5_500)
+    w = world([Do(lambda: w.clock.advance(3)), ExecutionStarted(PID), Do(lambda: w.clock.advance(5)),
+               PromptEnded(PID, Outcome("success")), PromptFinished(PID)],
+              history=history, files={"a.png": b"png"}, raw={"workflow": WORKFLOW, "images": IMAGES})
+    w.comfy.hooks["ready"] = lambda: w.clock.advance(1)
+    w.comfy.hooks["upload"] = lambda: w.clock.advance(2)
+    w.source.on_open = lambda ref: w.clock.advance(4)
+    assert w.run()["timings_ms"] == {"wait_ready": 1000, "upload_inputs": 2000, "queue_wait": 3000,
+                                     "execute": 4500, "deliver": 4000, "total": 15000}
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="run_job does not pass its clock to PromptFollower: silence is measured on time.monotonic")
+def test_the_follower_keeps_run_jobs_clock():
+    finished = PromptState("finished", PromptHistory(Outcome("success")))
+    w = world([ExecutionStarted(PID), NodeStarted(PID, "1"), Silence(61.0)], states=[finished])
+    assert w.run()["status"] == "success_no_images"
+    assert len(w.calls.of("state")) == 1
+
+
+@pytest.mark.xfail(strict=True,
+                   reason="run_job does not pass its clock to ProgressTracker: elapsed_s is measured on time.monotonic")
+def test_progress_keeps_run_jobs_clock():
+    w = world([Do(lambda: w.clock.advance(10)), *plain_run()])
+    w.run()
+    assert w.progress[-1]["elapsed_s"] == 10.0

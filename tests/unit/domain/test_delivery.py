@@ -1,0 +1,138 @@
+"""Outputs through the use case: every kind, delivered as nodes finish, reconciled by history, failures kept apart."""
+import hashlib
+
+from domain.events import ExecutionStarted, InbandImage, NodeExecuted, NodeStarted, PromptEnded, PromptFinished
+from domain.model import Outcome, OutputRef, PromptHistory, TextOutput
+from unit.domain.fake_stream import WaitUntil
+from unit.domain.fakes import FakeConverter
+from unit.domain.world import PID, WORKFLOW, plain_run, world
+
+SUCCESS = Outcome("success")
+
+
+def history(*files, texts=()):
+    return PromptHistory(SUCCESS, files=files, texts=texts)
+
+
+def test_outputs_of_every_kind_in_node_then_position_order():
+    refs = (OutputRef("10", "images", "c.png"), OutputRef("9", "images", "a.png"), OutputRef("9", "images", "b.png"),
+            OutputRef("3", "images", "preview.png", type="temp"), OutputRef("4", "latents", "x.latent"),
+            OutputRef("5", "gifs", "anim.gif", animated=True), OutputRef("12", "audio", "x.flac"),
+            OutputRef("8", "3d", "mesh.glb", subfolder="meshes"))
+    files = {r.filename: r.filename.encode() * 3 for r in refs}
+    texts = (TextOutput("11", "second"), TextOutput("6", "first"))
+    w = world(history=history(*refs, texts=texts), files=files, content_types={"x.flac": "audio/flac"})
+    response = w.run()
+    assert [e["filename"] for e in response["images"]] == ["a.png", "b.png", "c.png"]
+    assert [e["filename"] for e in response["gifs"]] == ["anim.gif"]
+    assert [e["filename"] for e in response["latents"]] == ["x.latent"]
+    assert [e["filename"] for e in response["3d"]] == ["mesh.glb"]
+    assert response["text"] == [{"node_id": "6", "type": "text", "data": "first"},
+                                {"node_id": "11", "type": "text", "data": "second"}]
+    assert response["audio"] == [{
+        "filename": "x.flac", "type": "memory", "data": "memory://job-1/x.flac", "node_id": "12", "subfolder": "",
+        "content_type": "audio/flac", "size_bytes": len(files["x.flac"]),
+        "sha256": hashlib.sha256(files["x.flac"]).hexdigest()}]
+    assert response["3d"][0]["subfolder"] == "meshes"
+    assert "preview.png" not in w.sink.stored and ("fetch", "preview.png") not in w.calls
+    assert "errors" not in response and "status" not in response
+
+
+def test_temp_outputs_come_with_include_temp():
+    temp = OutputRef("3", "images", "preview.png", type="temp")
+    w = world(history=history(temp), files={"preview.png": b"p"}, raw={"workflow": WORKFLOW, "include_temp": True})
+    assert [e["filename"] for e in w.run()["images"]] == ["preview.png"]
+
+
+def test_an_output_is_stored_when_its_node_finishes_before_the_prompt_ends():
+    ref = OutputRef("2", "images", "a.png")
+    w = world(plain_run(NodeExecuted(PID, "2", files=(ref,))), history=history(ref), files={"a.png": b"png"})
+    w.stream.script.insert(-2, WaitUntil(lambda: w.sink.has("a.png"), "node 2's file in the sink"))
+    assert [e["filename"] for e in w.run()["images"]] == ["a.png"]
+    assert w.calls.names().index("store") < w.calls.names().index("history")
+    assert [o.filename for o in w.outputs] == ["a.png"]
+
+
+def test_a_lost_executed_frame_is_made_up_for_by_history():
+    seen, missed = OutputRef("2", "images", "a.png"), OutputRef("3", "images", "b.png")
+    w = world(plain_run(NodeExecuted(PID, "2", files=(seen,))), history=history(seen, missed),
+              files={"a.png": b"a", "b.png": b"b"})
+    assert [e["filename"] for e in w.run()["images"]] == ["a.png", "b.png"]
+    assert sorted(w.calls.of("fetch")) == [("fetch", "a.png"), ("fetch", "b.png")]
+
+
+def test_a_fully_cached_rerun_delivers_each_old_file_once():
+    # A cached re-run re-sends `executed` with the old file names, the same ones history lists.
+    refs = (OutputRef("2", "images", "ComfyUI_00001_.png"), OutputRef("2", "images", "ComfyUI_00002_.png"))
+    w = world([ExecutionStarted(PID), NodeExecuted(PID, "2", files=refs), PromptEnded(PID, SUCCESS),
+               PromptFinished(PID)], history=history(*refs), files={r.filename: b"old" for r in refs})
+    response = w.run()
+    assert [e["filename"] for e in response["images"]] == [r.filename for r in refs]
+    assert len(w.calls.of("fetch")) == 2 and len(w.calls.of("store")) == 2 and len(w.outputs) == 2
+
+
+def test_one_failing_output_is_in_errors_and_the_others_are_kept():
+    refs = (OutputRef("1", "images", "ok.png"), OutputRef("1", "images", "gone.png"),
+            OutputRef("2", "images", "refused.png"))
+    w = world(history=history(*refs), files={"ok.png": b"1", "refused.png": b"3"})
+    w.sink.refuse = ("refused.png",)
+    response = w.run()
+    assert [e["filename"] for e in response["images"]] == ["ok.png"]
+    assert response["errors"] == ["output_fetch_failed: gone.png (node 1): /view answered 404 for gone.png",
+                                  "upload_failed: refused.png (node 2): bucket refused refused.png"]
+
+
+def test_every_output_failing_is_an_error_response():
+    w = world(history=history(OutputRef("1", "images", "gone.png")))
+    response = w.run()
+    assert response["error"].startswith("output_fetch_failed: no output could be returned; ")
+    assert response["error_code"] == "output_fetch_failed"
+    assert "images" not in response
+
+
+def test_no_outputs_is_success_no_images():
+    response = world().run()
+    assert response["images"] == [] and response["status"] == "success_no_images"
+
+
+INBAND_WORKFLOW = {"3": {"class_type": "KSampler", "inputs": {}},
+                   "5": {"class_type": "SaveImageWebsocket", "inputs": {"images": ["3", 0]}}}
+
+
+def inband_world(*frames):
+    script = [ExecutionStarted(PID), NodeStarted(PID, "3"), *frames, PromptEnded(PID, SUCCESS), PromptFinished(PID)]
+    return world(script, raw={"workflow": INBAND_WORKFLOW})
+
+
+def test_inband_images_of_a_websocket_save_node_are_delivered_under_images():
+    w = inband_world(InbandImage(b"preview", prompt_id=None),            # a sampler's preview (type 1, node 3)
+                     NodeStarted(PID, "5"),
+                     InbandImage(b"first", prompt_id=None),              # type 1: the running node's
+                     InbandImage(b"second", "jpeg", prompt_id=PID, node_id="5"),  # type 4: metadata names it
+                     InbandImage(b"theirs", prompt_id="other", node_id="5"))
+    response = w.run()
+    assert [(e["filename"], e["node_id"], e["content_type"]) for e in response["images"]] == [
+        ("websocket_5_00001_.png", "5", "image/png"), ("websocket_5_00002_.jpg", "5", "image/jpeg")]
+    assert w.sink.stored == {"websocket_5_00001_.png": b"first", "websocket_5_00002_.jpg": b"second"}
+    assert response["images"][0]["sha256"] == hashlib.sha256(b"first").hexdigest()
+    assert w.calls.of("fetch") == []
+
+
+def test_still_images_are_converted_and_the_entry_follows_the_new_bytes():
+    refs = (OutputRef("2", "images", "a.png"), OutputRef("2", "images", "anim.webp", animated=True),
+            OutputRef("3", "gifs", "b.gif"), OutputRef("4", "audio", "s.flac"))
+    files = {r.filename: r.filename.encode() for r in refs}
+    converter = FakeConverter()
+    w = world(history=history(*refs), files=files, converter=converter,
+              raw={"workflow": WORKFLOW, "output_format": {"format": "jpeg", "quality": 80}})
+    response = w.run()
+    converted = b"jpeg:80:a.png"
+    assert converter.converted == [(b"a.png", "jpeg", 80)]
+    assert response["images"][0] | {"data": None} == {
+        "filename": "a.jpg", "type": "memory", "data": None, "node_id": "2", "subfolder": "",
+        "content_type": "image/jpeg", "size_bytes": len(converted), "sha256": hashlib.sha256(converted).hexdigest()}
+    assert w.sink.stored["a.jpg"] == converted
+    assert [e["filename"] for e in response["images"][1:]] == ["anim.webp"]
+    assert w.sink.stored["anim.webp"] == b"anim.webp" and w.sink.stored["b.gif"] == b"b.gif"
+    assert w.sink.stored["s.flac"] == b"s.flac"
+
