@@ -113,10 +113,7 @@ class PromptFollower:
         if isinstance(event, PromptFinished):
             if self._terminal is not None:
                 return Ending(self._terminal)
-            ending = self._ask("ComfyUI sent its final frame without an outcome")[0]
-            if ending is None:
-                raise PromptLost(f"ComfyUI ended prompt {self._id} without saying how")
-            return ending
+            return self._finished_without_outcome()
         if isinstance(event, PromptEnded):
             self._terminal = event.outcome
             self._grace_until = self._clock() + self._p.final_frame_grace_s
@@ -127,6 +124,17 @@ class PromptFollower:
             self._node = event.node_id or self._node
         self._on_event(event)
         return None
+
+    def _finished_without_outcome(self) -> Ending:
+        """The final frame came after history was stored (ComfyUI's prompt_worker): only a failed question is retried."""
+        for attempt in range(self._p.reconnect_attempts + 1):
+            ending, state = self._ask("ComfyUI sent its final frame without an outcome")
+            if ending is not None:
+                return ending
+            if state is not None:
+                raise PromptLost(f"ComfyUI ended prompt {self._id} without saying how (it is {state})")
+            self._budget.sleep(self._p.reconnect_delay_s, "asking ComfyUI how the prompt ended")
+        raise ComfyUnreachable(f"ComfyUI ended prompt {self._id} but could not be asked how")
 
     def _heard(self) -> None:
         self._heard_at = self._clock()

@@ -67,6 +67,7 @@ class ProgressTracker:
         if self._node is not None:
             self._done.add(self._node)
         self._percent = 100.0
+        self._emit(force=True)
 
     def snapshot(self) -> dict:
         total = max(len(self._to_run | self._done), 1)

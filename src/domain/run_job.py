@@ -47,7 +47,7 @@ def run_job(job: Job, svc: Services, budget: Budget, *, on_progress: Optional[Pr
             clock: Callable[[], float] = time.monotonic) -> dict:
     """Wait for ComfyUI, upload inputs, queue with the socket open, deliver outputs as they come, answer."""
     laps = _Laps(clock)
-    _with_ready_retry(svc.comfy, budget, lambda: svc.comfy.wait_until_ready(budget))
+    svc.comfy.wait_until_ready(budget)
     laps.lap("wait_ready")
     if job.input.validate_only:
         return validate_only(job, svc, budget)
@@ -56,7 +56,7 @@ def run_job(job: Job, svc: Services, budget: Budget, *, on_progress: Optional[Pr
     delivery = Delivery(job.id, source=svc.source, sink=svc.sink, budget=budget, converter=svc.converter,
                         on_stored=on_output, options=DeliveryOptions(svc.concurrency, job.input.include_temp,
                                                                      job.input.output_format))
-    run = _PromptRun(job, delivery, ProgressTracker(job.prompt.workflow, on_progress), laps)
+    run = _PromptRun(job, delivery, ProgressTracker(job.prompt.workflow, on_progress, clock=clock), laps)
     with ExitStack() as stack:
         stack.callback(delivery.close)
         stream = _open_stream(job, svc, budget, stack)
@@ -66,7 +66,7 @@ def run_job(job: Job, svc: Services, budget: Budget, *, on_progress: Optional[Pr
             _queue(job, svc, budget)
             queued = True
             log.info("queued prompt %s", job.prompt.id)
-            ending = PromptFollower(stream, svc.comfy, job.prompt.id, budget, svc.policy, run.on_event).run()
+            ending = PromptFollower(stream, svc.comfy, job.prompt.id, budget, svc.policy, run.on_event, clock=clock).run()
         except (Cancelled, JobTimedOut, Stalled):
             delivery.abort()
             if queued:

@@ -89,12 +89,13 @@ def test_a_deaf_reopened_socket_is_asked_about_and_reopened_until_the_state_says
     assert POLICY.deaf_check_s * 3 <= clock() - start <= POLICY.deaf_check_s * 3 + POLICY.tick_s
 
 
-def test_frames_about_our_prompt_after_reopening_stop_the_deaf_checks():
+def test_after_a_reopen_quiet_spells_are_asked_about_even_once_frames_resumed():
+    # ComfyUI may notice the old socket's loss (and pop the new one) long after the new one heard frames.
     script = [SocketLost("closed"), NodeStarted(PID, "3"), Silence(30.0), PromptEnded(PID, SUCCESS),
               PromptFinished(PID)]
-    follower, comfy, stream, _, _ = follow(script, states=[RUNNING])
+    follower, comfy, stream, _, _ = follow(script, states=[RUNNING] * 8)
     assert follower.run().outcome == SUCCESS
-    assert stream.reopens == 1 and len(comfy.calls.of("state")) == 1
+    assert stream.reopens >= 2 and len(comfy.calls.of("state")) >= 2
 
 
 def test_silence_makes_it_ask_once_per_silence_period():
@@ -171,8 +172,6 @@ def test_comfy_process_died_while_asking_propagates():
         follower.run()
 
 
-@pytest.mark.xfail(strict=True, raises=PromptLost,
-                   reason="a failed state question after a final frame without outcome is taken as 'not finished'")
 def test_a_transient_failure_asking_after_the_final_frame_is_asked_again():
     # ComfyUI sends `executing {node: null}` only after task_done stored the history, so the prompt is finished.
     script = [ExecutionStarted(PID), PromptFinished(PID), Silence(5.0)]

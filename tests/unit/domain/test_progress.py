@@ -99,7 +99,8 @@ def test_the_job_reports_queue_position_then_nodes():
                PromptEnded(PID, Outcome("success")), PromptFinished(PID)])
     w.run()
     assert [(u.get("queue_position"), u["node"], u["nodes_done"]) for u in w.progress] == [
-        (2, None, 0), (None, None, 1), (None, "2", 1)]
+        (2, None, 0), (None, None, 1), (None, "2", 1), (None, "2", 2)]
+    assert w.progress[-1]["percent"] == 100.0
 
 
 def test_a_failing_progress_sink_never_fails_the_job():

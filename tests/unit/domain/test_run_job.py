@@ -137,8 +137,6 @@ def test_a_dead_comfyui_process_is_not_waited_for():
     assert w.calls.of("ready") == [("ready", False)]
 
 
-@pytest.mark.xfail(strict=True, reason="_with_ready_retry also wraps the first wait_until_ready: a ComfyUI that never "
-                                       "answered is probed for twice the configured readiness time")
 def test_a_comfyui_that_never_answered_is_not_waited_for_twice():
     w = world([])
     w.comfy.fail("ready", ComfyUnreachable("no answer after 1200 probes"), times=2)
@@ -168,8 +166,6 @@ def test_timings_cover_every_stage_and_execute_comes_from_history():
                                      "execute": 4500, "deliver": 4000, "total": 15000}
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="run_job does not pass its clock to PromptFollower: silence is measured on time.monotonic")
 def test_the_follower_keeps_run_jobs_clock():
     finished = PromptState("finished", PromptHistory(Outcome("success")))
     w = world([ExecutionStarted(PID), NodeStarted(PID, "1"), Silence(61.0)], states=[finished])
@@ -177,8 +173,6 @@ def test_the_follower_keeps_run_jobs_clock():
     assert len(w.calls.of("state")) == 1
 
 
-@pytest.mark.xfail(strict=True,
-                   reason="run_job does not pass its clock to ProgressTracker: elapsed_s is measured on time.monotonic")
 def test_progress_keeps_run_jobs_clock():
     w = world([Do(lambda: w.clock.advance(10)), *plain_run()])
     w.run()
