@@ -9,7 +9,7 @@ import tempfile
 def deliver(job_id: str, filename: str, data: bytes, sink: str, bucket_name: str | None) -> dict:
     if sink == "base64":
         return {"filename": filename, "type": "base64", "data": base64.b64encode(data).decode("ascii")}
-    from runpod.serverless.utils import rp_upload
+    from runpod.serverless.utils import rp_upload  # imported at start by settings() in S3 mode
 
     handle = tempfile.NamedTemporaryFile(delete=False, suffix=os.path.splitext(filename)[1])
     try:
@@ -24,6 +24,8 @@ def deliver(job_id: str, filename: str, data: bytes, sink: str, bucket_name: str
 def settings() -> tuple[str, str, str | None]:
     """(ComfyUI's host, the sink, the bucket) from the same variables the worker reads."""
     sink = os.environ.get("OUTPUT_SINK") or ("s3" if os.environ.get("BUCKET_ENDPOINT_URL") else "base64")
+    if sink == "s3":
+        from runpod.serverless.utils import rp_upload  # noqa: F401  (set-up, not the first job's cost)
     return os.environ.get("COMFY_HOST", "127.0.0.1:8188"), sink, os.environ.get("BUCKET_NAME") or None
 
 
