@@ -29,7 +29,7 @@ log = logging.getLogger("bench")
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CLIENTS = ("worker", "floor", "polling")
 SINKS = ("base64", "s3")
-JOBS = {"full": {"small": 30, "big4": 8}, "quick": {"small": 6, "big4": 3}}
+JOBS = {"full": {"small": 30, "big4": 8}, "quick": {"small": 5, "big4": 3}}
 STARTUP_REPEATS = {"full": 10, "quick": 3}
 OWN_VARIABLES = ("BUCKET_", "OUTPUT_SINK", "COMFY_", "RUNPOD_WEBHOOK")
 
@@ -122,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write-docs", action="store_true", help="only fill docs/performance.md from latest.json")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's access log, one line per S3 request
     if args.write_docs:
         write_docs(pathlib.Path(args.out) / "latest.json", ROOT / "docs" / "performance.md")
         return 0
