@@ -3,16 +3,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
-import os
 import subprocess
 import sys
 import time
 from typing import Iterator, Optional
 
 import requests
-
-log = logging.getLogger(__name__)
 
 BENCH_BUCKET = "bench-outputs"
 ACCESS_KEY, SECRET_KEY = "bench-access-key", "bench-secret-key"

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 import time
@@ -10,8 +9,6 @@ from typing import Any, Callable
 
 from bench.rss import RssSampler
 from bench.verify import problems_with
-
-log = logging.getLogger(__name__)
 
 RunJob = Callable[[dict[str, Any]], list[dict[str, Any]]]
 

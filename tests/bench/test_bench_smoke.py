@@ -1,5 +1,6 @@
 """The benchmark's own code on two `small` jobs in base64 mode against the simulator: it runs and writes its JSON."""
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -16,7 +17,7 @@ RESULT_KEYS = {"scenario", "sink", "client", "n", "wall_s_median", "overhead_s_m
 @pytest.fixture(scope="module")
 def bench_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
-    env_free_of_comfy = {k: v for k, v in __import__("os").environ.items() if not k.startswith(("COMFY_", "BUCKET_"))}
+    env_free_of_comfy = {k: v for k, v in os.environ.items() if not k.startswith(("COMFY_", "BUCKET_"))}
     done = subprocess.run(
         [sys.executable, "-m", "bench.run", "--scenarios", "small", "--sinks", "base64", "--jobs", "2",
          "--startup-repeats", "1", "--out", str(out)],
