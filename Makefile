@@ -37,3 +37,14 @@ e2e: $(STAMP)
 clean:
 	rm -rf $(VENV) out .pytest_cache build dist simulated_uploaded local_upload
 	find . -path ./.git -prune -o \( -name __pycache__ -o -name '*.egg-info' \) -prune -exec rm -rf {} +
+
+.PHONY: bench bench-quick
+
+## bench: the full benchmark (worker vs floor vs polling); bench/results/latest.{json,md}, docs/performance.md
+bench: $(STAMP)
+	$(PY) -m bench.run
+	$(PY) -m bench.run --write-docs
+
+## bench-quick: fewer jobs, a few minutes on the simulator; bench/results/latest.{json,md}
+bench-quick: $(STAMP)
+	$(PY) -m bench.run --quick

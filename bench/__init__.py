@@ -1,0 +1,1 @@
+"""Benchmark: the worker side by side with a bare websocket client and with polling."""
