@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from contextlib import contextmanager
 from typing import Iterator, Optional
@@ -24,7 +25,7 @@ _CLOSED = (websocket.WebSocketConnectionClosedException, websocket.WebSocketProt
 
 
 class ComfyWebsocketMonitor:
-    """Implements the `ExecutionMonitor` port."""
+    """Implements the `ExecutionMonitor` port; a socket is kept open between jobs of the same client id."""
 
     def __init__(self, host: str, *, connect_timeout_s: float = 10.0, ping_interval_s: float = 5.0,
                  pong_timeout_s: float = 5.0, scheme: str = "ws", trace: bool = False) -> None:
@@ -32,17 +33,31 @@ class ComfyWebsocketMonitor:
         self._connect_timeout_s = connect_timeout_s
         self._ping_interval_s = ping_interval_s
         self._pong_timeout_s = pong_timeout_s
+        self._idle: dict[str, WebsocketStream] = {}
+        self._lock = threading.Lock()
         if trace:
             websocket.enableTrace(True)
 
     @contextmanager
     def open(self, client_id: str, budget: Budget) -> Iterator["WebsocketStream"]:
-        stream = WebsocketStream(self._url + client_id, self._connect_timeout_s, self._ping_interval_s,
-                                 self._pong_timeout_s)
-        stream.reopen(budget)
+        with self._lock:
+            stream = self._idle.pop(client_id, None)
+        if stream is None or not stream.drain():
+            stream = WebsocketStream(self._url + client_id, self._connect_timeout_s, self._ping_interval_s,
+                                     self._pong_timeout_s)
+            stream.reopen(budget)
         try:
             yield stream
         finally:
+            if stream.is_open:
+                with self._lock:
+                    self._idle[client_id] = stream
+
+    def close(self) -> None:
+        """Close the sockets kept for later jobs."""
+        with self._lock:
+            streams, self._idle = list(self._idle.values()), {}
+        for stream in streams:
             stream.close()
 
 
@@ -67,6 +82,20 @@ class WebsocketStream:
             raise ComfyUnreachable(f"cannot open the websocket {self._url.split('?')[0]}: {exc}") from exc
         self._socket = sock
         self._heard_at, self._ping_sent_at = time.monotonic(), None
+
+    @property
+    def is_open(self) -> bool:
+        return self._socket is not None
+
+    def drain(self) -> bool:
+        """Drop the frames that came while no job listened (other prompts, status); False if the socket is gone."""
+        while self._socket is not None:
+            event = self.next_event(0.001)
+            if isinstance(event, SocketLost):
+                return False
+            if event is None and self._socket is not None and self._ping_sent_at is None:
+                return True
+        return False
 
     def close(self) -> None:
         if self._socket is not None:

@@ -1,30 +1,31 @@
-"""A tqdm bar fed by the worker's progress updates: `{"node", "value", "max"}` per ComfyUI node."""
+"""A tqdm bar fed by the worker's progress updates: one bar over the whole prompt's `percent`."""
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from tqdm import tqdm
 
 
 class ProgressBar:
-    """One bar, reset whenever the running node changes; any other update shape is shown as text."""
+    """Shows `percent` as the bar and the running node, its steps and the queue position as the description."""
 
     def __init__(self, enabled: bool = True) -> None:
-        self._bar = tqdm(total=None, unit="step", disable=not enabled, leave=False)
-        self._node: Optional[str] = None
+        self._bar = tqdm(total=100, unit="%", disable=not enabled, leave=False,
+                         bar_format="{l_bar}{bar}| {n:.0f}/{total_fmt}% [{elapsed}]")
         self.updates = 0
 
     def __call__(self, update: Any) -> None:
         self.updates += 1
-        if not isinstance(update, dict) or not {"node", "value", "max"} <= set(update):
+        if not isinstance(update, dict) or "percent" not in update:
             self._bar.set_description(str(update)[:60])
             return
-        if update["node"] != self._node:
-            self._node = update["node"]
-            self._bar.reset(total=update["max"])
-            self._bar.set_description(f"node {self._node}")
-        self._bar.total = update["max"]
-        self._bar.n = update["value"]
+        if update.get("queue_position"):
+            self._bar.set_description(f"queued, {update['queue_position']} ahead")
+        else:
+            node = f"{update.get('node_class') or 'node'} {update.get('node') or ''}".strip()
+            steps = f" {update['step']}/{update['steps']}" if update.get("steps") else ""
+            self._bar.set_description(f"{node}{steps} ({update.get('nodes_done', 0)}/{update.get('nodes_total', '?')})")
+        self._bar.n = max(self._bar.n, float(update["percent"]))
         self._bar.refresh()
 
     def close(self) -> None:

@@ -39,13 +39,14 @@ def new_job(
     *,
     default_api_key: Optional[str] = None,
     max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,
+    client_id: Optional[str] = None,
     new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
 ) -> Job:
-    """Build the job with a fresh client id and a prompt id chosen by us."""
+    """Build the job with a prompt id chosen by us, for `client_id` (a fresh one by default)."""
     job_input = parse_job_input(raw_input, max_input_bytes=max_input_bytes)
     api_key = job_input.comfy_org_api_key or default_api_key
     extra_data = {"api_key_comfy_org": api_key} if api_key else {}
-    prompt = Prompt(id=new_id(), client_id=new_id(), workflow=job_input.workflow, extra_data=extra_data)
+    prompt = Prompt(id=new_id(), client_id=client_id or new_id(), workflow=job_input.workflow, extra_data=extra_data)
     return Job(id=job_id, input=job_input, prompt=prompt)
 
 

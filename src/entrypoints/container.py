@@ -54,6 +54,7 @@ class Container(containers.DeclarativeContainer):
         ComfyWebsocketMonitor,
         host=config.comfy.host,
         ping_interval_s=config.websocket.ping_interval_s,
+        pong_timeout_s=config.websocket.ping_interval_s,
         trace=config.websocket.trace,
     )
 

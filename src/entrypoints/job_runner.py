@@ -5,6 +5,7 @@ import asyncio
 import logging
 import threading
 import time
+import uuid
 from typing import Any, Callable, Optional
 
 from domain.budget import Budget
@@ -33,12 +34,23 @@ class JobRunner:
         self._refresh_worker = refresh_worker
         self._progress = progress
         self._cancel_wait_s = cancel_wait_s
+        self._free_client_ids: list[str] = []  # a client id's socket stays open for the next job that takes it
+        self._still_running: set[str] = set()
 
     async def run(self, job: dict, on_output: Optional[OutputCallback] = None) -> dict[str, Any]:
         budget = Budget(deadline=time.monotonic() + self._timeout_s if self._timeout_s else None)
+        client_id = self._free_client_ids.pop() if self._free_client_ids else str(uuid.uuid4())
+        try:
+            return await self._run_with(job, budget, client_id, on_output)
+        finally:
+            if not budget.stopped or self._stopped_in_time(client_id):
+                self._free_client_ids.append(client_id)
+
+    async def _run_with(self, job: dict, budget: Budget, client_id: str,
+                        on_output: Optional[OutputCallback]) -> dict[str, Any]:
         try:
             domain_job = new_job(str(job.get("id", "")), job.get("input"), default_api_key=self._default_api_key,
-                                 max_input_bytes=self._max_input_bytes)
+                                 max_input_bytes=self._max_input_bytes, client_id=client_id)
         except WorkerError as exc:
             log.warning("rejected input: %s", exc.summary())
             return error_response(exc)
@@ -49,7 +61,8 @@ class JobRunner:
         try:
             response = await asyncio.shield(work)
         except asyncio.CancelledError:
-            await self._cancelled(domain_job, budget, work)
+            if not await self._cancelled(domain_job, budget, work):
+                self._still_running.add(client_id)
             raise
         if self._refresh_worker or response.pop("_refresh_worker", False):
             response["refresh_worker"] = True
@@ -79,7 +92,11 @@ class JobRunner:
             log.exception("job failed unexpectedly")
             return {"error": f"internal_error: {type(exc).__name__}: {exc}", "error_code": "internal_error"}
 
-    async def _cancelled(self, job: Job, budget: Budget, work: asyncio.Future) -> None:
+    def _stopped_in_time(self, client_id: str) -> bool:
+        """A thread still running after a cancel keeps its socket: its client id is not handed out again."""
+        return client_id not in self._still_running
+
+    async def _cancelled(self, job: Job, budget: Budget, work: asyncio.Future) -> bool:
         """Stop every stage, tell ComfyUI at once, and give the thread a bounded time to finish."""
         log.warning("RunPod cancelled the job: stopping prompt %s", job.prompt.id)
         budget.stop.set()
@@ -87,5 +104,6 @@ class JobRunner:
         done, _ = await asyncio.wait({work}, timeout=self._cancel_wait_s)
         if not done:
             log.error("the cancelled job's thread did not finish within %g s", self._cancel_wait_s)
-        else:
-            log.info("the cancelled job stopped")
+            return False
+        log.info("the cancelled job stopped")
+        return True

@@ -51,7 +51,7 @@ def read_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "websocket": {
             "reconnect_attempts": int(number(env, "WEBSOCKET_RECONNECT_ATTEMPTS", 5, minimum=0, integer=True)),
             "reconnect_delay_s": number(env, "WEBSOCKET_RECONNECT_DELAY_S", 3, minimum=0),
-            "ping_interval_s": number(env, "WEBSOCKET_PING_INTERVAL_S", 5, above=0),
+            "ping_interval_s": number(env, "WEBSOCKET_PING_INTERVAL_S", 3, above=0),
             "trace": flag(env, "WEBSOCKET_TRACE", False),
         },
         "output": {

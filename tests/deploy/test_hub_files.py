@@ -62,7 +62,7 @@ def test_hub_tests_and_test_input_are_model_free_and_valid():
     inputs.append(json.loads((ROOT / "test_input.json").read_text())["input"])
     assert TESTS["tests"] and all(test["timeout"] > 0 for test in TESTS["tests"])
     for index, job_input in enumerate(inputs):
-        new_job(f"hub-{index}", job_input, default_api_key=None, deadline=None)
+        new_job(f"hub-{index}", job_input, default_api_key=None)
         classes = [node["class_type"] for node in job_input["workflow"].values()]
         assert not any(marker in name for name in classes for marker in MODEL_LOADERS), classes
     for item in TESTS["config"]["env"]:

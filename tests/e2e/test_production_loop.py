@@ -47,7 +47,8 @@ def test_result_progress_and_ping_reach_runpod(comfy_sim, runpod_standin, produc
     assert [(i["node_id"], i["type"]) for i in job.output["images"]] == [("5", "base64")]
     nodes = [update["node"] for update in job.progress]
     assert {"3", "4"} <= set(nodes), job.progress
-    assert all(0 <= update["value"] <= update["max"] for update in job.progress)
+    assert all(0 <= update["step"] <= update["steps"] and 0 <= update["percent"] <= 100 for update in job.progress)
+    assert [u["percent"] for u in job.progress] == sorted(u["percent"] for u in job.progress)
     assert all(take["worker_id"] == worker.pod_id and take["job_in_progress"] in ("0", "1")
                for take in runpod_standin.book.takes)
     runpod_standin.wait_for(lambda: runpod_standin.book.pings, what="heartbeat ping")
