@@ -11,6 +11,7 @@ from moto.server import ThreadedMotoServer
 from PIL import Image
 
 from e2e.conftest import ROOT, free_port
+from runpod_standin.pytest_plugin import production_worker, runpod_standin  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.e2e
 
@@ -79,4 +80,16 @@ def test_local_api_mode(comfy_sim, s3_endpoint, start_worker):
     assert answer["status"] == "COMPLETED", answer
     outputs = [image["data"] for image in answer["output"]["images"]]
     assert outputs and all(len(data) > 100 for data in outputs)
+    assert_clean(worker.output(), *outputs)
+
+
+def test_runpod_production_loop(comfy_sim, s3_endpoint, runpod_standin, production_worker):
+    """RunPod's own code path: job-take, progress, result post, against the RunPod stand-in, at DEBUG."""
+    worker = production_worker(runpod_standin, _env(comfy_sim, s3_endpoint, OUTPUT_SINK="base64",
+                                                    RUNPOD_LOG_LEVEL="DEBUG", LOG_LEVEL="DEBUG"))
+    job = runpod_standin.submit(JOB_INPUT)
+    done = runpod_standin.wait_for(lambda: runpod_standin.book.jobs[job.id].status in ("COMPLETED", "FAILED"),
+                                   what="the job's result")
+    assert done and runpod_standin.book.jobs[job.id].status == "COMPLETED", worker.output()
+    outputs = [image["data"] for image in runpod_standin.book.jobs[job.id].output["images"]]
     assert_clean(worker.output(), *outputs)
