@@ -24,8 +24,8 @@ def workflow_rejected(body: Any, object_info: Optional[Mapping] = None) -> Workf
     """
     if not isinstance(body, Mapping):
         return WorkflowRejected(f"ComfyUI rejected the workflow: {str(body)[:300]}")
-    error = body.get("error") if isinstance(body.get("error"), Mapping) else {"message": str(body.get("error"))}
-    node_errors = body.get("node_errors") if isinstance(body.get("node_errors"), Mapping) else {}
+    error: Mapping = body["error"] if isinstance(body.get("error"), Mapping) else {"message": str(body.get("error"))}
+    node_errors: Mapping = body["node_errors"] if isinstance(body.get("node_errors"), Mapping) else {}
     issues = [issue for node_id, node in node_errors.items() for issue in _node_issues(str(node_id), node)]
     if not issues:
         issues = [_top_issue(error)]
@@ -40,7 +40,7 @@ def _node_issues(node_id: str, node: Any) -> list:
     for err in node.get("errors") or []:
         if not isinstance(err, Mapping):
             continue
-        info = err.get("extra_info") if isinstance(err.get("extra_info"), Mapping) else {}
+        info: Mapping = err["extra_info"] if isinstance(err.get("extra_info"), Mapping) else {}
         config = info.get("input_config")
         issues.append(Issue(
             type=str(err.get("type") or "invalid"), message=str(err.get("message") or err.get("type") or "invalid"),

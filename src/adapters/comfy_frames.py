@@ -7,8 +7,18 @@ import struct
 from typing import Any, Optional
 
 from adapters.comfy_messages import node_outputs, outcome_from_frame
-from domain.events import (Event, ExecutionStarted, InbandImage, NodeExecuted, NodesCached, NodeStarted,
-                           PromptEnded, PromptFinished, QueueStatus, StepProgress)
+from domain.events import (
+    Event,
+    ExecutionStarted,
+    InbandImage,
+    NodeExecuted,
+    NodesCached,
+    NodeStarted,
+    PromptEnded,
+    PromptFinished,
+    QueueStatus,
+    StepProgress,
+)
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Optional
 
 from adapters.comfy_errors import execution_details
-from domain.model import Outcome, OutputRef, PromptHistory, TextOutput
+from domain.model import Outcome, OutcomeStatus, OutputRef, PromptHistory, TextOutput
 
 _TERMINAL = ("execution_success", "execution_error", "execution_interrupted")
 
@@ -18,7 +18,7 @@ def node_outputs(node_id: str, output: Any) -> tuple[tuple[OutputRef, ...], tupl
     """
     if not isinstance(output, Mapping):
         return (), ()
-    animated = output.get("animated") if isinstance(output.get("animated"), list) else []
+    animated: list = output["animated"] if isinstance(output.get("animated"), list) else []
     files = []
     for kind, items in output.items():
         if kind == "animated" or not isinstance(items, list):
@@ -39,7 +39,7 @@ def prompt_history(entry: Mapping[str, Any]) -> PromptHistory:
     """A `/history/<id>` entry: outcome, every output in node then list order, ComfyUI's timestamps."""
     files: list[OutputRef] = []
     texts: list[TextOutput] = []
-    outputs = entry.get("outputs") if isinstance(entry.get("outputs"), Mapping) else {}
+    outputs: Mapping = entry["outputs"] if isinstance(entry.get("outputs"), Mapping) else {}
     for node_id, output in outputs.items():
         node_files, node_texts = node_outputs(str(node_id), output)
         files.extend(node_files)
@@ -53,7 +53,7 @@ def outcome_from_frame(kind: str, data: Mapping[str, Any]) -> Outcome:
     """An `execution_success` / `execution_error` / `execution_interrupted` frame as an outcome."""
     if kind == "execution_success":
         return Outcome(status="success")
-    status = "interrupted" if kind == "execution_interrupted" else "error"
+    status: OutcomeStatus = "interrupted" if kind == "execution_interrupted" else "error"
     details = execution_details(data)
     if status == "interrupted":
         details = {key: details[key] for key in ("node_id", "node_type")}

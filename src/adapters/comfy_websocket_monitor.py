@@ -39,7 +39,7 @@ class ComfyWebsocketMonitor:
             websocket.enableTrace(True)
 
     @contextmanager
-    def open(self, client_id: str, budget: Budget) -> Iterator["WebsocketStream"]:
+    def open(self, client_id: str, budget: Budget) -> Iterator[WebsocketStream]:
         with self._lock:
             stream = self._idle.pop(client_id, None)
         if stream is None or not stream.drain():
@@ -131,6 +131,7 @@ class WebsocketStream:
         return None
 
     def _keep_alive(self, now: float) -> Optional[SocketLost]:
+        assert self._socket is not None
         if self._ping_sent_at is not None:
             if now - self._ping_sent_at >= self._pong_timeout_s:
                 return self._lost(f"no answer to a websocket ping for {self._pong_timeout_s:g} s")

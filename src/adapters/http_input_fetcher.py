@@ -98,7 +98,7 @@ class HttpInputFetcher:
             if urlsplit(url).scheme not in ("http", "https"):
                 raise InvalidInput(f"input URL {where}: only http and https URLs are accepted")
             prepared = self._session.prepare_request(requests.Request("GET", url))
-            parts = urlsplit(prepared.url)
+            parts = urlsplit(str(prepared.url))
             host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
         except (requests.RequestException, ValueError):
             raise InvalidInput(f"input URL {where}: not a valid URL") from None

@@ -57,7 +57,7 @@ class S3ImageSink:
     def _spool(self, filename: str, chunks: Iterable[bytes], budget: Budget) -> tuple[str, str, int]:
         """Write the chunks to a temp file one by one, checking the budget between them."""
         try:
-            handle = tempfile.NamedTemporaryFile(prefix="s3-upload-", delete=False)
+            handle = tempfile.NamedTemporaryFile(prefix="s3-upload-", delete=False)  # noqa: SIM115 (closed below)
         except OSError as exc:
             raise UploadFailed(f"could not create a temporary file for {filename!r}: {exc}",
                                data={"filename": filename}) from exc

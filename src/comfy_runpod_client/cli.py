@@ -52,7 +52,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if not api_key:
             log.error("RUNPOD_API_KEY is not set")
             return 2
-        target = RunpodEndpoint(args.api_base, args.endpoint, api_key, poll_interval_s=args.poll_interval)
+        target: RunpodEndpoint | LocalApi = RunpodEndpoint(args.api_base, args.endpoint, api_key,
+                                                           poll_interval_s=args.poll_interval)
     else:
         target = LocalApi(args.url)
     bar = ProgressBar(enabled=not args.no_progress)

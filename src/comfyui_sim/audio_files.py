@@ -77,7 +77,7 @@ def _vorbis_comment(tags: dict) -> bytes:
     vendor = b"comfyui_sim"
     out = struct.pack("<I", len(vendor)) + vendor + struct.pack("<I", len(tags))
     for key, value in tags.items():
-        entry = f"{key}={value}".encode("utf-8")
+        entry = f"{key}={value}".encode()
         out += struct.pack("<I", len(entry)) + entry
     return out
 

@@ -6,8 +6,8 @@ from aiohttp import web
 from . import files, info
 from .executor import now_ms
 from .hub import SIM
-from .websocket import websocket_handler
 from .validation import validate_prompt
+from .websocket import websocket_handler
 
 SENSITIVE_EXTRA_DATA_KEYS = ("auth_token_comfy_org", "api_key_comfy_org")
 routes = web.RouteTableDef()

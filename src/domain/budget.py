@@ -24,7 +24,7 @@ class Budget:
         self._clock = clock
 
     @classmethod
-    def unlimited(cls) -> "Budget":
+    def unlimited(cls) -> Budget:
         return cls()
 
     @property

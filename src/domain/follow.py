@@ -8,8 +8,18 @@ from typing import Callable, Optional
 
 from domain.budget import Budget
 from domain.errors import ComfyError, ComfyProcessDied, ComfyUnreachable, PromptLost, Stalled
-from domain.events import (Event, ExecutionStarted, InbandImage, NodeExecuted, NodesCached, NodeStarted,
-                           PromptEnded, PromptFinished, QueueStatus, SocketLost, StepProgress)
+from domain.events import (
+    Event,
+    ExecutionStarted,
+    InbandImage,
+    NodesCached,
+    NodeStarted,
+    PromptEnded,
+    PromptFinished,
+    QueueStatus,
+    SocketLost,
+    StepProgress,
+)
 from domain.model import Outcome, PromptHistory, PromptState
 from domain.ports import ComfyApi, EventStream
 
@@ -127,7 +137,7 @@ class PromptFollower:
 
     def _finished_without_outcome(self) -> Ending:
         """The final frame came after history was stored (ComfyUI's prompt_worker): only a failed question is retried."""
-        for attempt in range(self._p.reconnect_attempts + 1):
+        for _ in range(self._p.reconnect_attempts + 1):
             ending, state = self._ask("ComfyUI sent its final frame without an outcome")
             if ending is not None:
                 return ending

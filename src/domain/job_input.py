@@ -72,7 +72,7 @@ def _output_format(raw: Any) -> Optional[OutputFormat]:
     quality = raw.get("quality")
     if quality is not None and (isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 100):
         raise InvalidInput(f"input.output_format.quality must be a whole number from 1 to 100, got {quality!r}")
-    return OutputFormat(format=fmt, quality=quality)
+    return OutputFormat(format=fmt, quality=quality)  # type: ignore[arg-type]
 
 
 def _as_object(raw: Any, what: str) -> dict:

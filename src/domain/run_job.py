@@ -1,18 +1,36 @@
 """The use case: run one job against ComfyUI in protocol order, delivering outputs while it runs."""
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Callable, Optional, TypeVar
 
 from domain.budget import Budget
 from domain.delivery import Delivery, DeliveryOptions
-from domain.errors import (Cancelled, ComfyProcessDied, ComfyUnreachable, ExecutionFailed, ExecutionInterrupted,
-                           InvalidInput, JobTimedOut, Stalled)
-from domain.events import (Event, ExecutionStarted, InbandImage, NodeExecuted, NodesCached, NodeStarted,
-                           PromptEnded, QueueStatus, StepProgress)
+from domain.errors import (
+    Cancelled,
+    ComfyProcessDied,
+    ComfyUnreachable,
+    ExecutionFailed,
+    ExecutionInterrupted,
+    InvalidInput,
+    JobTimedOut,
+    Stalled,
+)
+from domain.events import (
+    Event,
+    ExecutionStarted,
+    InbandImage,
+    NodeExecuted,
+    NodesCached,
+    NodeStarted,
+    PromptEnded,
+    QueueStatus,
+    StepProgress,
+)
 from domain.follow import FollowPolicy, PromptFollower
 from domain.model import Job, JobResult, Outcome, StoredOutput
 from domain.ports import ComfyApi, EventStream, ExecutionMonitor, ImageConverter, ImageSink, ImageSource, InputFetcher
@@ -21,6 +39,7 @@ from domain.response import fit_response, success_response
 from domain.workflow_check import check_workflow, raise_for_issues
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Nodes whose images come over the websocket as binary frames, not through /view (PROTOCOL.md fact 8).
 INBAND_OUTPUT_CLASSES = frozenset({"SaveImageWebsocket"})
@@ -120,7 +139,7 @@ def raise_for_outcome(outcome: Outcome) -> None:
 class _PromptRun:
     """Routes one prompt's events to progress, timings and delivery."""
 
-    def __init__(self, job: Job, delivery: Delivery, tracker: ProgressTracker, laps: "_Laps") -> None:
+    def __init__(self, job: Job, delivery: Delivery, tracker: ProgressTracker, laps: _Laps) -> None:
         self._job, self._delivery, self._tracker, self._laps = job, delivery, tracker, laps
         workflow = job.prompt.workflow
         self._inband_nodes = {str(k) for k, v in workflow.items() if v.get("class_type") in INBAND_OUTPUT_CLASSES}
@@ -188,7 +207,7 @@ class _Laps:
         return {name: self.values[name] for name in order if name in self.values}
 
 
-def _with_ready_retry(comfy: ComfyApi, budget: Budget, call: Callable[[], object]) -> object:
+def _with_ready_retry(comfy: ComfyApi, budget: Budget, call: Callable[[], T]) -> T:
     """Run `call`; if ComfyUI went away since it last answered (a restart between jobs), wait for it and retry once."""
     try:
         return call()
@@ -209,7 +228,7 @@ def _upload_inputs(job: Job, svc: Services, budget: Budget) -> None:
                 raise InvalidInput(f"input {item.name!r} gives a URL, but this worker cannot download inputs")
             data = svc.fetcher.fetch(item.url or "", budget)
             log.info("downloaded input %s (%d bytes)", item.name, len(data))
-        _with_ready_retry(svc.comfy, budget, lambda: svc.comfy.upload_input(item.name, data, budget))
+        _with_ready_retry(svc.comfy, budget, functools.partial(svc.comfy.upload_input, item.name, data, budget))
         log.info("uploaded input %s (%d bytes)", item.name, len(data))
 
 

@@ -65,7 +65,7 @@ def types_match(received: Any, wanted: Any) -> bool:
     """ComfyUI's validate_node_input: `*` matches anything, `A,B` unions match any member."""
     if isinstance(received, (list, tuple)):
         received = "COMBO"
-    if received == wanted or "*" in (received, wanted) or wanted == "COMBO" and received == "STRING":
+    if received == wanted or "*" in (received, wanted) or (wanted == "COMBO" and received == "STRING"):
         return True
     if not isinstance(received, str) or not isinstance(wanted, str):
         return False
@@ -196,12 +196,12 @@ def error_for_issues(issues: list, object_info: Optional[Mapping] = None,
     entries = [issue.to_data() for issue in issues]
     promoted: dict[int, str] = {}
     unknown = [n for n, issue in enumerate(issues) if issue.type == "invalid_prompt" and issue.class_type]
+    kind: type[WorkflowRejected]
     if unknown:
         kind = NodeMissing
         promoted = {n: f"node {issues[n].node_id}: class_type '{issues[n].class_type}' is not installed in this "
                        "ComfyUI; a custom node is missing from the worker image" for n in unknown}
     else:
-        kind = ModelMissing
         for n, issue in enumerate(issues):
             if is_missing_model(issue):
                 facts = model_facts(issue, object_info)
@@ -220,7 +220,8 @@ def looks_like_model_file(value: Any) -> bool:
 
 
 def model_folder(class_type: Optional[str], input_name: Optional[str]) -> Optional[str]:
-    return MODEL_FOLDERS.get((class_type, input_name)) or MODEL_FOLDERS.get(input_name)
+    folders: Mapping[Any, str] = MODEL_FOLDERS
+    return folders.get((class_type, input_name)) or folders.get(input_name)
 
 
 def is_missing_model(issue: Issue) -> bool:

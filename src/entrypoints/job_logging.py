@@ -129,5 +129,5 @@ def configure_runpod_logger(runpod_level: str) -> None:
             message = redactor(str(message))
         return original(self, message, message_level, job_id)
 
-    log.redacting = True
+    log.redacting = True  # type: ignore[attr-defined]
     rp_logger.RunPodLogger.log = log

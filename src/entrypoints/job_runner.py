@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
 import uuid
 from typing import Any, Callable, Optional
@@ -55,7 +54,8 @@ class JobRunner:
             log.warning("rejected input: %s", exc.summary())
             return error_response(exc)
         register_secret(domain_job.input.comfy_org_api_key)
-        on_progress = (lambda update: self._progress(job, update)) if self._progress else None
+        progress = self._progress
+        on_progress = (lambda update: progress(job, update)) if progress else None
         guarded = (lambda out: None if budget.stopped else on_output(out)) if on_output else None
         work = asyncio.ensure_future(asyncio.to_thread(self._run, domain_job, budget, on_progress, guarded))
         try:

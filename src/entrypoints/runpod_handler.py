@@ -7,6 +7,7 @@ import os
 import sys
 from typing import Any, AsyncIterator, Awaitable, Callable, Union
 
+from domain.model import StoredOutput
 from domain.response import file_entry
 from entrypoints.container import Container, build_container
 from entrypoints.job_logging import configure_logging, current_job_id
@@ -33,7 +34,10 @@ def make_handler(container: Container) -> Handler:
         loop = asyncio.get_running_loop()
         delivered: asyncio.Queue = asyncio.Queue()
         try:
-            work = asyncio.ensure_future(runner.run(job, lambda out: loop.call_soon_threadsafe(delivered.put_nowait, out)))
+            def on_output(out: StoredOutput) -> None:
+                loop.call_soon_threadsafe(delivered.put_nowait, out)
+
+            work = asyncio.ensure_future(runner.run(job, on_output))
             while not (work.done() and delivered.empty()):
                 getter = asyncio.ensure_future(delivered.get())
                 await asyncio.wait({work, getter}, return_when=asyncio.FIRST_COMPLETED)

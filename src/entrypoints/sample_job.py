@@ -21,7 +21,6 @@ from domain.budget import Budget
 from domain.errors import ComfyUnreachable
 from entrypoints.container import build_container
 from entrypoints.job_logging import configure_logging
-from entrypoints.runpod_handler import make_handler
 from entrypoints.settings import ConfigError
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -39,11 +38,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     with _comfy_at(wanted) as host:
         env["COMFY_HOST"] = host
         try:
-            handler = make_handler(build_container(env))
+            runner = build_container(env).job_runner()
         except ConfigError as exc:
             print(f"worker configuration error: {exc}", file=sys.stderr)
             return 2
-        response = asyncio.run(handler({"id": "sample-job", "input": job.get("input")}))
+        response = asyncio.run(runner.run({"id": "sample-job", "input": job.get("input")}))
     return _report(response, args.out)
 
 
