@@ -56,6 +56,8 @@ class ComfySimulator:
         self.dirs = Dirs(tempfile.mkdtemp(prefix="comfyui-sim-"), self.models)
         self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="comfyui-sim-node")
         self.loop = asyncio.new_event_loop()
+        # aiohttp's FileResponse and DNS use the loop's default executor: name its threads as the simulator's
+        self.loop.set_default_executor(ThreadPoolExecutor(max_workers=4, thread_name_prefix="comfyui-sim-io"))
         started, failure = threading.Event(), []
         self._thread = threading.Thread(target=self._serve, args=(started, failure), name="comfyui-sim", daemon=True)
         self._thread.start()
