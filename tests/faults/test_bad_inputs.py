@@ -113,7 +113,7 @@ def params():
         yield pytest.param(raw, code, fragment, id=case_id, marks=marks)
 
 
-@pytest.mark.parametrize("raw,code,fragment", params())
+@pytest.mark.parametrize("raw,code,fragment", list(params()))
 def test_bad_input_ends_in_a_clear_error(comfy_sim, leaks, tmp_path, monkeypatch, raw, code, fragment):
     monkeypatch.chdir(tmp_path)
     worker = leaks.worker()
