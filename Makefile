@@ -3,7 +3,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint unit integration e2e clean
+.PHONY: run test lint unit integration e2e soak bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ integration: $(STAMP)
 
 e2e: $(STAMP)
 	$(PY) -m pytest tests/e2e
+
+## soak: 1000 sequential jobs through one worker; prints fds, threads and RSS before and after
+soak: $(STAMP)
+	SOAK_JOBS=1000 $(PY) -m pytest -s -m soak tests/faults/test_soak.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache build dist simulated_uploaded local_upload

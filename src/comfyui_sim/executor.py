@@ -26,6 +26,8 @@ async def worker(sim, state) -> None:
             entry = {"outputs": {}, "status": {"status_str": "error", "completed": False, "messages": []}, "meta": {}}
         await state.task_done(item_id, entry)
         if cid is not None:
+            if sim.faults.drop_socket_before_final:
+                state.hub.drop_sid(cid)
             # PROTOCOL.md fact 1 / empty_image_single.json: the final frame, only to the posting client
             await state.hub.send("executing", {"node": None, "prompt_id": item[1]}, cid)
         state.release(item[1])

@@ -12,9 +12,18 @@ class Faults:
       that many frames.
     - `drop_socket_after_success`: the posting client's socket is cut right after `execution_success`, so the
       final `executing {node: null}` frame is lost (ws_drop_before_final.json).
+    - `drop_socket_before_final`: the posting client's socket is cut exactly before the final
+      `executing {node: null}` frame (after the `status` frame that follows the outcome).
+    - `drop_with_reset`: every cut above ends the TCP connection with a reset (RST: `SO_LINGER` on, 0 s, then
+      close) instead of a FIN.
     - `node_delay_s`: seconds every node (a float) or the named classes (a dict `{class_type: seconds}`) take
       on top of their real work.
     - `view_status`: `{filename: status}`; `/view` of that file name answers that status with an empty body.
+    - `view_truncate`: `{filename: n}`; `/view` of that file declares its full Content-Length, sends only the
+      first `n` bytes and closes the connection.
+    - `upload_status`: `POST /upload/image` answers this status (e.g. 500, with aiohttp's trouble body).
+    - `inject_frames`: payloads (`str` for text frames, `bytes` for binary ones, see `junk.py`) sent to a
+      client before each frame addressed to it alone (the frames of its prompts).
     - `frames_before_post_response`: `POST /prompt` answers only after the prompt has finished.
     - `late_teardown_s`: the server notices a websocket's end only that long after it happened, as with a
       silent network loss. Its teardown then runs late and, like ComfyUI's `self.sockets.pop(sid, None)`,
@@ -43,6 +52,11 @@ class Faults:
             self.view_status: dict = {}
             self.frames_before_post_response: bool = False
             self.late_teardown_s: float = 0.0
+            self.drop_socket_before_final: bool = False
+            self.drop_with_reset: bool = False
+            self.view_truncate: dict = {}
+            self.upload_status: Optional[int] = None
+            self.inject_frames: list = []
 
     def attach(self, actions: Callable) -> None:
         """The simulator hands in `actions(name, *args)`, which runs a hub action on the server's loop."""

@@ -47,12 +47,31 @@ async def view(request: web.Request) -> web.StreamResponse:
     content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
     if content_type in DOWNLOAD_ONLY:
         content_type = "application/octet-stream"
+    cut = sim.faults.view_truncate.get(raw, sim.faults.view_truncate.get(filename))
+    if cut is not None:
+        return await truncated(request, path, int(cut), content_type)
     return web.FileResponse(path, headers={"Content-Disposition": f'filename="{filename}"',
                                            "Content-Type": content_type})
 
 
+async def truncated(request: web.Request, path: str, cut: int, content_type: str) -> web.StreamResponse:
+    """The full Content-Length, only `cut` bytes of the body, then the connection closes (Faults.view_truncate)."""
+    with open(path, "rb") as source:
+        data = source.read()
+    response = web.StreamResponse(headers={"Content-Type": content_type})
+    response.content_length = len(data)
+    await response.prepare(request)
+    await response.write(data[:cut])
+    request.transport.close()
+    return response
+
+
 async def upload_image(request: web.Request) -> web.Response:
     sim = request.app[SIM]
+    if sim.faults.upload_status:
+        await request.read()
+        status = int(sim.faults.upload_status)
+        return trouble() if status == 500 else web.Response(status=status)
     try:
         post = await request.post()
     except Exception:

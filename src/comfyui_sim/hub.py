@@ -1,5 +1,7 @@
 """The websocket endpoint and the registry of connected clients that frames are sent to."""
 import json
+import socket
+import struct
 from typing import Optional
 
 from aiohttp import web
@@ -35,12 +37,15 @@ class Hub:
     async def _send_all(self, payload, sid: Optional[str]) -> None:
         targets = list(self.sockets.values()) if sid is None else [self.sockets[sid]] if sid in self.sockets else []
         for client in targets:
+            if sid is not None:
+                for junk in list(self.faults.inject_frames):
+                    await self.deliver(client, junk, counted=False)
             await self.deliver(client, payload)
 
-    async def deliver(self, client: Client, payload) -> None:
+    async def deliver(self, client: Client, payload, counted: bool = True) -> None:
         if client.dead or client.frozen:
             return
-        if client.budget is not None and client.budget <= 0:
+        if counted and client.budget is not None and client.budget <= 0:
             self.drop(client)
             return
         try:
@@ -51,16 +56,25 @@ class Hub:
         except Exception:
             client.dead = True
             return
-        if client.budget is not None:
+        if counted and client.budget is not None:
             client.budget -= 1
             if client.budget <= 0:
                 self.drop(client)
 
     def drop(self, client: Client) -> None:
-        """Close the TCP connection without a close frame, as a killed server does (server_restart_mid_run.json)."""
+        """Close the TCP connection without a close frame, as a killed server does (server_restart_mid_run.json);
+        with `drop_with_reset`, with a RST."""
         client.dead = True
-        if client.transport is not None:
-            client.transport.close()
+        if client.transport is None:
+            return
+        if self.faults.drop_with_reset:
+            sock = client.transport.get_extra_info("socket")
+            if sock is not None:
+                # SO_LINGER on with 0 s: close() sends RST instead of FIN
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            client.transport.abort()
+            return
+        client.transport.close()
 
     def drop_sid(self, sid: str) -> None:
         if sid in self.sockets:

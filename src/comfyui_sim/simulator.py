@@ -5,6 +5,7 @@ import shutil
 import tempfile
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Optional
 
@@ -55,6 +56,8 @@ class ComfySimulator:
         self.dirs = Dirs(tempfile.mkdtemp(prefix="comfyui-sim-"), self.models)
         self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="comfyui-sim-node")
         self.loop = asyncio.new_event_loop()
+        # aiohttp's FileResponse and DNS use the loop's default executor: name its threads as the simulator's
+        self.loop.set_default_executor(ThreadPoolExecutor(max_workers=4, thread_name_prefix="comfyui-sim-io"))
         started, failure = threading.Event(), []
         self._thread = threading.Thread(target=self._serve, args=(started, failure), name="comfyui-sim", daemon=True)
         self._thread.start()
@@ -97,14 +100,17 @@ class ComfySimulator:
         self.state.hub.drop_all()
         self.listener.close()
 
-    async def _outage(self, seconds: float, restart: bool) -> None:
+    async def _outage(self, seconds: float, restart: bool, keep_history: bool = False) -> None:
         await self._go_down()
         if restart:
+            history = self.state.history
             self.state.dead = True
             self.state.release_all()
             self._worker.cancel()
             self.dirs.clear_temp()
             self._fresh_state()
+            if keep_history:
+                self.state.history.update(history)
         if seconds <= 0:
             await self.listener.open()
         else:
@@ -118,9 +124,29 @@ class ComfySimulator:
         """Unreachable but not restarted: sockets dropped, connections refused, back on the same port later."""
         self._call(self._outage(seconds, restart=False))
 
-    def restart(self, down_s: float = 0.0) -> None:
-        """A process restart: everything in memory is forgotten; files on disk stay, temp/ is emptied."""
-        self._call(self._outage(down_s, restart=True))
+    def restart(self, down_s: float = 0.0, keep_history: bool = False) -> None:
+        """A process restart: everything in memory is forgotten (the finished prompts' history too, unless
+        `keep_history`, as behind a proxy that persists it); files on disk stay, temp/ is emptied. The running
+        and pending prompts are lost either way."""
+        self._call(self._outage(down_s, restart=True, keep_history=keep_history))
+
+    def queue_foreign(self, prompt: dict, count: int = 1, client_id: str = "other-client") -> list:
+        """Queue `count` copies of `prompt` for another client, as if it had POSTed them; their prompt ids."""
+        from .validation import validate_prompt
+
+        async def put() -> list:
+            ok, error, outputs, _ = validate_prompt(prompt, self.dirs, None)
+            if not ok:
+                raise ValueError(f"invalid foreign prompt: {error}")
+            ids = []
+            for _ in range(count):
+                prompt_id = uuid.uuid4().hex
+                extra = {"client_id": client_id, "create_time": int(time.time() * 1000)}
+                await self.state.put((self.state.number, prompt_id, prompt, extra, outputs))
+                self.state.number += 1
+                ids.append(prompt_id)
+            return ids
+        return self._call(put())
 
     def stop(self) -> None:
         if self._thread is None:

@@ -1,0 +1,2 @@
+"""Fixtures of the fault and bad-input matrices."""
+from faults.harness import leaks  # noqa: F401  (the fixture)
