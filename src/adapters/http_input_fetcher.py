@@ -135,13 +135,13 @@ class HttpInputFetcher:
             raise InputFetchFailed(f"input URL {where}: HTTP {response.status_code}")
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            raise InvalidInput(f"input URL {where}: {declared} bytes is over the {self.max_bytes} byte limit")
+            raise InvalidInput(f"input URL {where}: {declared} bytes is over INPUT_MAX_BYTES ({self.max_bytes} bytes)")
         body = bytearray()
         try:
             for chunk in response.iter_content(CHUNK_BYTES):
                 body += chunk
                 if len(body) > self.max_bytes:
-                    raise InvalidInput(f"input URL {where}: the body is over the {self.max_bytes} byte limit")
+                    raise InvalidInput(f"input URL {where}: the body is over INPUT_MAX_BYTES ({self.max_bytes} bytes)")
                 budget.check(f"downloading {where}")
         except requests.RequestException as exc:
             raise InputFetchFailed(f"input URL {where}: {_describe(exc)}") from None

@@ -17,6 +17,7 @@ _UI_FORMAT_HINT = (
 
 
 DEFAULT_MAX_INPUT_BYTES = 50_000_000
+MAX_NAME_BYTES = 255
 _FORMATS = ("png", "jpeg", "webp")
 
 
@@ -81,6 +82,8 @@ def _as_object(raw: Any, what: str) -> dict:
             raw = json.loads(raw)
         except json.JSONDecodeError as exc:
             raise InvalidInput(f"{what} is a string but not valid JSON: {exc}") from exc
+        except RecursionError:
+            raise InvalidInput(f"{what} is a string of JSON nested too deeply") from None
     if raw is None:
         raise InvalidInput(f"{what} is missing")
     if not isinstance(raw, dict):
@@ -137,6 +140,8 @@ def _url(value: Any, index: int) -> str:
 def _image_name(name: Any, index: int) -> str:
     if not isinstance(name, str) or not name.strip():
         raise InvalidInput(f"input.images[{index}].name must be a non-empty string")
+    if len(name.encode("utf-8", errors="replace")) > MAX_NAME_BYTES:
+        raise InvalidInput(f"input.images[{index}].name is longer than {MAX_NAME_BYTES} bytes (file systems refuse it)")
     for bad, label in (("/", "'/'"), ("\\", "'\\'"), ("..", "'..'"), ("\x00", "a NUL byte")):
         if bad in name:
             raise InvalidInput(f"input.images[{index}].name {name!r} must not contain {label}")

@@ -53,6 +53,9 @@ class JobRunner:
         except WorkerError as exc:
             log.warning("rejected input: %s", exc.summary())
             return error_response(exc)
+        except Exception as exc:  # an unforeseen bug must still give the caller one clear line
+            log.exception("reading the job's input failed unexpectedly")
+            return {"error": f"internal_error: {type(exc).__name__}: {exc}", "error_code": "internal_error"}
         register_secret(domain_job.input.comfy_org_api_key)
         progress = self._progress
         on_progress = (lambda update: progress(job, update)) if progress else None

@@ -58,8 +58,10 @@ class Worker:
         asyncio.run(scenario())
 
     def close(self) -> None:
-        """The requests Session's keep-alive pool persists across jobs by design: close it before counting fds."""
+        """Two things persist across jobs by design: the requests Session's keep-alive pool and the websocket
+        kept open for the next job of the same client id. Close both before counting fds."""
         self.container.http_session().close()
+        self.container.execution_monitor().close()
 
 
 def open_fds() -> dict:

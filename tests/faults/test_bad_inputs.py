@@ -93,14 +93,6 @@ CASES = [
 ]
 
 
-KNOWN_BUGS = {
-    "name-10k-chars": "an input name longer than the file system allows (NAME_MAX, 255 bytes) is sent to ComfyUI, "
-                      "whose 500 becomes comfy_error: the caller's mistake is blamed on ComfyUI",
-    "input-string-deep-nesting": "json.loads raises RecursionError (not JSONDecodeError) on deeply nested JSON "
-                                 "text; parse_job_input lets it out and JobRunner.run catches only WorkerError "
-                                 "around new_job, so the exception escapes the handler",
-    "workflow-string-deep-nesting": "same RecursionError, from input.workflow given as a JSON string",
-}
 
 
 def files_under(root: str) -> set:
@@ -109,8 +101,7 @@ def files_under(root: str) -> set:
 
 def params():
     for case_id, raw, code, fragment in CASES:
-        marks = [pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[case_id])] if case_id in KNOWN_BUGS else []
-        yield pytest.param(raw, code, fragment, id=case_id, marks=marks)
+        yield pytest.param(raw, code, fragment, id=case_id)
 
 
 @pytest.mark.parametrize("raw,code,fragment", list(params()))

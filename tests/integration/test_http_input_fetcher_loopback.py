@@ -177,12 +177,12 @@ def test_redirect_to_an_allowed_hop_is_followed(server):
 
 
 def test_declared_length_over_the_cap_is_refused_before_reading(server):
-    with pytest.raises(InvalidInput, match="over the 1000 byte limit"):
+    with pytest.raises(InvalidInput, match=r"over INPUT_MAX_BYTES \(1000 bytes\)"):
         fetcher(read_timeout_s=20).fetch(server.url("/declared-big"), Budget())
 
 
 def test_streamed_body_over_the_cap_is_refused(server):
-    with pytest.raises(InvalidInput, match="body is over the 1000 byte limit"):
+    with pytest.raises(InvalidInput, match=r"body is over INPUT_MAX_BYTES \(1000 bytes\)"):
         fetcher().fetch(server.url("/endless"), Budget())
 
 
