@@ -59,9 +59,9 @@ def bucket():
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
     boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="id", aws_secret_access_key="key",
-                 region_name="us-east-1").create_bucket(Bucket="outputs")
+                 region_name="us-east-1").create_bucket(Bucket="kinds-outputs")
     yield {"BUCKET_ENDPOINT_URL": endpoint, "BUCKET_ACCESS_KEY_ID": "id", "BUCKET_SECRET_ACCESS_KEY": "key",
-           "BUCKET_NAME": "outputs"}
+           "BUCKET_NAME": "kinds-outputs"}
     server.stop()
 
 

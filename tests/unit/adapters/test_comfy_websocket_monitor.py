@@ -63,12 +63,38 @@ def sockets(mocker):
 
 def test_opens_with_the_client_id_and_asks_for_image_metadata(sockets):
     sockets.scripts.append([text("executing", node=None, prompt_id="p")])
-    with ComfyWebsocketMonitor("h:1").open("cid-9", Budget()) as stream:
+    monitor = ComfyWebsocketMonitor("h:1")
+    with monitor.open("cid-9", Budget()) as stream:
         assert stream.next_event(1.0) == PromptFinished("p")
     [sock] = sockets.made
     assert sock.url == "ws://h:1/ws?clientId=cid-9"
     assert sock.sent[0] == FEATURE_FLAGS
+    assert not sock.closed  # kept for the next job of this client id
+    monitor.close()
     assert sock.closed
+
+
+def test_the_next_job_of_a_client_id_reuses_its_socket_after_dropping_stale_frames(sockets):
+    sockets.scripts.append([text("executing", node=None, prompt_id="old"), TIMEOUT,
+                            text("executing", node=None, prompt_id="new")])
+    monitor = ComfyWebsocketMonitor("h:1")
+    with monitor.open("c", Budget()):
+        pass
+    with monitor.open("c", Budget()) as stream:
+        assert stream.next_event(1.0) == PromptFinished("new")
+    assert len(sockets.made) == 1
+    with monitor.open("other", Budget()):
+        assert len(sockets.made) == 2
+
+
+def test_a_socket_that_died_while_idle_is_replaced(sockets):
+    sockets.scripts.append([websocket.WebSocketConnectionClosedException("gone")])
+    monitor = ComfyWebsocketMonitor("h:1")
+    with monitor.open("c", Budget()):
+        pass
+    with monitor.open("c", Budget()):
+        pass
+    assert len(sockets.made) == 2 and sockets.made[0].closed
 
 
 def test_binary_frames_become_inband_images(sockets):

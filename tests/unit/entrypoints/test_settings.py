@@ -16,7 +16,7 @@ def test_defaults():
         "host": "127.0.0.1:8188", "base_url": "http://127.0.0.1:8188", "ready_interval_s": 0.05,
         "ready_max_retries": 1200, "pid_file": None, "org_api_key": None, "silence_check_s": 60,
     }
-    assert settings["websocket"] == {"reconnect_attempts": 5, "reconnect_delay_s": 3, "ping_interval_s": 5,
+    assert settings["websocket"] == {"reconnect_attempts": 5, "reconnect_delay_s": 3, "ping_interval_s": 3,
                                      "trace": False}
     assert settings["output"] == {"sink": "base64", "concurrency": 4, "max_response_bytes": 10_000_000,
                                   "stream": False}
