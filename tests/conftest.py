@@ -1,3 +1,16 @@
-"""Shared pytest set-up: the ComfyUI simulator fixture `comfy_sim`."""
+"""Shared pytest set-up: the ComfyUI simulator fixture `comfy_sim`, or a real ComfyUI when COMFY_TEST_URL is set."""
+import pytest
 
-pytest_plugins = ["comfyui_sim.pytest_plugin"]
+from contract import COMFY_TEST_URL, real_comfy
+
+if COMFY_TEST_URL:
+    @pytest.fixture
+    def comfy_sim():
+        yield real_comfy()
+
+    def pytest_collection_modifyitems(config, items):
+        for item in items:
+            if item.path.name.startswith("test_simulator_"):
+                item.add_marker(pytest.mark.skip(reason="tests the simulator itself (contract run)"))
+else:
+    pytest_plugins = ["comfyui_sim.pytest_plugin"]

@@ -1,6 +1,7 @@
 """Image nodes done for real with Pillow: an IMAGE is a batch (list) of RGB images, a MASK a batch of "L" images."""
 import hashlib
 import random
+import struct
 from statistics import NormalDist
 
 from PIL import Image, ImageChops, ImageFilter, ImageOps
@@ -62,9 +63,18 @@ def load_image(ctx, image):
     return Batch([picture]), Batch([mask])
 
 
+def _f32(value: float) -> float:
+    return struct.unpack("f", struct.pack("f", value))[0]
+
+
+# ComfyUI computes 1.0 - pixel in float32 and SaveImage truncates 255 * x to uint8, so 128 becomes 126, not
+# 127 (a contract run against ComfyUI 0.3.64 showed it).
+_INVERT = [int(min(255.0, max(0.0, _f32(255.0 * _f32(1.0 - _f32(v / 255.0)))))) for v in range(256)]
+
+
 @node("ImageInvert", required={"image": ["IMAGE"]}, output=("IMAGE",))
 def image_invert(ctx, image):
-    return (Batch(ImageOps.invert(i) for i in image),)
+    return (Batch(i.point(_INVERT * len(i.getbands())) for i in image),)
 
 
 @node("ImageBlur", required={"image": ["IMAGE"], "blur_radius": INT(1, 1, 31, step=1),

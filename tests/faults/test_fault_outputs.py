@@ -63,8 +63,8 @@ def test_a_failure_during_concurrent_delivery_keeps_the_others(comfy_sim, leaks)
 def s3_worker(leaks, **env):
     """The container's S3 sink; skipped until the boto3 sink with its settings lands."""
     try:
-        worker = leaks.worker(OUTPUT_SINK="s3", BUCKET_ACCESS_KEY_ID="AKIDEXAMPLE", BUCKET_SECRET_ACCESS_KEY="secret",
-                              BUCKET_NAME="outputs", **env)
+        worker = leaks.worker(**{"OUTPUT_SINK": "s3", "BUCKET_ACCESS_KEY_ID": "AKIDEXAMPLE",
+                                 "BUCKET_SECRET_ACCESS_KEY": "secret", "BUCKET_NAME": "outputs", **env})
         sink = worker.container.image_sink()
     except ImportError as exc:
         pytest.skip(f"the S3 sink is not in this tree yet: {exc}")
@@ -87,8 +87,9 @@ def test_s3_refusing_the_upload_is_an_error_per_output(comfy_sim, leaks):
     server.start()
     try:
         host, port = server.get_host_and_port()
-        worker = s3_worker(leaks, BUCKET_ENDPOINT_URL=f"http://{host}:{port}")
-        response = worker.run({"workflow": outputs("s3_refused", 2)})  # moto: bucket "outputs" does not exist
+        # moto's servers in one process share their buckets: use a name no other test creates
+        worker = s3_worker(leaks, BUCKET_ENDPOINT_URL=f"http://{host}:{port}", BUCKET_NAME="never-created")
+        response = worker.run({"workflow": outputs("s3_refused", 2)})  # moto: that bucket does not exist
     finally:
         server.stop()
     assert response["error_code"] == "upload_failed", response

