@@ -5,7 +5,11 @@ import os
 from typing import Callable, Mapping, Optional
 
 import requests
-from dependency_injector import containers, providers
+
+from entrypoints.lean_imports import without_unused_integrations
+
+with without_unused_integrations():
+    from dependency_injector import containers, providers
 
 from adapters.base64_sink import Base64ImageSink
 from adapters.comfy_http_api import ComfyHttpApi

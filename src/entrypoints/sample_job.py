@@ -68,15 +68,19 @@ def _report(response: dict, out: pathlib.Path) -> int:
         print(f"Job failed: {response['error']}")
         return 1
     out.mkdir(parents=True, exist_ok=True)
-    images = response.get("images", [])
-    print(f"Job succeeded: {len(images)} output(s){' (' + response['status'] + ')' if 'status' in response else ''}")
-    for image in images:
-        if image["type"] == "base64":
-            path = out / local_name(image.get("subfolder") or "", image["filename"])
-            path.write_bytes(base64.b64decode(image["data"]))
-            print(f"  node {image['node_id']}: {image['filename']} ({image['content_type']}) -> {path}")
+    files = [e for key, entries in response.items() if isinstance(entries, list) and key not in ("text", "errors")
+             for e in entries if isinstance(e, dict) and "filename" in e]
+    status = f" ({response['status']})" if "status" in response else ""
+    print(f"Job succeeded: {len(files)} output(s){status}")
+    for entry in files:
+        if entry["type"] == "base64":
+            path = out / local_name(entry.get("subfolder") or "", entry["filename"])
+            path.write_bytes(base64.b64decode(entry["data"]))
+            print(f"  node {entry['node_id']}: {entry['filename']} ({entry['content_type']}) -> {path}")
         else:
-            print(f"  node {image['node_id']}: {image['filename']} -> {image['data']}")
+            print(f"  node {entry['node_id']}: {entry['filename']} -> {entry['data']}")
+    for text in response.get("text", []):
+        print(f"  node {text['node_id']} text: {text['data'][:200]}")
     for error in response.get("errors", []):
         print(f"  error: {error}")
     return 0

@@ -91,3 +91,15 @@ def test_test_input_flag_runs_one_job_and_exits(comfy_sim, start_worker):
     worker = start_worker({"COMFY_HOST": comfy_sim.host}, "--test_input", json.dumps({"input": SAMPLE}))
     assert worker.process.wait(timeout=120) == 0, worker.output()
     assert "sample_inverted" in worker.output()
+
+
+def test_warm_up_runs_before_the_worker_serves(comfy_sim, start_worker, tmp_path):
+    workflow = tmp_path / "warmup.json"
+    workflow.write_text(json.dumps({"1": {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8,
+                                                                              "batch_size": 1, "color": 5}},
+                                    "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0],
+                                                                                "filename_prefix": "warmup"}}}))
+    worker = start_worker({"COMFY_HOST": comfy_sim.host, "WARMUP_WORKFLOW": str(workflow)})
+    assert "warm-up workflow ran in" in worker.output()
+    assert any(f.startswith("warmup_") for f in map(lambda p: p.rsplit("/", 1)[-1], comfy_sim.output_files()))
+    assert worker.runsync(SAMPLE)["status"] == "COMPLETED"

@@ -60,6 +60,32 @@ def test_a_job_answers_in_the_worker_comfyui_shape(comfy_sim):
     assert [e["node_id"] for e in response["images"]] == ["2", "4"]
     assert {"filename", "type", "data", "content_type", "size_bytes", "sha256"} <= set(response["images"][0])
     assert "refresh_worker" not in response
+    assert response["comfyui"]["version"]
+
+
+def test_a_dead_comfy_process_fails_fast_and_asks_for_a_fresh_worker(comfy_sim, tmp_path):
+    import subprocess
+    import sys
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    pid_file = tmp_path / "comfyui.pid"
+    pid_file.write_text(dead.stdout.strip())
+    from e2e.conftest import free_port
+    _, handler = handler_for(f"127.0.0.1:{free_port()}", COMFY_PID_FILE=str(pid_file),
+                             COMFY_API_AVAILABLE_MAX_RETRIES="0")
+    started = time.monotonic()
+    response = asyncio.run(handler({"id": "dead", "input": {"workflow": TWO_OUTPUTS}}))
+    assert response["error_code"] == "comfy_process_died" and response["refresh_worker"] is True
+    assert time.monotonic() - started < 30  # "at once": not the readiness budget
+
+
+def test_the_warm_up_workflow_runs_once_and_a_failing_one_is_only_logged(comfy_sim, tmp_path, caplog):
+    container, handler = handler_for(comfy_sim.host)
+    with caplog.at_level(logging.INFO):
+        container.job_runner().warm_up(TWO_OUTPUTS)
+        container.job_runner().warm_up({"1": {"class_type": "NoSuchNode", "inputs": {}}})
+    assert "warm-up workflow ran in" in caplog.text
+    assert "warm-up workflow failed" in caplog.text and "node_missing" in caplog.text
+    assert asyncio.run(handler({"id": "after", "input": {"workflow": TWO_OUTPUTS}}))["images"]
 
 
 def test_cancel_while_waiting_for_comfy_to_start_stops_the_thread(caplog):
