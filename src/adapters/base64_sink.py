@@ -1,4 +1,5 @@
 """Keeps output bytes inline in the job result as base64, encoded chunk by chunk."""
+
 from __future__ import annotations
 
 import base64

@@ -1,4 +1,5 @@
 """ComfyUI's error bodies and frames as structured errors: 400 validation bodies and execution_error data."""
+
 from __future__ import annotations
 
 import re
@@ -42,11 +43,18 @@ def _node_issues(node_id: str, node: Any) -> list:
             continue
         info: Mapping = err["extra_info"] if isinstance(err.get("extra_info"), Mapping) else {}
         config = info.get("input_config")
-        issues.append(Issue(
-            type=str(err.get("type") or "invalid"), message=str(err.get("message") or err.get("type") or "invalid"),
-            details=str(err.get("details") or ""), node_id=node_id, class_type=node.get("class_type"),
-            input=info.get("input_name"), received=info.get("received_value"),
-            allowed=_allowed(config) if config is not None else None))
+        issues.append(
+            Issue(
+                type=str(err.get("type") or "invalid"),
+                message=str(err.get("message") or err.get("type") or "invalid"),
+                details=str(err.get("details") or ""),
+                node_id=node_id,
+                class_type=node.get("class_type"),
+                input=info.get("input_name"),
+                received=info.get("received_value"),
+                allowed=_allowed(config) if config is not None else None,
+            )
+        )
     return issues
 
 
@@ -60,8 +68,9 @@ def _top_issue(error: Mapping) -> Issue:
     unknown = UNKNOWN_CLASS.match(message) if kind == "invalid_prompt" else None
     node = NODE_ID.search(details)
     if unknown:
-        return Issue(kind, message, details, node_id=node.group("id") if node else None,
-                     class_type=unknown.group("name"))
+        return Issue(
+            kind, message, details, node_id=node.group("id") if node else None, class_type=unknown.group("name")
+        )
     if not message:
         return Issue(kind or "invalid_prompt", "ComfyUI rejected the workflow", details)
     return Issue(kind, message, details)

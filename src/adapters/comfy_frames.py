@@ -1,4 +1,5 @@
 """Decodes ComfyUI websocket frames (JSON text and binary) into domain events."""
+
 from __future__ import annotations
 
 import json
@@ -77,14 +78,18 @@ def decode_binary(payload: bytes) -> Optional[Event]:
     if event_type == PREVIEW_IMAGE_WITH_METADATA:
         (length,) = struct.unpack(">I", payload[4:8])
         try:
-            meta = json.loads(payload[8:8 + length])
+            meta = json.loads(payload[8 : 8 + length])
         except ValueError:
             return None
         if not isinstance(meta, dict):
             return None
         image_type = str(meta.get("image_type") or "image/png")
-        return InbandImage(data=payload[8 + length:], image_format="jpeg" if "jpeg" in image_type else "png",
-                           prompt_id=_str(meta.get("prompt_id")), node_id=_str(meta.get("node_id")))
+        return InbandImage(
+            data=payload[8 + length :],
+            image_format="jpeg" if "jpeg" in image_type else "png",
+            prompt_id=_str(meta.get("prompt_id")),
+            node_id=_str(meta.get("node_id")),
+        )
     return None  # type 3 text frames are broadcast to every socket: not ours to use
 
 

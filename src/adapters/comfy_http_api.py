@@ -1,4 +1,5 @@
 """ComfyUI's HTTP API (readiness, upload, queue, queue state, history, cancel) over one requests Session."""
+
 from __future__ import annotations
 
 import logging
@@ -51,8 +52,9 @@ class ComfyHttpApi:
             attempts += 1
             alive = self._liveness.alive()
             if alive is False:
-                raise ComfyProcessDied(f"ComfyUI's process ({self._liveness.describe()}) is gone; "
-                                       f"nothing answers at {self._base_url}")
+                raise ComfyProcessDied(
+                    f"ComfyUI's process ({self._liveness.describe()}) is gone; nothing answers at {self._base_url}"
+                )
             if alive is None and 0 < self._ready_max_retries <= attempts:
                 raise ComfyUnreachable(
                     f"ComfyUI did not answer at {self._base_url} after {attempts} tries in {time.monotonic() - started:.1f} s"
@@ -142,7 +144,9 @@ class ComfyHttpApi:
 
     def _answers(self, budget: Budget) -> bool:
         try:
-            response = self._session.get(self._base_url + "/system_stats", timeout=budget.timeout(2.0, "waiting for ComfyUI"))
+            response = self._session.get(
+                self._base_url + "/system_stats", timeout=budget.timeout(2.0, "waiting for ComfyUI")
+            )
         except requests.RequestException:
             return False
         if response.status_code != 200:

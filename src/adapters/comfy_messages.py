@@ -1,4 +1,5 @@
 """Reads ComfyUI's JSON (node outputs, history entries, outcome frames) into domain values."""
+
 from __future__ import annotations
 
 from typing import Any, Mapping, Optional
@@ -25,11 +26,16 @@ def node_outputs(node_id: str, output: Any) -> tuple[tuple[OutputRef, ...], tupl
             continue
         for index, item in enumerate(items):
             if isinstance(item, Mapping) and isinstance(item.get("filename"), str) and item["filename"]:
-                files.append(OutputRef(
-                    node_id=node_id, kind=str(kind), filename=item["filename"],
-                    subfolder=str(item.get("subfolder") or ""), type=str(item.get("type") or "output"),
-                    animated=kind == "images" and index < len(animated) and animated[index] is True,
-                ))
+                files.append(
+                    OutputRef(
+                        node_id=node_id,
+                        kind=str(kind),
+                        filename=item["filename"],
+                        subfolder=str(item.get("subfolder") or ""),
+                        type=str(item.get("type") or "output"),
+                        animated=kind == "images" and index < len(animated) and animated[index] is True,
+                    )
+                )
     texts = output.get("text")
     strings = tuple(t for t in texts if isinstance(t, str)) if isinstance(texts, list) else ()
     return tuple(files), strings
@@ -45,8 +51,9 @@ def prompt_history(entry: Mapping[str, Any]) -> PromptHistory:
         files.extend(node_files)
         texts.extend(TextOutput(str(node_id), text) for text in node_texts)
     started, ended = _timestamps(entry)
-    return PromptHistory(outcome=outcome_from_history(entry), files=tuple(files), texts=tuple(texts),
-                         started_ms=started, ended_ms=ended)
+    return PromptHistory(
+        outcome=outcome_from_history(entry), files=tuple(files), texts=tuple(texts), started_ms=started, ended_ms=ended
+    )
 
 
 def outcome_from_frame(kind: str, data: Mapping[str, Any]) -> Outcome:

@@ -1,4 +1,5 @@
 """Streams output files from ComfyUI's `/view` endpoint over one requests Session."""
+
 from __future__ import annotations
 
 import contextlib
@@ -24,8 +25,15 @@ _TRANSFER_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError)
 class ComfyViewImageSource:
     """Implements the `ImageSource` port with a streamed `GET /view?filename=&subfolder=&type=`."""
 
-    def __init__(self, base_url: str, *, session: Optional[requests.Session] = None, timeout_s: float = 60.0,
-                 connect_timeout_s: float = 10.0, chunk_bytes: int = CHUNK_BYTES) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        session: Optional[requests.Session] = None,
+        timeout_s: float = 60.0,
+        connect_timeout_s: float = 10.0,
+        chunk_bytes: int = CHUNK_BYTES,
+    ) -> None:
         self._view_url = base_url.rstrip("/") + "/view"
         self._session = session or requests.Session()
         self._read_timeout_s = timeout_s
@@ -46,15 +54,21 @@ class ComfyViewImageSource:
             # ComfyUI answers 404 (missing), 400 (bad name or type) or 403 (escaping subfolder) with an empty body (PROTOCOL.md fact 12).
             if response.status_code != 200:
                 body = _excerpt(response)
-                raise _failed(ref, f"ComfyUI answered HTTP {response.status_code} to /view for {where}: "
-                                   f"{body or '(empty body)'}", status=response.status_code, body=body)
+                raise _failed(
+                    ref,
+                    f"ComfyUI answered HTTP {response.status_code} to /view for {where}: {body or '(empty body)'}",
+                    status=response.status_code,
+                    body=body,
+                )
             length = _declared_length(response)
             content_type = _content_type(response.headers.get("Content-Type"), ref.filename)
             yield Download(content_type=content_type, chunks=self._chunks(response, ref, length, budget), length=length)
         finally:
             response.close()
 
-    def _chunks(self, response: requests.Response, ref: OutputRef, length: Optional[int], budget: Budget) -> Iterator[bytes]:
+    def _chunks(
+        self, response: requests.Response, ref: OutputRef, length: Optional[int], budget: Budget
+    ) -> Iterator[bytes]:
         where = _describe(ref)
         doing = f"fetching {where}"
         received = 0
@@ -64,8 +78,11 @@ class ComfyViewImageSource:
                 received += len(chunk)
                 yield chunk
         except _TRANSFER_ERRORS as exc:
-            raise _failed(ref, f"the transfer of {where} from ComfyUI broke off after {received} bytes: {_name(exc)}",
-                          received=received) from exc
+            raise _failed(
+                ref,
+                f"the transfer of {where} from ComfyUI broke off after {received} bytes: {_name(exc)}",
+                received=received,
+            ) from exc
         if length is not None and received < length:
             raise _failed(ref, f"ComfyUI sent {received} of the {length} bytes of {where}", received=received)
         log.debug("fetched %s: %d bytes", where, received)

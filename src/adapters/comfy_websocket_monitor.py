@@ -1,4 +1,5 @@
 """Reads one client's ComfyUI websocket (websocket-client) as domain events, and reopens it when told."""
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,16 @@ _CLOSED = (websocket.WebSocketConnectionClosedException, websocket.WebSocketProt
 class ComfyWebsocketMonitor:
     """Implements the `ExecutionMonitor` port; a socket is kept open between jobs of the same client id."""
 
-    def __init__(self, host: str, *, connect_timeout_s: float = 10.0, ping_interval_s: float = 5.0,
-                 pong_timeout_s: float = 5.0, scheme: str = "ws", trace: bool = False) -> None:
+    def __init__(
+        self,
+        host: str,
+        *,
+        connect_timeout_s: float = 10.0,
+        ping_interval_s: float = 5.0,
+        pong_timeout_s: float = 5.0,
+        scheme: str = "ws",
+        trace: bool = False,
+    ) -> None:
         self._url = f"{scheme}://{host}/ws?clientId="
         self._connect_timeout_s = connect_timeout_s
         self._ping_interval_s = ping_interval_s
@@ -43,8 +52,9 @@ class ComfyWebsocketMonitor:
         with self._lock:
             stream = self._idle.pop(client_id, None)
         if stream is None or not stream.drain():
-            stream = WebsocketStream(self._url + client_id, self._connect_timeout_s, self._ping_interval_s,
-                                     self._pong_timeout_s)
+            stream = WebsocketStream(
+                self._url + client_id, self._connect_timeout_s, self._ping_interval_s, self._pong_timeout_s
+            )
             stream.reopen(budget)
         try:
             yield stream

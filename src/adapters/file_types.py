@@ -1,4 +1,5 @@
 """File extensions and media types for output bytes: from the file name, the bytes, or a target format."""
+
 from __future__ import annotations
 
 import re

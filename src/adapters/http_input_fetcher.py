@@ -1,4 +1,5 @@
 """Downloads input files from http(s) URLs with a size cap, our own redirect loop and the SSRF guard on every hop."""
+
 from __future__ import annotations
 
 import contextlib
@@ -65,9 +66,17 @@ class PinnedAddressAdapter(HTTPAdapter):
 class HttpInputFetcher:
     """`InputFetcher` over requests. Refusals (scheme, address, size) are `InvalidInput`; failures `InputFetchFailed`."""
 
-    def __init__(self, max_bytes: int, allow_private: bool, connect_timeout_s: float, read_timeout_s: float,
-                 max_redirects: int = 5, session: Optional[requests.Session] = None,
-                 resolver: Resolver = system_resolver, guard: Guard = refusal_reason) -> None:
+    def __init__(
+        self,
+        max_bytes: int,
+        allow_private: bool,
+        connect_timeout_s: float,
+        read_timeout_s: float,
+        max_redirects: int = 5,
+        session: Optional[requests.Session] = None,
+        resolver: Resolver = system_resolver,
+        guard: Guard = refusal_reason,
+    ) -> None:
         self.max_bytes = max_bytes
         self.allow_private = allow_private
         self.connect_timeout_s = connect_timeout_s
@@ -110,8 +119,9 @@ class HttpInputFetcher:
         timeout = (budget.timeout(self.connect_timeout_s, doing), budget.timeout(self.read_timeout_s, doing))
         try:
             with self._adapter.pinned(address):
-                return self._session.send(prepared, stream=True, allow_redirects=False, timeout=timeout,
-                                          proxies=dict(NO_PROXIES))
+                return self._session.send(
+                    prepared, stream=True, allow_redirects=False, timeout=timeout, proxies=dict(NO_PROXIES)
+                )
         except requests.RequestException as exc:
             raise InputFetchFailed(f"input URL {where}: {_describe(exc)}") from None
 

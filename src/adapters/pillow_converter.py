@@ -1,4 +1,5 @@
 """Re-encodes still images for `input.output_format` with Pillow, imported only when a job asks for it."""
+
 from __future__ import annotations
 
 import io
@@ -80,7 +81,9 @@ def _open_single_frame(data: bytes) -> Any:
         raise InvalidInput(f"cannot convert: the {image.format} image's frames cannot be read ({exc})") from exc
     if frames > 1:
         image.close()
-        raise InvalidInput(f"cannot convert an animated {image.format} ({frames} frames): only still images are converted")
+        raise InvalidInput(
+            f"cannot convert an animated {image.format} ({frames} frames): only still images are converted"
+        )
     return image
 
 

@@ -1,4 +1,5 @@
 """Tells whether ComfyUI's process, named by its PID file, is still alive."""
+
 from __future__ import annotations
 
 import os

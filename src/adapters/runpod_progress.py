@@ -1,4 +1,5 @@
 """Sends a running job's progress to RunPod with the SDK's fire-and-forget `progress_update`."""
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """Uploads output bytes to S3 with the RunPod SDK's rp_upload helpers, streamed through a temp file."""
+
 from __future__ import annotations
 
 import logging
@@ -29,8 +30,15 @@ class S3ImageSink:
 
     kind = "s3_url"
 
-    def __init__(self, *, endpoint_url: str, access_key_id: str, secret_access_key: str, bucket_name: str,
-                 region: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        *,
+        endpoint_url: str,
+        access_key_id: str,
+        secret_access_key: str,
+        bucket_name: str,
+        region: Optional[str] = None,
+    ) -> None:
         self._credentials = {"endpointUrl": endpoint_url, "accessId": access_key_id, "accessSecret": secret_access_key}
         self._bucket_name = bucket_name
         self._region = region
@@ -59,8 +67,9 @@ class S3ImageSink:
         try:
             handle = tempfile.NamedTemporaryFile(prefix="s3-upload-", delete=False)  # noqa: SIM115 (closed below)
         except OSError as exc:
-            raise UploadFailed(f"could not create a temporary file for {filename!r}: {exc}",
-                               data={"filename": filename}) from exc
+            raise UploadFailed(
+                f"could not create a temporary file for {filename!r}: {exc}", data={"filename": filename}
+            ) from exc
         extension, size = None, 0
         try:
             with handle:
@@ -72,8 +81,9 @@ class S3ImageSink:
                     budget.check(f"uploading {filename}")
         except OSError as exc:
             _remove(handle.name)
-            raise UploadFailed(f"could not write {filename!r} to a temporary file: {exc}",
-                               data={"filename": filename}) from exc
+            raise UploadFailed(
+                f"could not write {filename!r} to a temporary file: {exc}", data={"filename": filename}
+            ) from exc
         except BaseException:
             _remove(handle.name)
             raise
@@ -84,14 +94,17 @@ class S3ImageSink:
         try:
             client, transfer_config = self._client_and_config()
             client.upload_file(
-                path, self._bucket_name, key,
+                path,
+                self._bucket_name,
+                key,
                 ExtraArgs={"ContentType": content_type} if content_type else None,
                 Config=transfer_config,
                 Callback=lambda _sent: budget.check(doing),  # raising here aborts the transfer
             )
             budget.check(doing)
             return client.generate_presigned_url(
-                "get_object", Params={"Bucket": self._bucket_name, "Key": key}, ExpiresIn=PRESIGNED_URL_EXPIRY_S)
+                "get_object", Params={"Bucket": self._bucket_name, "Key": key}, ExpiresIn=PRESIGNED_URL_EXPIRY_S
+            )
         except (WorkerError, KeyboardInterrupt, SystemExit):
             raise
         except Exception as exc:
@@ -118,9 +131,12 @@ class S3ImageSink:
             from boto3 import session
 
             client = session.Session().client(
-                "s3", endpoint_url=self._credentials["endpointUrl"], region_name=self._region,
+                "s3",
+                endpoint_url=self._credentials["endpointUrl"],
+                region_name=self._region,
                 aws_access_key_id=self._credentials["accessId"],
-                aws_secret_access_key=self._credentials["accessSecret"], config=client.meta.config,
+                aws_secret_access_key=self._credentials["accessSecret"],
+                config=client.meta.config,
             )
         return client, transfer_config
 

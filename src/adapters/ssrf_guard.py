@@ -1,4 +1,5 @@
 """SSRF guard: which resolved addresses an input URL may reach, and host resolution to check them."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -10,12 +11,15 @@ Resolver = Callable[[str, int], Sequence[str]]
 Guard = Callable[[IPAddress], Optional[str]]
 
 # Cloud metadata services, named even where a broader rule (link-local, ULA, CGNAT) already refuses them.
-METADATA_ADDRESSES = frozenset(ipaddress.ip_address(a) for a in (
-    "169.254.169.254",   # AWS, GCP, Azure, OpenStack, DigitalOcean, Oracle
-    "169.254.170.2",     # AWS ECS task metadata
-    "fd00:ec2::254",     # AWS IMDS over IPv6
-    "100.100.100.200",   # Alibaba Cloud
-))
+METADATA_ADDRESSES = frozenset(
+    ipaddress.ip_address(a)
+    for a in (
+        "169.254.169.254",  # AWS, GCP, Azure, OpenStack, DigitalOcean, Oracle
+        "169.254.170.2",  # AWS ECS task metadata
+        "fd00:ec2::254",  # AWS IMDS over IPv6
+        "100.100.100.200",  # Alibaba Cloud
+    )
+)
 NAT64_PREFIXES = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
 
 

@@ -1,4 +1,5 @@
 """Command line: `run WORKFLOW [--image FILE ...] (--endpoint ID | --url URL) [--out DIR]`."""
+
 from __future__ import annotations
 
 import argparse
@@ -22,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="comfy_runpod_client", description="Run a ComfyUI workflow on the worker.")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="submit a workflow, follow it, save its outputs")
-    run.add_argument("workflow", type=pathlib.Path, help="API-format workflow JSON, or a {\"input\": {...}} request")
+    run.add_argument("workflow", type=pathlib.Path, help='API-format workflow JSON, or a {"input": {...}} request')
     run.add_argument("--image", action="append", default=[], type=pathlib.Path, help="input image (repeatable)")
     target = run.add_mutually_exclusive_group(required=True)
     target.add_argument("--endpoint", help="RunPod endpoint id (the API key comes from RUNPOD_API_KEY)")
@@ -40,7 +41,8 @@ def job_input(workflow_file: pathlib.Path, images: Sequence[pathlib.Path]) -> di
     request = dict(loaded["input"]) if isinstance(loaded, dict) and "input" in loaded else {"workflow": loaded}
     if images:
         request["images"] = list(request.get("images", [])) + [
-            {"name": image.name, "image": base64.b64encode(image.read_bytes()).decode("ascii")} for image in images]
+            {"name": image.name, "image": base64.b64encode(image.read_bytes()).decode("ascii")} for image in images
+        ]
     return request
 
 
@@ -52,8 +54,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if not api_key:
             log.error("RUNPOD_API_KEY is not set")
             return 2
-        target: RunpodEndpoint | LocalApi = RunpodEndpoint(args.api_base, args.endpoint, api_key,
-                                                           poll_interval_s=args.poll_interval)
+        target: RunpodEndpoint | LocalApi = RunpodEndpoint(
+            args.api_base, args.endpoint, api_key, poll_interval_s=args.poll_interval
+        )
     else:
         target = LocalApi(args.url)
     bar = ProgressBar(enabled=not args.no_progress)
@@ -62,8 +65,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         bar.close()
         cancelled = target.cancel()
-        log.warning("interrupted: %s", f"cancel sent, status {cancelled.get('status')}" if cancelled
-                    else "nothing to cancel")
+        log.warning(
+            "interrupted: %s", f"cancel sent, status {cancelled.get('status')}" if cancelled else "nothing to cancel"
+        )
         return 130
     bar.close()
     return report(answer, args.out)
@@ -79,8 +83,13 @@ def report(answer: dict, folder: pathlib.Path) -> int:
         log.info("%-8s node %-4s %8d bytes  %s", item["key"], item["node_id"], item["bytes"], folder / item["path"])
     for error in summary["errors"]:
         log.warning("output error: %s", error)
-    log.info("job %s: %d file(s), %d error(s); summary in %s", answer.get("id"), len(summary["files"]),
-             len(summary["errors"]), folder / "summary.json")
+    log.info(
+        "job %s: %d file(s), %d error(s); summary in %s",
+        answer.get("id"),
+        len(summary["files"]),
+        len(summary["errors"]),
+        folder / "summary.json",
+    )
     return 0
 
 

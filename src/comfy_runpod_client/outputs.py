@@ -1,4 +1,5 @@
 """Writes every output entry of a job's answer to a folder, and a summary.json beside them."""
+
 from __future__ import annotations
 
 import base64
@@ -14,8 +15,11 @@ _SAFE_NAME = re.compile(r"^[A-Za-z0-9._ \-()\[\]]+$")
 
 def is_entry_list(value: Any) -> bool:
     """The shape of `images` (and `gifs`, `audio`, `text`, ...): a list of dicts with `type` and `data`."""
-    return isinstance(value, list) and bool(value) and all(
-        isinstance(item, dict) and "data" in item and "type" in item for item in value)
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(item, dict) and "data" in item and "type" in item for item in value)
+    )
 
 
 def save_outputs(answer: dict, folder: pathlib.Path) -> dict:
@@ -30,11 +34,22 @@ def save_outputs(answer: dict, folder: pathlib.Path) -> dict:
             path = _free_path(folder / key, _file_name(entry, key, index))
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(_content(entry))
-            files.append({"key": key, "node_id": entry.get("node_id"), "type": entry["type"],
-                          "content_type": entry.get("content_type"), "path": str(path.relative_to(folder)),
-                          "bytes": path.stat().st_size})
-    summary = {"id": answer.get("id"), "status": answer.get("status"), "files": files,
-               "errors": list(output.get("errors", [])) if isinstance(output, dict) else []}
+            files.append(
+                {
+                    "key": key,
+                    "node_id": entry.get("node_id"),
+                    "type": entry["type"],
+                    "content_type": entry.get("content_type"),
+                    "path": str(path.relative_to(folder)),
+                    "bytes": path.stat().st_size,
+                }
+            )
+    summary = {
+        "id": answer.get("id"),
+        "status": answer.get("status"),
+        "files": files,
+        "errors": list(output.get("errors", [])) if isinstance(output, dict) else [],
+    }
     if isinstance(output, dict) and "status" in output:
         summary["output_status"] = output["status"]
     (folder / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")

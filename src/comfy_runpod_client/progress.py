@@ -1,4 +1,5 @@
 """A tqdm bar fed by the worker's progress updates: one bar over the whole prompt's `percent`."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -10,8 +11,13 @@ class ProgressBar:
     """Shows `percent` as the bar and the running node, its steps and the queue position as the description."""
 
     def __init__(self, enabled: bool = True) -> None:
-        self._bar = tqdm(total=100, unit="%", disable=not enabled, leave=False,
-                         bar_format="{l_bar}{bar}| {n:.0f}/{total_fmt}% [{elapsed}]")
+        self._bar = tqdm(
+            total=100,
+            unit="%",
+            disable=not enabled,
+            leave=False,
+            bar_format="{l_bar}{bar}| {n:.0f}/{total_fmt}% [{elapsed}]",
+        )
         self.updates = 0
 
     def __call__(self, update: Any) -> None:

@@ -1,4 +1,5 @@
 """The two ways to reach the worker: a RunPod endpoint (/run, /status, /cancel) or the SDK's local API."""
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """`python -m comfyui_sim --host 127.0.0.1 --port 8188`: serve until SIGINT/SIGTERM."""
+
 import argparse
 import signal
 import threading

@@ -7,6 +7,7 @@ frames (all-zero side info decodes as silence, whatever the input); the Opus fil
 (OpusHead, OpusTags, page CRCs, granule positions) whose packets are empty 20 ms frames (decoded as silence).
 Their magic numbers match audio.json's views.
 """
+
 import hashlib
 import struct
 from array import array
@@ -25,12 +26,14 @@ class Audio:
         return len(self.channels[0]) if self.channels else 0
 
     def __str__(self) -> str:
-        return f"{{'waveform': tensor(<audio of shape [1, {len(self.channels)}, {self.frames}]>), " \
-               f"'sample_rate': {self.sample_rate}}}"
+        return (
+            f"{{'waveform': tensor(<audio of shape [1, {len(self.channels)}, {self.frames}]>), "
+            f"'sample_rate': {self.sample_rate}}}"
+        )
 
 
 def silence(seconds: float, sample_rate: int, channels: int) -> Audio:
-    count = int(round(seconds * sample_rate))
+    count = round(seconds * sample_rate)
     return Audio(sample_rate, [array("h", bytes(2 * count)) for _ in range(channels)])
 
 
@@ -84,8 +87,10 @@ def _vorbis_comment(tags: dict) -> bytes:
 
 def flac(audio: Audio, tags: dict) -> bytes:
     count, channels = audio.frames, len(audio.channels)
-    frames = [_flac_frame(n, [list(ch[start:start + BLOCK]) for ch in audio.channels])
-              for n, start in enumerate(range(0, count, BLOCK))]
+    frames = [
+        _flac_frame(n, [list(ch[start : start + BLOCK]) for ch in audio.channels])
+        for n, start in enumerate(range(0, count, BLOCK))
+    ]
     interleaved = array("h", (ch[i] for i in range(count) for ch in audio.channels))
     if struct.pack("=H", 1) != struct.pack("<H", 1):
         interleaved.byteswap()

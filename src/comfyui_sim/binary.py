@@ -1,4 +1,5 @@
 """Binary websocket frames: a big-endian u32 event type, then the event's payload (PROTOCOL.md fact 8)."""
+
 import json
 import struct
 

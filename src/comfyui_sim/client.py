@@ -1,4 +1,5 @@
 """Test helpers: a websocket-client socket recorded on a thread; frame labels like the transcripts' `sequence`."""
+
 import json
 import threading
 import time
@@ -85,8 +86,14 @@ class FrameRecorder:
 
     def wait_final(self, prompt_id: str, timeout: float = 30.0) -> bool:
         def final(frames: list) -> bool:
-            return any(isinstance(f, dict) and f["type"] == "executing" and f["data"].get("node") is None
-                       and f["data"].get("prompt_id") == prompt_id for f in frames)
+            return any(
+                isinstance(f, dict)
+                and f["type"] == "executing"
+                and f["data"].get("node") is None
+                and f["data"].get("prompt_id") == prompt_id
+                for f in frames
+            )
+
         return self.wait_for(final, timeout)
 
     def labels(self) -> list:

@@ -1,5 +1,7 @@
 """What a running node sees: folders, the prompt, and thread-safe progress/text reporting back to the event loop."""
+
 import asyncio
+from typing import Optional
 
 from . import binary
 
@@ -16,9 +18,19 @@ class ProgressState:
         self.nodes: dict = {}
 
     def entry(self, node_id: str) -> dict:
-        return self.nodes.setdefault(node_id, {
-            "value": 0, "max": 1, "state": "pending", "node_id": node_id, "prompt_id": self.prompt_id,
-            "display_node_id": node_id, "parent_node_id": None, "real_node_id": node_id})
+        return self.nodes.setdefault(
+            node_id,
+            {
+                "value": 0,
+                "max": 1,
+                "state": "pending",
+                "node_id": node_id,
+                "prompt_id": self.prompt_id,
+                "display_node_id": node_id,
+                "parent_node_id": None,
+                "real_node_id": node_id,
+            },
+        )
 
     def start(self, node_id: str) -> None:
         self.entry(node_id).update(value=0.0, max=1.0, state="running")
@@ -53,7 +65,7 @@ class NodeContext:
         if self.run.state.dead or self.run.state.interrupt:
             raise Interrupted()
 
-    def progress(self, value: int, total: int, png: bytes = None, jpeg: bool = False) -> None:
+    def progress(self, value: int, total: int, png: Optional[bytes] = None, jpeg: bool = False) -> None:
         """A progress step, with a preview image (PNG, or JPEG as a sampler's latent previews are)."""
         self.check_interrupt()
         self._call(self.run.on_progress(self.node_id, value, total, png, jpeg))

@@ -1,4 +1,5 @@
 """The single prompt worker: runs queued prompts in order and sends ComfyUI's frame sequence for each."""
+
 import asyncio
 import logging
 import time
@@ -68,15 +69,21 @@ class PromptRun(NodeSteps):
         state.cache = {key: value for key, value in state.cache.items() if key in used}
         cached = [n for n in self.prompt if self.keys[n] in state.cache]
         await self.message("execution_cached", {"nodes": cached, "prompt_id": pid})
-        order = ExecutionList(self.prompt, lambda n: self.keys[n] in state.cache,
-                              lambda n: NODES[self.prompt[n]["class_type"]].output_node)
+        order = ExecutionList(
+            self.prompt,
+            lambda n: self.keys[n] in state.cache,
+            lambda n: NODES[self.prompt[n]["class_type"]].output_node,
+        )
         for output in self.outputs:
             order.add_node(output)
         success = True
         while not order.is_empty():
             node_id = order.stage()
-            failure = await self.execute(node_id) if node_id else self.failure(
-                next(iter(order.pending)), NodeError("Dependency cycle detected"), {})
+            failure = (
+                await self.execute(node_id)
+                if node_id
+                else self.failure(next(iter(order.pending)), NodeError("Dependency cycle detected"), {})
+            )
             if failure:
                 success = False
                 await self.report(failure)
@@ -88,13 +95,20 @@ class PromptRun(NodeSteps):
                 self.hub.drop_sid(self.cid)
         state.last_node_id = None
         status = {"status_str": "success" if success else "error", "completed": success, "messages": self.messages}
-        return {"outputs": {n: u["output"] for n, u in self.ui.items()}, "status": status,
-                "meta": {n: u["meta"] for n, u in self.ui.items()}}
+        return {
+            "outputs": {n: u["output"] for n, u in self.ui.items()},
+            "status": status,
+            "meta": {n: u["meta"] for n, u in self.ui.items()},
+        }
 
     async def report(self, failure: dict) -> None:
         node_id = failure["node_id"]
-        head = {"prompt_id": self.prompt_id, "node_id": node_id,
-                "node_type": self.prompt[node_id]["class_type"], "executed": list(self.executed)}
+        head = {
+            "prompt_id": self.prompt_id,
+            "node_id": node_id,
+            "node_type": self.prompt[node_id]["class_type"],
+            "executed": list(self.executed),
+        }
         if failure.get("interrupted"):
             # interrupt.json: names the node that was about to run, after its executing frame
             await self.message("execution_interrupted", head, broadcast=True)

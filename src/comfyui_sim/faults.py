@@ -1,4 +1,5 @@
 """Fault knobs a test sets on `sim.faults` to make the simulator misbehave like a real deployment can."""
+
 import threading
 from typing import Callable, Optional, Union
 

@@ -1,4 +1,5 @@
 """GET /view and POST /upload/image with ComfyUI's status codes for bad names (http_probes.json)."""
+
 import mimetypes
 import os
 
@@ -8,8 +9,14 @@ from .hub import SIM
 
 TROUBLE = "500 Internal Server Error\n\nServer got itself in trouble"
 # audio.json and video_webm_mp4.json views: what ComfyUI's /view answered (not left to this machine's mime.types)
-RECORDED_TYPES = {".flac": "audio/flac", ".mp3": "audio/mpeg", ".opus": "audio/ogg", ".webm": "video/webm",
-                  ".mp4": "video/mp4", ".webp": "image/webp"}
+RECORDED_TYPES = {
+    ".flac": "audio/flac",
+    ".mp3": "audio/mpeg",
+    ".opus": "audio/ogg",
+    ".webm": "video/webm",
+    ".mp4": "video/mp4",
+    ".webp": "image/webp",
+}
 for _ext, _kind in RECORDED_TYPES.items():
     mimetypes.add_type(_kind, _ext)
 DOWNLOAD_ONLY = {"text/html", "text/html-sandboxed", "application/xhtml+xml", "text/javascript", "text/css"}
@@ -50,8 +57,9 @@ async def view(request: web.Request) -> web.StreamResponse:
     cut = sim.faults.view_truncate.get(raw, sim.faults.view_truncate.get(filename))
     if cut is not None:
         return await truncated(request, path, int(cut), content_type)
-    return web.FileResponse(path, headers={"Content-Disposition": f'filename="{filename}"',
-                                           "Content-Type": content_type})
+    return web.FileResponse(
+        path, headers={"Content-Disposition": f'filename="{filename}"', "Content-Type": content_type}
+    )
 
 
 async def truncated(request: web.Request, path: str, cut: int, content_type: str) -> web.StreamResponse:

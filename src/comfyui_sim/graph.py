@@ -1,4 +1,5 @@
 """Execution order and cache keys, following ComfyUI's ExecutionList and input-signature cache."""
+
 import hashlib
 import json
 from typing import Callable, Optional

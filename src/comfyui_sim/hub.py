@@ -1,4 +1,5 @@
 """The websocket endpoint and the registry of connected clients that frames are sent to."""
+
 import json
 import socket
 import struct
@@ -8,8 +9,11 @@ from aiohttp import web
 
 SIM = web.AppKey("sim", object)
 # save_image_websocket_metadata.json: the server's reply to a client's feature_flags message (same as GET /features)
-SERVER_FEATURES = {"supports_preview_metadata": True, "max_upload_size": 104857600,
-                   "extension": {"manager": {"supports_v4": True}}}
+SERVER_FEATURES = {
+    "supports_preview_metadata": True,
+    "max_upload_size": 104857600,
+    "extension": {"manager": {"supports_v4": True}},
+}
 
 
 class Client:

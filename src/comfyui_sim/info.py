@@ -1,4 +1,5 @@
 """Read-only ComfyUI endpoints: system stats, server features, node schemas and model folders."""
+
 import sys
 
 from aiohttp import web
@@ -10,22 +11,56 @@ from .registry import NODES
 NODE_MODULES = (nodes_image, nodes_models, nodes_save, nodes_audio, nodes_video, nodes_sim)
 
 # missing_model_validation.json model_routes: /models lists these folders, each empty without weights
-MODEL_FOLDERS = ["checkpoints", "configs", "loras", "vae", "text_encoders", "diffusion_models", "clip_vision",
-                 "style_models", "embeddings", "diffusers", "vae_approx", "controlnet", "gligen", "upscale_models",
-                 "latent_upscale_models", "custom_nodes", "hypernetworks", "photomaker", "classifiers",
-                 "model_patches", "audio_encoders"]
+MODEL_FOLDERS = [
+    "checkpoints",
+    "configs",
+    "loras",
+    "vae",
+    "text_encoders",
+    "diffusion_models",
+    "clip_vision",
+    "style_models",
+    "embeddings",
+    "diffusers",
+    "vae_approx",
+    "controlnet",
+    "gligen",
+    "upscale_models",
+    "latent_upscale_models",
+    "custom_nodes",
+    "hypernetworks",
+    "photomaker",
+    "classifiers",
+    "model_patches",
+    "audio_encoders",
+]
 routes = web.RouteTableDef()
 
 
 @routes.get("/system_stats")
 async def system_stats(request):
-    system = {"os": "posix", "ram_total": 8 << 30, "ram_free": 6 << 30, "comfyui_version": "0.8.0",
-              "required_frontend_version": "1.35.9", "installed_templates_version": "0.7.67",
-              "required_templates_version": "0.7.67", "python_version": sys.version,
-              "pytorch_version": "simulated", "embedded_python": False,
-              "argv": ["main.py", "--cpu"]}
-    device = {"name": "cpu", "type": "cpu", "index": None, "vram_total": 8 << 30, "vram_free": 6 << 30,
-              "torch_vram_total": 8 << 30, "torch_vram_free": 6 << 30}
+    system = {
+        "os": "posix",
+        "ram_total": 8 << 30,
+        "ram_free": 6 << 30,
+        "comfyui_version": "0.8.0",
+        "required_frontend_version": "1.35.9",
+        "installed_templates_version": "0.7.67",
+        "required_templates_version": "0.7.67",
+        "python_version": sys.version,
+        "pytorch_version": "simulated",
+        "embedded_python": False,
+        "argv": ["main.py", "--cpu"],
+    }
+    device = {
+        "name": "cpu",
+        "type": "cpu",
+        "index": None,
+        "vram_total": 8 << 30,
+        "vram_free": 6 << 30,
+        "torch_vram_total": 8 << 30,
+        "torch_vram_free": 6 << 30,
+    }
     return web.json_response({"system": system, "devices": [device]})
 
 
@@ -67,8 +102,13 @@ async def embeddings(request):
 @routes.get("/experiment/models")
 async def experiment_models(request):
     root = request.app[SIM].dirs.root
-    return web.json_response([{"name": name, "folders": [f"{root}/models/{name}"]} for name in MODEL_FOLDERS
-                              if name not in ("configs", "custom_nodes")])
+    return web.json_response(
+        [
+            {"name": name, "folders": [f"{root}/models/{name}"]}
+            for name in MODEL_FOLDERS
+            if name not in ("configs", "custom_nodes")
+        ]
+    )
 
 
 @routes.get("/experiment/models/{folder}")

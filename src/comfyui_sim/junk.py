@@ -1,4 +1,5 @@
 """Frames a test injects into a client's stream (`Faults.inject_frames`): noise a worker must skip."""
+
 import json
 
 from . import binary
@@ -22,12 +23,25 @@ def unknown_type(prompt_id: str = FOREIGN_PROMPT) -> str:
 def foreign_prompt_frames(prompt_id: str = FOREIGN_PROMPT) -> list:
     """Another prompt's outcome and final frame, and an output it announces."""
     output = {"images": [{"filename": "foreign_00001_.png", "subfolder": "", "type": "output"}]}
-    return [json.dumps({"type": "executed", "data": {"node": "9", "display_node": "9", "output": output,
-                                                   "prompt_id": prompt_id}}),
-            json.dumps({"type": "execution_error", "data": {"prompt_id": prompt_id, "node_id": "9",
-                                                          "node_type": "SaveImage", "exception_type": "RuntimeError",
-                                                          "exception_message": "not ours", "traceback": []}}),
-            json.dumps({"type": "executing", "data": {"node": None, "prompt_id": prompt_id}})]
+    return [
+        json.dumps(
+            {"type": "executed", "data": {"node": "9", "display_node": "9", "output": output, "prompt_id": prompt_id}}
+        ),
+        json.dumps(
+            {
+                "type": "execution_error",
+                "data": {
+                    "prompt_id": prompt_id,
+                    "node_id": "9",
+                    "node_type": "SaveImage",
+                    "exception_type": "RuntimeError",
+                    "exception_message": "not ours",
+                    "traceback": [],
+                },
+            }
+        ),
+        json.dumps({"type": "executing", "data": {"node": None, "prompt_id": prompt_id}}),
+    ]
 
 
 def foreign_binary(prompt_id: str = FOREIGN_PROMPT) -> list:
@@ -35,10 +49,20 @@ def foreign_binary(prompt_id: str = FOREIGN_PROMPT) -> list:
     import random
 
     jpeg = jpeg_preview(random.Random(7))
-    return [binary.preview_image(jpeg, binary.FORMAT_JPEG),
-            binary.preview_image_with_metadata(jpeg, {"node_id": "9", "prompt_id": prompt_id,
-                                                      "display_node_id": "9", "parent_node_id": None,
-                                                      "real_node_id": "9", "image_type": "image/jpeg"})]
+    return [
+        binary.preview_image(jpeg, binary.FORMAT_JPEG),
+        binary.preview_image_with_metadata(
+            jpeg,
+            {
+                "node_id": "9",
+                "prompt_id": prompt_id,
+                "display_node_id": "9",
+                "parent_node_id": None,
+                "real_node_id": "9",
+                "image_type": "image/jpeg",
+            },
+        ),
+    ]
 
 
 def broadcast_text() -> bytes:
@@ -47,5 +71,12 @@ def broadcast_text() -> bytes:
 
 
 def everything(prompt_id: str = FOREIGN_PROMPT) -> list:
-    return [malformed_json(), not_an_object(), unknown_type(prompt_id), *foreign_prompt_frames(prompt_id),
-            *foreign_binary(prompt_id), broadcast_text(), b"\x00\x00"]
+    return [
+        malformed_json(),
+        not_an_object(),
+        unknown_type(prompt_id),
+        *foreign_prompt_frames(prompt_id),
+        *foreign_binary(prompt_id),
+        broadcast_text(),
+        b"\x00\x00",
+    ]

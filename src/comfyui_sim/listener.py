@@ -1,4 +1,5 @@
 """The listening socket, opened and closed on demand on one fixed port, and cutting every open connection."""
+
 import asyncio
 import socket
 from typing import Optional

@@ -1,4 +1,5 @@
 """Audio nodes: EmptyAudio makes silence; SaveAudio* and PreviewAudio write files (see audio_files) like audio.json."""
+
 import json
 import os
 
@@ -12,11 +13,18 @@ MP3_QUALITY = ["V0", "128k", "320k"]
 OPUS_QUALITY = ["64k", "96k", "128k", "192k", "320k"]
 
 
-@node("EmptyAudio", required={
-    "duration": FLOAT(60.0, 0.0, 0xFFFFFFFFFFFFFFFF, 0.01, tooltip="Duration of the empty audio clip in seconds"),
-    "sample_rate": INT(44100, 1, 192000, tooltip="Sample rate of the empty audio clip."),
-    "channels": INT(2, 1, 2, tooltip="Number of audio channels (1 for mono, 2 for stereo).")},
-    output=("AUDIO",), category="audio", display_name="Empty Audio", python_module="comfy_extras.nodes_audio")
+@node(
+    "EmptyAudio",
+    required={
+        "duration": FLOAT(60.0, 0.0, 0xFFFFFFFFFFFFFFFF, 0.01, tooltip="Duration of the empty audio clip in seconds"),
+        "sample_rate": INT(44100, 1, 192000, tooltip="Sample rate of the empty audio clip."),
+        "channels": INT(2, 1, 2, tooltip="Number of audio channels (1 for mono, 2 for stereo)."),
+    },
+    output=("AUDIO",),
+    category="audio",
+    display_name="Empty Audio",
+    python_module="comfy_extras.nodes_audio",
+)
 def empty_audio(ctx, duration, sample_rate, channels):
     return (audio_files.silence(duration, sample_rate, channels),)
 
@@ -37,8 +45,14 @@ def tags(ctx) -> dict:
 
 
 def audio_node(name: str, **extra_inputs):
-    return node(name, required={**AUDIO_IN, **extra_inputs}, hidden=HIDDEN, output_node=True, category="audio",
-                python_module="comfy_extras.nodes_audio")
+    return node(
+        name,
+        required={**AUDIO_IN, **extra_inputs},
+        hidden=HIDDEN,
+        output_node=True,
+        category="audio",
+        python_module="comfy_extras.nodes_audio",
+    )
 
 
 @audio_node("SaveAudio", filename_prefix=STRING("audio/ComfyUI"))
@@ -46,15 +60,21 @@ def save_flac(ctx, audio, filename_prefix):
     return save_audio(ctx, audio, filename_prefix, "output", "flac", lambda a: audio_files.flac(a, tags(ctx)))
 
 
-@audio_node("SaveAudioMP3", filename_prefix=STRING("audio/ComfyUI"), quality=["COMBO", {
-    "multiselect": False, "options": MP3_QUALITY, "default": "V0"}])
+@audio_node(
+    "SaveAudioMP3",
+    filename_prefix=STRING("audio/ComfyUI"),
+    quality=["COMBO", {"multiselect": False, "options": MP3_QUALITY, "default": "V0"}],
+)
 def save_mp3(ctx, audio, filename_prefix, quality):
     kbps = 320 if quality == "320k" else 128
     return save_audio(ctx, audio, filename_prefix, "output", "mp3", lambda a: audio_files.mp3(a, kbps))
 
 
-@audio_node("SaveAudioOpus", filename_prefix=STRING("audio/ComfyUI"), quality=["COMBO", {
-    "multiselect": False, "options": OPUS_QUALITY, "default": "128k"}])
+@audio_node(
+    "SaveAudioOpus",
+    filename_prefix=STRING("audio/ComfyUI"),
+    quality=["COMBO", {"multiselect": False, "options": OPUS_QUALITY, "default": "128k"}],
+)
 def save_opus(ctx, audio, filename_prefix, quality):
     return save_audio(ctx, audio, filename_prefix, "output", "opus", audio_files.ogg_opus)
 

@@ -1,4 +1,5 @@
 """Image nodes done for real with Pillow: an IMAGE is a batch (list) of RGB images, a MASK a batch of "L" images."""
+
 import hashlib
 import random
 import struct
@@ -28,10 +29,16 @@ def rgb(color: int) -> tuple:
     return (color >> 16) & 0xFF, (color >> 8) & 0xFF, color & 0xFF
 
 
-@node("EmptyImage", required={
-    "width": INT(512, 1, MAX_RES, step=1), "height": INT(512, 1, MAX_RES, step=1),
-    "batch_size": INT(1, 1, 4096), "color": INT(0, 0, 0xFFFFFF, step=1, display="color")},
-    output=("IMAGE",))
+@node(
+    "EmptyImage",
+    required={
+        "width": INT(512, 1, MAX_RES, step=1),
+        "height": INT(512, 1, MAX_RES, step=1),
+        "batch_size": INT(1, 1, 4096),
+        "color": INT(0, 0, 0xFFFFFF, step=1, display="color"),
+    },
+    output=("IMAGE",),
+)
 def empty_image(ctx, width, height, batch_size, color):
     image = Image.new("RGB", (width, height), rgb(color))
     return (Batch([image] * batch_size),)
@@ -50,16 +57,19 @@ def _image_exists(dirs, image) -> object:
     return True if dirs.input_exists(image) else f"Invalid image file: {image}"
 
 
-@node("LoadImage", required={"image": _input_files}, output=("IMAGE", "MASK"),
-      is_changed=_file_hash, validate=_image_exists, validate_inputs=("image",))
+@node(
+    "LoadImage",
+    required={"image": _input_files},
+    output=("IMAGE", "MASK"),
+    is_changed=_file_hash,
+    validate=_image_exists,
+    validate_inputs=("image",),
+)
 def load_image(ctx, image):
     with Image.open(ctx.dirs.input_path(image)) as src:
         src = ImageOps.exif_transpose(src)
         picture = src.convert("RGB")
-        if "A" in src.getbands():
-            mask = ImageOps.invert(src.getchannel("A"))
-        else:
-            mask = Image.new("L", (64, 64), 0)
+        mask = ImageOps.invert(src.getchannel("A")) if "A" in src.getbands() else Image.new("L", (64, 64), 0)
     return Batch([picture]), Batch([mask])
 
 
@@ -77,16 +87,27 @@ def image_invert(ctx, image):
     return (Batch(i.point(_INVERT * len(i.getbands())) for i in image),)
 
 
-@node("ImageBlur", required={"image": ["IMAGE"], "blur_radius": INT(1, 1, 31, step=1),
-                             "sigma": FLOAT(1.0, 0.1, 10.0, 0.1)},
-      output=("IMAGE",), category="image/postprocessing", python_module="comfy_extras.nodes_post_processing")
+@node(
+    "ImageBlur",
+    required={"image": ["IMAGE"], "blur_radius": INT(1, 1, 31, step=1), "sigma": FLOAT(1.0, 0.1, 10.0, 0.1)},
+    output=("IMAGE",),
+    category="image/postprocessing",
+    python_module="comfy_extras.nodes_post_processing",
+)
 def image_blur(ctx, image, blur_radius, sigma):
     return (Batch(i.filter(ImageFilter.GaussianBlur(sigma)) for i in image),)
 
 
-@node("ImageAddNoise", required={
-    "image": ["IMAGE"], "seed": INT(0, 0, 0xFFFFFFFFFFFFFFFF, control_after_generate=True),
-    "strength": FLOAT(0.5, 0.0, 1.0, 0.01)}, output=("IMAGE",), python_module="comfy_extras.nodes_images")
+@node(
+    "ImageAddNoise",
+    required={
+        "image": ["IMAGE"],
+        "seed": INT(0, 0, 0xFFFFFFFFFFFFFFFF, control_after_generate=True),
+        "strength": FLOAT(0.5, 0.0, 1.0, 0.01),
+    },
+    output=("IMAGE",),
+    python_module="comfy_extras.nodes_images",
+)
 def image_add_noise(ctx, image, seed, strength):
     """clip(image + strength * randn) like ComfyUI's: seeded uniform bytes mapped through the normal quantile,
     so the 2048² PNG of big_2048.json has the real one's size and cost (PROTOCOL.md fact 20)."""
@@ -102,14 +123,27 @@ def image_add_noise(ctx, image, seed, strength):
     return (out,)
 
 
-SCALE_METHODS = {"nearest-exact": Image.NEAREST, "bilinear": Image.BILINEAR, "area": Image.BOX,
-                 "bicubic": Image.BICUBIC, "lanczos": Image.LANCZOS}
+SCALE_METHODS = {
+    "nearest-exact": Image.NEAREST,
+    "bilinear": Image.BILINEAR,
+    "area": Image.BOX,
+    "bicubic": Image.BICUBIC,
+    "lanczos": Image.LANCZOS,
+}
 
 
-@node("ImageScale", required={
-    "image": ["IMAGE"], "upscale_method": [list(SCALE_METHODS)], "width": INT(512, 0, MAX_RES, step=1),
-    "height": INT(512, 0, MAX_RES, step=1), "crop": [["disabled", "center"]]},
-    output=("IMAGE",), category="image/upscaling")
+@node(
+    "ImageScale",
+    required={
+        "image": ["IMAGE"],
+        "upscale_method": [list(SCALE_METHODS)],
+        "width": INT(512, 0, MAX_RES, step=1),
+        "height": INT(512, 0, MAX_RES, step=1),
+        "crop": [["disabled", "center"]],
+    },
+    output=("IMAGE",),
+    category="image/upscaling",
+)
 def image_scale(ctx, image, upscale_method, width, height, crop):
     def scale(picture):
         w = width or round(picture.width * height / picture.height)
@@ -117,11 +151,17 @@ def image_scale(ctx, image, upscale_method, width, height, crop):
         if crop == "center":
             return ImageOps.fit(picture, (w, h), SCALE_METHODS[upscale_method])
         return picture.resize((w, h), SCALE_METHODS[upscale_method])
+
     return (Batch(scale(p) for p in image),)
 
 
-@node("ImageToMask", required={"image": ["IMAGE"], "channel": [CHANNELS]}, output=("MASK",),
-      category="mask", python_module="comfy_extras.nodes_mask")
+@node(
+    "ImageToMask",
+    required={"image": ["IMAGE"], "channel": [CHANNELS]},
+    output=("MASK",),
+    category="mask",
+    python_module="comfy_extras.nodes_mask",
+)
 def image_to_mask(ctx, image, channel):
     index = CHANNELS.index(channel)
     if index >= 3:
@@ -129,15 +169,28 @@ def image_to_mask(ctx, image, channel):
     return (Batch(p.getchannel(index) for p in image),)
 
 
-@node("SolidMask", required={"value": FLOAT(1.0, 0.0, 1.0, 0.01), "width": INT(512, 1, MAX_RES, step=1),
-                             "height": INT(512, 1, MAX_RES, step=1)},
-      output=("MASK",), category="mask", python_module="comfy_extras.nodes_mask")
+@node(
+    "SolidMask",
+    required={
+        "value": FLOAT(1.0, 0.0, 1.0, 0.01),
+        "width": INT(512, 1, MAX_RES, step=1),
+        "height": INT(512, 1, MAX_RES, step=1),
+    },
+    output=("MASK",),
+    category="mask",
+    python_module="comfy_extras.nodes_mask",
+)
 def solid_mask(ctx, value, width, height):
     return (Batch([Image.new("L", (width, height), round(value * 255))]),)
 
 
-@node("GetImageSize", required={"image": ["IMAGE"]}, output=("INT", "INT", "INT"),
-      output_name=("width", "height", "batch_size"), python_module="comfy_extras.nodes_images")
+@node(
+    "GetImageSize",
+    required={"image": ["IMAGE"]},
+    output=("INT", "INT", "INT"),
+    output_name=("width", "height", "batch_size"),
+    python_module="comfy_extras.nodes_images",
+)
 def get_image_size(ctx, image):
     width, height = image[0].size
     # misc_outputs.json: a TEXT binary frame with this exact text, sent to every socket

@@ -1,4 +1,5 @@
 """Made-up nodes for tests: a model-free sampler with previews, a custom-key output node and a node that stalls."""
+
 import io
 import os
 import random
@@ -21,10 +22,18 @@ def jpeg_preview(rng: random.Random) -> bytes:
     return buffer.getvalue()
 
 
-@node("SimKSampler", required={
-    "latent_image": ["LATENT"], "seed": INT(0, 0, 0xFFFFFFFFFFFFFFFF, control_after_generate=True),
-    "steps": INT(20, 1, 10000), "seconds_per_step": FLOAT(0.0, 0.0, 60.0, 0.01)},
-    output=("LATENT",), category="sampling", python_module="custom_nodes.comfyui_sim")
+@node(
+    "SimKSampler",
+    required={
+        "latent_image": ["LATENT"],
+        "seed": INT(0, 0, 0xFFFFFFFFFFFFFFFF, control_after_generate=True),
+        "steps": INT(20, 1, 10000),
+        "seconds_per_step": FLOAT(0.0, 0.0, 60.0, 0.01),
+    },
+    output=("LATENT",),
+    category="sampling",
+    python_module="custom_nodes.comfyui_sim",
+)
 def sim_ksampler(ctx, latent_image, seed, steps, seconds_per_step):
     """Like KSampler's callback: `progress` 1..steps, each with a JPEG latent preview (event 1, or 4 with
     metadata); the result carries noise pixels, so the pixel_space VAEDecode turns it into an image."""
@@ -42,8 +51,14 @@ def sim_ksampler(ctx, latent_image, seed, steps, seconds_per_step):
     return ({"shape": (batch, 3, height, width), "pixels": pixels},)
 
 
-@node("SimSaveCustom", required={"images": ["IMAGE"], "filename_prefix": STRING("custom/ComfyUI")},
-      hidden=HIDDEN, output_node=True, category="custom", python_module="custom_nodes.comfyui_sim")
+@node(
+    "SimSaveCustom",
+    required={"images": ["IMAGE"], "filename_prefix": STRING("custom/ComfyUI")},
+    hidden=HIDDEN,
+    output_node=True,
+    category="custom",
+    python_module="custom_nodes.comfyui_sim",
+)
 def sim_save_custom(ctx, images, filename_prefix):
     """A custom node that lists its files under its own ui key, `my_files`."""
     folder, name, counter, subfolder = save_path(filename_prefix, ctx.dirs.output)
@@ -55,8 +70,13 @@ def sim_save_custom(ctx, images, filename_prefix):
     return {"ui": {"my_files": files}}
 
 
-@node("SimStall", required={"image": ["IMAGE"]}, output=("IMAGE",), category="custom",
-      python_module="custom_nodes.comfyui_sim")
+@node(
+    "SimStall",
+    required={"image": ["IMAGE"]},
+    output=("IMAGE",),
+    category="custom",
+    python_module="custom_nodes.comfyui_sim",
+)
 def sim_stall(ctx, image):
     """Never finishes and sends nothing until interrupted (or the server stops): a hung node."""
     while True:

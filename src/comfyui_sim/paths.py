@@ -1,4 +1,5 @@
 """The simulator's input/, output/ and temp/ folders and ComfyUI's rules for names inside them."""
+
 import os
 import shutil
 from typing import Optional
@@ -70,12 +71,14 @@ def save_path(prefix: str, base_dir: str) -> tuple[str, str, int, str]:
     filename = os.path.basename(os.path.normpath(prefix))
     folder = os.path.join(base_dir, subfolder)
     if os.path.commonpath((base_dir, os.path.abspath(folder))) != base_dir:
-        raise Exception("**** ERROR: Saving image outside the output folder is not allowed.\n"
-                        f" full_output_folder: {os.path.abspath(folder)}\n output_dir: {base_dir}")
+        raise Exception(
+            "**** ERROR: Saving image outside the output folder is not allowed.\n"
+            f" full_output_folder: {os.path.abspath(folder)}\n output_dir: {base_dir}"
+        )
     os.makedirs(folder, exist_ok=True)
     counter = 0
     for existing in os.listdir(folder):
-        head, rest = existing[: len(filename) + 1], existing[len(filename) + 1:]
+        head, rest = existing[: len(filename) + 1], existing[len(filename) + 1 :]
         try:
             digits = int(rest.split("_")[0])
         except ValueError:

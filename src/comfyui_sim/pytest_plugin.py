@@ -1,4 +1,5 @@
 """pytest plugin: the `comfy_sim` fixture, a started ComfySimulator per test."""
+
 import pytest
 
 from .simulator import ComfySimulator

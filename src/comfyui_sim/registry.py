@@ -1,4 +1,5 @@
 """Node registry: each node's input schema, output types and implementation, plus /object_info rendering."""
+
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -48,10 +49,17 @@ class NodeDef:
         if self.hidden:
             inputs["hidden"], order["hidden"] = self.hidden, list(self.hidden)
         info = {
-            "input": inputs, "input_order": order, "output": list(self.output),
-            "output_is_list": [False] * len(self.output), "output_name": list(self.output_name or self.output),
-            "name": self.name, "display_name": None if self.display_name is False else self.display_name or self.name, "description": self.description,
-            "python_module": self.python_module, "category": self.category, "output_node": self.output_node,
+            "input": inputs,
+            "input_order": order,
+            "output": list(self.output),
+            "output_is_list": [False] * len(self.output),
+            "output_name": list(self.output_name or self.output),
+            "name": self.name,
+            "display_name": None if self.display_name is False else self.display_name or self.name,
+            "description": self.description,
+            "python_module": self.python_module,
+            "category": self.category,
+            "output_node": self.output_node,
         }
         if self.output_tooltips:
             info["output_tooltips"] = self.output_tooltips
@@ -60,9 +68,11 @@ class NodeDef:
 
 def node(name: str, **spec: Any) -> Callable:
     """Register the decorated function as the implementation of node class `name`."""
+
     def register(fn: Callable) -> Callable:
         NODES[name] = NodeDef(name=name, fn=fn, **spec)
         return fn
+
     return register
 
 

@@ -1,4 +1,5 @@
 """The aiohttp application: ComfyUI's HTTP API (also under /api, as ComfyUI serves it) and the websocket."""
+
 import uuid
 
 from aiohttp import web
@@ -36,8 +37,12 @@ async def post_prompt(request):
         number = -state.number if body.get("front") else state.number
         state.number += 1
     if "prompt" not in body:
-        error = {"type": "no_prompt", "message": "No prompt provided", "details": "No prompt provided",
-                 "extra_info": {}}
+        error = {
+            "type": "no_prompt",
+            "message": "No prompt provided",
+            "details": "No prompt provided",
+            "extra_info": {},
+        }
         return web.json_response({"error": error, "node_errors": {}}, status=400)
     prompt, prompt_id = body["prompt"], str(body.get("prompt_id", uuid.uuid4()))
     try:

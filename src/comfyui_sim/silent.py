@@ -1,4 +1,5 @@
 """A loopback port where nothing ever answers: TCP connects (into the backlog), no byte comes back."""
+
 import socket
 from typing import Optional
 

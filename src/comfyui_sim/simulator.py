@@ -1,4 +1,5 @@
 """ComfySimulator: the aiohttp server on its own thread and event loop, with outages and restarts on demand."""
+
 import asyncio
 import copy
 import shutil
@@ -146,6 +147,7 @@ class ComfySimulator:
                 self.state.number += 1
                 ids.append(prompt_id)
             return ids
+
         return self._call(put())
 
     def stop(self) -> None:
@@ -172,12 +174,15 @@ class ComfySimulator:
         async def act():
             hub = self.state.hub
             return hub.freeze(*args, asyncio.get_running_loop()) if name == "freeze" else hub.notice_frozen()
+
         return self._call(act())
 
     def client_ids(self) -> list:
         """The client ids frames are sent to now (ComfyUI's `sockets` map)."""
+
         async def read() -> list:
             return list(self.state.hub.sockets)
+
         return self._call(read())
 
     def history(self, prompt_id: str) -> dict:
@@ -186,6 +191,7 @@ class ComfySimulator:
 
         async def read() -> dict:
             return copy.deepcopy(self.state.history.get(prompt_id, {}))
+
         return self._call(read())
 
     def output_files(self) -> list:

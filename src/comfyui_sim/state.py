@@ -1,4 +1,5 @@
 """Everything a ComfyUI process holds in memory: queue, running prompt, history, cache; a restart replaces it."""
+
 import asyncio
 import heapq
 import itertools

@@ -1,4 +1,5 @@
 """Running one node inside a prompt: cache hits, progress_state/executing/executed frames, failures, progress."""
+
 import asyncio
 import functools
 import traceback
@@ -31,8 +32,16 @@ class NodeSteps:
             _, ui = state.cache[key]
             if cid is not None:
                 # cached_rerun.json: a cached output node re-sends `executed` with the old files, no `executing`
-                await self.hub.send("executed", {"node": node_id, "display_node": node_id,
-                                                 "output": ui["output"] if ui else None, "prompt_id": pid}, cid)
+                await self.hub.send(
+                    "executed",
+                    {
+                        "node": node_id,
+                        "display_node": node_id,
+                        "output": ui["output"] if ui else None,
+                        "prompt_id": pid,
+                    },
+                    cid,
+                )
                 if ui:
                     self.ui[node_id] = ui
             self.progress.finish(node_id)
@@ -41,8 +50,11 @@ class NodeSteps:
         self.progress.start(node_id)
         await self.send_progress_state()
         given = self.prompt[node_id].get("inputs", {})
-        inputs = {name: state.cache[self.keys[given[name][0]]][0][given[name][1]] if is_link(given[name])
-                  else given[name] for name in ndef.inputs(self.dirs) if name in given}
+        inputs = {
+            name: state.cache[self.keys[given[name][0]]][0][given[name][1]] if is_link(given[name]) else given[name]
+            for name in ndef.inputs(self.dirs)
+            if name in given
+        }
         if cid is not None:
             state.last_node_id = node_id
             await self.hub.send("executing", {"node": node_id, "display_node": node_id, "prompt_id": pid}, cid)
@@ -70,17 +82,22 @@ class NodeSteps:
         if entry:
             self.ui[node_id] = entry
             if cid is not None:
-                await self.hub.send("executed", {"node": node_id, "display_node": node_id, "output": ui,
-                                                 "prompt_id": pid}, cid)
+                await self.hub.send(
+                    "executed", {"node": node_id, "display_node": node_id, "output": ui, "prompt_id": pid}, cid
+                )
         self.progress.finish(node_id)
         await self.send_progress_state()
         self.executed.append(node_id)
         return None
 
     def failure(self, node_id: str, ex: Exception, inputs: dict) -> dict:
-        return {"node_id": node_id, "exception_message": f"{ex}\n", "exception_type": type_name(type(ex)),
-                "traceback": traceback.format_tb(ex.__traceback__),
-                "current_inputs": {name: [shown(value)] for name, value in inputs.items()}}
+        return {
+            "node_id": node_id,
+            "exception_message": f"{ex}\n",
+            "exception_type": type_name(type(ex)),
+            "traceback": traceback.format_tb(ex.__traceback__),
+            "current_inputs": {name: [shown(value)] for name, value in inputs.items()},
+        }
 
     async def on_progress(self, node_id: str, value, total, png, jpeg: bool = False) -> None:
         self.progress.update(node_id, value, total)
@@ -88,12 +105,23 @@ class NodeSteps:
         with_metadata = png is not None and self.hub.supports_metadata(self.cid)
         if with_metadata:
             # save_image_websocket_metadata.json: event 4 comes before the `progress` frame, event 1 after it
-            await self.hub.send_bytes(binary.preview_image_with_metadata(png, {
-                "node_id": node_id, "prompt_id": self.prompt_id, "display_node_id": node_id,
-                "parent_node_id": None, "real_node_id": node_id,
-                "image_type": "image/jpeg" if jpeg else "image/png"}), self.cid)
-        await self.hub.send("progress", {"value": value, "max": total, "prompt_id": self.prompt_id,
-                                         "node": node_id}, self.cid)
+            await self.hub.send_bytes(
+                binary.preview_image_with_metadata(
+                    png,
+                    {
+                        "node_id": node_id,
+                        "prompt_id": self.prompt_id,
+                        "display_node_id": node_id,
+                        "parent_node_id": None,
+                        "real_node_id": node_id,
+                        "image_type": "image/jpeg" if jpeg else "image/png",
+                    },
+                ),
+                self.cid,
+            )
+        await self.hub.send(
+            "progress", {"value": value, "max": total, "prompt_id": self.prompt_id, "node": node_id}, self.cid
+        )
         if png is not None and not with_metadata:
             image_format = binary.FORMAT_JPEG if jpeg else binary.FORMAT_PNG
             await self.hub.send_bytes(binary.preview_image(png, image_format), self.cid)

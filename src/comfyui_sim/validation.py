@@ -1,6 +1,8 @@
 """Prompt validation like ComfyUI's validate_prompt (validation_error.json, missing_model_validation.json)."""
+
 import sys
 import traceback
+from typing import Optional
 
 from .registry import NODES
 
@@ -30,23 +32,47 @@ def _check_value(name, value, input_type, extra, info, skip_limits):
         if isinstance(input_type, str) and input_type in converters:
             value = converters[input_type](value)
     except Exception as ex:
-        return value, _error("invalid_input_type", f"Failed to convert an input value to a {input_type} value",
-                             f"{name}, {value}, {ex}", input_name=name, input_config=info, received_value=value,
-                             exception_message=str(ex))
+        return value, _error(
+            "invalid_input_type",
+            f"Failed to convert an input value to a {input_type} value",
+            f"{name}, {value}, {ex}",
+            input_name=name,
+            input_config=info,
+            received_value=value,
+            exception_message=str(ex),
+        )
     if skip_limits:
         return value, None
     if "min" in extra and value < extra["min"]:
-        return value, _error("value_smaller_than_min", f"Value {value} smaller than min of {extra['min']}",
-                             name, input_name=name, input_config=info, received_value=value)
+        return value, _error(
+            "value_smaller_than_min",
+            f"Value {value} smaller than min of {extra['min']}",
+            name,
+            input_name=name,
+            input_config=info,
+            received_value=value,
+        )
     if "max" in extra and value > extra["max"]:
-        return value, _error("value_bigger_than_max", f"Value {value} bigger than max of {extra['max']}",
-                             name, input_name=name, input_config=info, received_value=value)
+        return value, _error(
+            "value_bigger_than_max",
+            f"Value {value} bigger than max of {extra['max']}",
+            name,
+            input_name=name,
+            input_config=info,
+            received_value=value,
+        )
     if isinstance(input_type, list) or input_type == "COMBO":
         options = extra.get("options", []) if input_type == "COMBO" else input_type
         if value not in options:
             config, listed = (None, f"(list of length {len(options)})") if len(options) > 20 else (info, str(options))
-            return value, _error("value_not_in_list", "Value not in list", f"{name}: '{value}' not in {listed}",
-                                 input_name=name, input_config=config, received_value=value)
+            return value, _error(
+                "value_not_in_list",
+                "Value not in list",
+                f"{name}: '{value}' not in {listed}",
+                input_name=name,
+                input_config=config,
+                received_value=value,
+            )
     return value, None
 
 
@@ -66,27 +92,54 @@ def validate_inputs(prompt, node_id, validated, dirs):
         value = inputs[name]
         if is_link(value):
             if len(value) != 2:
-                errors.append(_error("bad_linked_input", "Bad linked input, must be a length-2 list of "
-                                     "[node_id, slot_index]", name, input_name=name, input_config=info,
-                                     received_value=value))
+                errors.append(
+                    _error(
+                        "bad_linked_input",
+                        "Bad linked input, must be a length-2 list of [node_id, slot_index]",
+                        name,
+                        input_name=name,
+                        input_config=info,
+                        received_value=value,
+                    )
+                )
                 continue
             source = value[0]
             received = NODES[prompt[source]["class_type"]].output[value[1]]
             if not types_match(received, input_type):
-                errors.append(_error("return_type_mismatch", "Return type mismatch between linked nodes",
-                                     f"{name}, received_type({received}) mismatch input_type({input_type})",
-                                     input_name=name, input_config=info, received_type=received, linked_node=value))
+                errors.append(
+                    _error(
+                        "return_type_mismatch",
+                        "Return type mismatch between linked nodes",
+                        f"{name}, received_type({received}) mismatch input_type({input_type})",
+                        input_name=name,
+                        input_config=info,
+                        received_type=received,
+                        linked_node=value,
+                    )
+                )
                 continue
             try:
                 if validate_inputs(prompt, source, validated, dirs)[0] is False:
                     valid = False
             except Exception as ex:
                 valid = False
-                validated[source] = (False, [_error(
-                    "exception_during_inner_validation", "Exception when validating inner node", str(ex),
-                    input_name=name, input_config=info, exception_message=str(ex),
-                    exception_type=type(ex).__name__, traceback=traceback.format_tb(sys.exc_info()[2]),
-                    linked_node=value)], source)
+                validated[source] = (
+                    False,
+                    [
+                        _error(
+                            "exception_during_inner_validation",
+                            "Exception when validating inner node",
+                            str(ex),
+                            input_name=name,
+                            input_config=info,
+                            exception_message=str(ex),
+                            exception_type=type(ex).__name__,
+                            traceback=traceback.format_tb(sys.exc_info()[2]),
+                            linked_node=value,
+                        )
+                    ],
+                    source,
+                )
             continue
         value, error = _check_value(name, value, input_type, extra, info, name in ndef.validate_inputs)
         if error is None or error["type"] != "invalid_input_type":
@@ -99,24 +152,41 @@ def validate_inputs(prompt, node_id, validated, dirs):
         if verdict is not True:
             for name in arguments:
                 details = name if verdict is False else f"{name} - {verdict}"
-                errors.append(_error("custom_validation_failed", "Custom validation failed for node", details,
-                                     input_name=name))
+                errors.append(
+                    _error("custom_validation_failed", "Custom validation failed for node", details, input_name=name)
+                )
     result = (not errors and valid, errors, node_id)
     validated[node_id] = result
     return result
 
 
-def validate_prompt(prompt: dict, dirs, targets: list = None) -> tuple:
+def validate_prompt(prompt: dict, dirs, targets: Optional[list] = None) -> tuple:
     """Returns (ok, error, outputs_to_execute, node_errors) like ComfyUI; `targets` is partial_execution_targets."""
     outputs = []
     for node_id, entry in prompt.items():
         if not isinstance(entry, dict) or "class_type" not in entry:
-            return False, _error("invalid_prompt", "Cannot execute because a node is missing the class_type "
-                                 "property.", f"Node ID '#{node_id}'"), [], {}
+            return (
+                False,
+                _error(
+                    "invalid_prompt",
+                    "Cannot execute because a node is missing the class_type property.",
+                    f"Node ID '#{node_id}'",
+                ),
+                [],
+                {},
+            )
         ndef = NODES.get(entry["class_type"])
         if ndef is None:
-            return False, _error("invalid_prompt", f"Cannot execute because node {entry['class_type']} does not "
-                                 "exist.", f"Node ID '#{node_id}'"), [], {}
+            return (
+                False,
+                _error(
+                    "invalid_prompt",
+                    f"Cannot execute because node {entry['class_type']} does not exist.",
+                    f"Node ID '#{node_id}'",
+                ),
+                [],
+                {},
+            )
         if ndef.output_node and (targets is None or node_id in targets):
             outputs.append(node_id)
     if not outputs:
@@ -126,9 +196,18 @@ def validate_prompt(prompt: dict, dirs, targets: list = None) -> tuple:
         try:
             ok, reasons, _ = validate_inputs(prompt, output, validated, dirs)
         except Exception as ex:
-            ok, reasons = False, [_error("exception_during_validation", "Exception when validating node", str(ex),
-                                         exception_type=type(ex).__name__,
-                                         traceback=traceback.format_tb(sys.exc_info()[2]))]
+            ok, reasons = (
+                False,
+                [
+                    _error(
+                        "exception_during_validation",
+                        "Exception when validating node",
+                        str(ex),
+                        exception_type=type(ex).__name__,
+                        traceback=traceback.format_tb(sys.exc_info()[2]),
+                    )
+                ],
+            )
             validated[output] = (False, reasons, output)
         if ok:
             good.append(output)
@@ -136,11 +215,17 @@ def validate_prompt(prompt: dict, dirs, targets: list = None) -> tuple:
         failures.append(reasons)
         for node_id, (node_ok, node_reasons, _) in validated.items():
             if node_ok is not True and node_reasons:
-                entry = node_errors.setdefault(node_id, {"errors": node_reasons, "dependent_outputs": [],
-                                                         "class_type": prompt[node_id]["class_type"]})
+                entry = node_errors.setdefault(
+                    node_id,
+                    {"errors": node_reasons, "dependent_outputs": [], "class_type": prompt[node_id]["class_type"]},
+                )
                 entry["dependent_outputs"].append(output)
     if not good:
         details = "\n".join(f"{e['message']}: {e['details']}" for reasons in failures for e in reasons)
-        return False, _error("prompt_outputs_failed_validation", "Prompt outputs failed validation", details), \
-            [], node_errors
+        return (
+            False,
+            _error("prompt_outputs_failed_validation", "Prompt outputs failed validation", details),
+            [],
+            node_errors,
+        )
     return True, None, good, node_errors

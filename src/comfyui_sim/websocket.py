@@ -1,4 +1,5 @@
 """GET /ws: ComfyUI's websocket handler, its teardown race included (server.py websocket_handler)."""
+
 import asyncio
 import json
 import uuid

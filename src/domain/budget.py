@@ -1,4 +1,5 @@
 """A job's budget: its deadline and its stop flag, honoured by every blocking step."""
+
 from __future__ import annotations
 
 import threading
@@ -17,8 +18,9 @@ class Budget:
     cancels the job. Both raise at once: `Cancelled` or `JobTimedOut`, naming what was being done.
     """
 
-    def __init__(self, deadline: Optional[float] = None, stop: Optional[threading.Event] = None,
-                 clock: Clock = time.monotonic) -> None:
+    def __init__(
+        self, deadline: Optional[float] = None, stop: Optional[threading.Event] = None, clock: Clock = time.monotonic
+    ) -> None:
         self.deadline = deadline
         self.stop = stop if stop is not None else threading.Event()
         self._clock = clock

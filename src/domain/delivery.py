@@ -1,4 +1,5 @@
 """Fetches and stores outputs while the workflow runs: bounded concurrency, no duplicates, per-output failures."""
+
 from __future__ import annotations
 
 import contextvars
@@ -49,9 +50,17 @@ class Digest:
 class Delivery:
     """One job's outputs: `submit` as ComfyUI announces them, `finish` with `/history`'s list."""
 
-    def __init__(self, job_id: str, *, source: ImageSource, sink: ImageSink, budget: Budget,
-                 options: DeliveryOptions, converter: Optional[ImageConverter] = None,
-                 on_stored: Optional[Callable[[StoredOutput], None]] = None) -> None:
+    def __init__(
+        self,
+        job_id: str,
+        *,
+        source: ImageSource,
+        sink: ImageSink,
+        budget: Budget,
+        options: DeliveryOptions,
+        converter: Optional[ImageConverter] = None,
+        on_stored: Optional[Callable[[StoredOutput], None]] = None,
+    ) -> None:
         self._job_id, self._source, self._sink, self._budget = job_id, source, sink, budget
         self._options, self._converter, self._on_stored = options, converter, on_stored
         self._pool: Optional[ThreadPoolExecutor] = None
@@ -79,8 +88,9 @@ class Delivery:
         extension = ".jpg" if image_format == "jpeg" else ".png"
         with self._lock:
             index = sum(1 for ref in self._inband if ref.node_id == node_id) + 1
-            ref = OutputRef(node_id=node_id, kind="images", filename=f"websocket_{node_id}_{index:05}_{extension}",
-                            type="websocket")
+            ref = OutputRef(
+                node_id=node_id, kind="images", filename=f"websocket_{node_id}_{index:05}_{extension}", type="websocket"
+            )
             self._inband[ref] = data
         self.submit(ref)
 
@@ -137,8 +147,13 @@ class Delivery:
     def _store_download(self, ref: OutputRef, download: Download) -> StoredOutput:
         target = self._options.output_format
         extension = "." + ref.filename.rsplit(".", 1)[-1].lower() if "." in ref.filename else ""
-        if target is None or self._converter is None or ref.animated or ref.kind != "images" \
-                or extension not in STILL_IMAGE_EXTENSIONS:
+        if (
+            target is None
+            or self._converter is None
+            or ref.animated
+            or ref.kind != "images"
+            or extension not in STILL_IMAGE_EXTENSIONS
+        ):
             return self._store(ref, ref.filename, download.content_type, download.chunks)
         data = self._converter.convert(b"".join(download.chunks), target.format, target.quality)
         new_extension, content_type = FORMAT_FILES[target.format]
@@ -149,8 +164,15 @@ class Delivery:
         digest = Digest(chunks)
         data = self._sink.store(self._job_id, filename, content_type, digest, self._budget)
         log.info("delivered %s of node %s (%d bytes, %s)", filename, ref.node_id, digest.size, self._sink.kind)
-        return StoredOutput(ref=ref, filename=filename, type=self._sink.kind, data=data, content_type=content_type,
-                            size_bytes=digest.size, sha256=digest.hexdigest())
+        return StoredOutput(
+            ref=ref,
+            filename=filename,
+            type=self._sink.kind,
+            data=data,
+            content_type=content_type,
+            size_bytes=digest.size,
+            sha256=digest.hexdigest(),
+        )
 
 
 def node_order(node_id: str) -> tuple:

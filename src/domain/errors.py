@@ -24,6 +24,7 @@ WorkerError                      (code)
 ├── UploadFailed                 upload_failed
 └── ResponseTooLarge             response_too_large    the outputs do not fit in RunPod's response
 """
+
 from __future__ import annotations
 
 from typing import Any, Mapping, Optional, Sequence

@@ -1,4 +1,5 @@
 """Execution events a monitor reads off ComfyUI's websocket, already decoded, for the use case's policy."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -81,5 +82,15 @@ class SocketLost:
     reason: str
 
 
-Event = Union[QueueStatus, ExecutionStarted, NodesCached, NodeStarted, StepProgress, NodeExecuted,
-              InbandImage, PromptEnded, PromptFinished, SocketLost]
+Event = Union[
+    QueueStatus,
+    ExecutionStarted,
+    NodesCached,
+    NodeStarted,
+    StepProgress,
+    NodeExecuted,
+    InbandImage,
+    PromptEnded,
+    PromptFinished,
+    SocketLost,
+]

@@ -1,4 +1,5 @@
 """Follows one prompt through its events: the recovery rules for lost sockets, deaf sockets, silence and stalls."""
+
 from __future__ import annotations
 
 import logging
@@ -50,19 +51,26 @@ class Ending:
 class PromptFollower:
     """Reads events until the prompt ends; hands every event about it to `on_event`."""
 
-    def __init__(self, stream: EventStream, comfy: ComfyApi, prompt_id: str, budget: Budget,
-                 policy: FollowPolicy, on_event: Callable[[Event], None],
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        stream: EventStream,
+        comfy: ComfyApi,
+        prompt_id: str,
+        budget: Budget,
+        policy: FollowPolicy,
+        on_event: Callable[[Event], None],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._stream, self._comfy, self._id = stream, comfy, prompt_id
         self._budget, self._p, self._on_event, self._clock = budget, policy, on_event, clock
         now = clock()
-        self._heard_at = now          # last frame about our prompt
-        self._asked_at = now          # last time ComfyUI was asked about it
-        self._running = False         # started executing (not waiting in the queue)
+        self._heard_at = now  # last frame about our prompt
+        self._asked_at = now  # last time ComfyUI was asked about it
+        self._running = False  # started executing (not waiting in the queue)
         self._node: Optional[str] = None
         self._terminal: Optional[Outcome] = None
         self._grace_until = float("inf")
-        self._reopened = False        # the socket was reopened during this prompt: it may go deaf
+        self._reopened = False  # the socket was reopened during this prompt: it may go deaf
         self._deaf_checks = 0
 
     def run(self) -> Ending:
@@ -84,10 +92,14 @@ class PromptFollower:
     def _checks(self, now: float) -> Optional[Ending]:
         if self._running and now - self._heard_at >= self._p.stall_timeout_s:
             where = f" in node {self._node}" if self._node else ""
-            raise Stalled(f"prompt {self._id} sent nothing for {self._p.stall_timeout_s:g} s while running{where}",
-                          data={"node_id": self._node, "stall_timeout_s": self._p.stall_timeout_s})
+            raise Stalled(
+                f"prompt {self._id} sent nothing for {self._p.stall_timeout_s:g} s while running{where}",
+                data={"node_id": self._node, "stall_timeout_s": self._p.stall_timeout_s},
+            )
         quiet = now - max(self._heard_at, self._asked_at)
-        if self._reopened and quiet >= min(self._p.deaf_check_s * 2 ** min(self._deaf_checks, 6), self._p.silence_check_s):
+        if self._reopened and quiet >= min(
+            self._p.deaf_check_s * 2 ** min(self._deaf_checks, 6), self._p.silence_check_s
+        ):
             # ComfyUI's socket teardown runs sockets.pop(sid) whatever socket holds the id by then: an old
             # socket whose loss it notices late unregisters the reopened one, which then hears nothing.
             self._deaf_checks += 1
@@ -162,15 +174,23 @@ class PromptFollower:
                 last = exc
                 if attempt > self._p.reconnect_attempts:
                     break
-                log.warning("reopening the websocket (%s) failed: %s; retry %d of %d in %g s",
-                            why, exc, attempt, self._p.reconnect_attempts, self._p.reconnect_delay_s)
+                log.warning(
+                    "reopening the websocket (%s) failed: %s; retry %d of %d in %g s",
+                    why,
+                    exc,
+                    attempt,
+                    self._p.reconnect_attempts,
+                    self._p.reconnect_delay_s,
+                )
                 self._budget.sleep(self._p.reconnect_delay_s, "reconnecting to ComfyUI")
                 continue
             log.info("websocket to ComfyUI reopened (%s)", why)
             self._reopened = True
             return
-        raise ComfyUnreachable(f"cannot reopen the websocket to ComfyUI after {self._p.reconnect_attempts} "
-                               f"retries: {last}", data={"refresh_worker": True})
+        raise ComfyUnreachable(
+            f"cannot reopen the websocket to ComfyUI after {self._p.reconnect_attempts} retries: {last}",
+            data={"refresh_worker": True},
+        )
 
     def _ask(self, why: str) -> tuple[Optional[Ending], Optional[str]]:
         """Ask `/queue` and `/history` what became of the prompt; a failed question is asked again later."""
@@ -187,8 +207,10 @@ class PromptFollower:
 
     def _state_ending(self, state: PromptState) -> Optional[Ending]:
         if state.state == "lost":
-            raise PromptLost(f"ComfyUI no longer knows prompt {self._id}: it was restarted, or the prompt was "
-                             "deleted from its queue, before the prompt finished")
+            raise PromptLost(
+                f"ComfyUI no longer knows prompt {self._id}: it was restarted, or the prompt was "
+                "deleted from its queue, before the prompt finished"
+            )
         if state.state == "finished" and state.history is not None:
             return Ending(state.history.outcome, state.history)
         if state.state == "running":

@@ -1,4 +1,5 @@
 """Turns a RunPod job's raw `input` into a validated `Job`, or a clear `InvalidInput`."""
+
 from __future__ import annotations
 
 import base64
@@ -29,9 +30,14 @@ def parse_job_input(raw: Any, *, max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES)
     key = data.get("comfy_org_api_key")
     if key is not None and (not isinstance(key, str) or not key.strip()):
         raise InvalidInput("input.comfy_org_api_key must be a non-empty string")
-    return JobInput(workflow=workflow, images=images, comfy_org_api_key=key or None,
-                    include_temp=_flag(data, "include_temp"), output_format=_output_format(data.get("output_format")),
-                    validate_only=_flag(data, "validate_only"))
+    return JobInput(
+        workflow=workflow,
+        images=images,
+        comfy_org_api_key=key or None,
+        include_temp=_flag(data, "include_temp"),
+        output_format=_output_format(data.get("output_format")),
+        validate_only=_flag(data, "validate_only"),
+    )
 
 
 def new_job(

@@ -1,4 +1,5 @@
 """Value objects of one job: its input, the prompt sent to ComfyUI, outcomes and outputs."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

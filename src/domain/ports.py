@@ -1,4 +1,5 @@
 """The ports the use case drives; adapters and fakes implement them without inheriting."""
+
 from __future__ import annotations
 
 from typing import Any, Callable, ContextManager, Iterable, Mapping, Optional, Protocol
@@ -72,8 +73,7 @@ class EventStream(Protocol):
 class ExecutionMonitor(Protocol):
     """Opens an `EventStream` for a client id; the socket closes when the context exits."""
 
-    def open(self, client_id: str, budget: Budget) -> ContextManager[EventStream]:
-        ...
+    def open(self, client_id: str, budget: Budget) -> ContextManager[EventStream]: ...
 
 
 class ImageSource(Protocol):

@@ -1,4 +1,5 @@
 """Turns execution events into progress a caller can draw as one bar, at most twice a second plus node changes."""
+
 from __future__ import annotations
 
 import time
@@ -9,8 +10,7 @@ ProgressSink = Callable[[dict], None]
 
 def nodes_to_run(workflow: Mapping[str, Any]) -> set[str]:
     """The nodes ComfyUI runs for the prompt's outputs: every node a final (unconsumed) node depends on."""
-    consumed = {str(v[0]) for node in workflow.values() for v in (node.get("inputs") or {}).values()
-                if _is_link(v)}
+    consumed = {str(v[0]) for node in workflow.values() for v in (node.get("inputs") or {}).values() if _is_link(v)}
     pending = [node_id for node_id in workflow if node_id not in consumed]
     seen: set[str] = set()
     while pending:
@@ -25,8 +25,14 @@ def nodes_to_run(workflow: Mapping[str, Any]) -> set[str]:
 class ProgressTracker:
     """Keeps `nodes_done / nodes_total`, the running node's steps and a percent that never goes down."""
 
-    def __init__(self, workflow: Mapping[str, Any], send: Optional[ProgressSink], *,
-                 min_interval_s: float = 0.5, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        workflow: Mapping[str, Any],
+        send: Optional[ProgressSink],
+        *,
+        min_interval_s: float = 0.5,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._classes = {str(k): str(v.get("class_type")) for k, v in workflow.items()}
         self._to_run = nodes_to_run(workflow)
         self._send = send
@@ -75,9 +81,14 @@ class ProgressTracker:
         fraction = self._step / self._steps if self._steps and self._node not in self._done else 0.0
         self._percent = max(self._percent, min(100.0, 100.0 * (done + fraction) / total))
         update: dict[str, Any] = {
-            "node": self._node, "node_class": self._classes.get(self._node or ""),
-            "nodes_done": done, "nodes_total": total, "step": self._step, "steps": self._steps,
-            "percent": round(self._percent, 1), "elapsed_s": round(self._clock() - self._started_at, 2),
+            "node": self._node,
+            "node_class": self._classes.get(self._node or ""),
+            "nodes_done": done,
+            "nodes_total": total,
+            "step": self._step,
+            "steps": self._steps,
+            "percent": round(self._percent, 1),
+            "elapsed_s": round(self._clock() - self._started_at, 2),
         }
         if self.queue_position is not None:
             update["queue_position"] = self.queue_position
@@ -97,4 +108,6 @@ class ProgressTracker:
 
 
 def _is_link(value: Any) -> bool:
-    return isinstance(value, list) and len(value) == 2 and isinstance(value[0], (str, int)) and isinstance(value[1], int)
+    return (
+        isinstance(value, list) and len(value) == 2 and isinstance(value[0], (str, int)) and isinstance(value[1], int)
+    )

@@ -1,4 +1,5 @@
 """Shapes a job's result or error into the worker-comfyui 5.x response, and keeps it within RunPod's size limit."""
+
 from __future__ import annotations
 
 import base64
@@ -15,8 +16,13 @@ from domain.ports import ImageSink
 def file_entry(out: StoredOutput) -> dict[str, Any]:
     """One delivered file; `filename`, `type`, `data` are the 5.x shape, the rest rides along."""
     return {
-        "filename": out.filename, "type": out.type, "data": out.data, "node_id": out.ref.node_id,
-        "subfolder": out.ref.subfolder, "content_type": out.content_type, "size_bytes": out.size_bytes,
+        "filename": out.filename,
+        "type": out.type,
+        "data": out.data,
+        "node_id": out.ref.node_id,
+        "subfolder": out.ref.subfolder,
+        "content_type": out.content_type,
+        "size_bytes": out.size_bytes,
         "sha256": out.sha256,
     }
 
@@ -26,8 +32,11 @@ def success_response(result: JobResult, extra: Optional[dict] = None) -> dict[st
     errors = [str(failure) for failure in result.failures]
     if not result.outputs and not result.texts and errors:
         first = result.failures[0]
-        return {"error": f"{first.code}: no output could be returned; {errors[0]}", "error_code": first.code,
-                "details": errors}
+        return {
+            "error": f"{first.code}: no output could be returned; {errors[0]}",
+            "error_code": first.code,
+            "details": errors,
+        }
     response: dict[str, Any] = {"images": []}
     for out in result.outputs:
         response.setdefault(out.ref.kind, []).append(file_entry(out))
@@ -54,15 +63,24 @@ def response_size(response: dict) -> int:
     return len(json.dumps(response, separators=(",", ":")).encode("utf-8"))
 
 
-def fit_response(job_id: str, response: dict[str, Any], max_bytes: int, overflow: Optional[ImageSink],
-                 budget: Budget) -> dict[str, Any]:
+def fit_response(
+    job_id: str, response: dict[str, Any], max_bytes: int, overflow: Optional[ImageSink], budget: Budget
+) -> dict[str, Any]:
     """Move the largest inline outputs to `overflow` (S3) until the response fits; without it, refuse clearly."""
     size = response_size(response)
     if size <= max_bytes:
         return response
-    inline = sorted((entry for key, entries in response.items() if isinstance(entries, list)
-                     for entry in entries if isinstance(entry, dict) and entry.get("type") == "base64"),
-                    key=lambda e: len(e["data"]), reverse=True)
+    inline = sorted(
+        (
+            entry
+            for key, entries in response.items()
+            if isinstance(entries, list)
+            for entry in entries
+            if isinstance(entry, dict) and entry.get("type") == "base64"
+        ),
+        key=lambda e: len(e["data"]),
+        reverse=True,
+    )
     if overflow is None:
         raise _too_large(size, max_bytes, inline, "configure S3 (BUCKET_ENDPOINT_URL...) to get URLs, ")
     for entry in inline:
@@ -84,5 +102,9 @@ def _too_large(size: int, max_bytes: int, inline: list, s3_hint: str) -> Respons
         f"the outputs make a {size:,}-byte response, over MAX_RESPONSE_BYTES={max_bytes:,} (RunPod refuses larger "
         f"results): {s3_hint}ask for a smaller format (input.output_format), or raise MAX_RESPONSE_BYTES up to "
         f"RunPod's limit" + (f"; outputs: {listed}" if listed else ""),
-        data={"response_bytes": size, "max_response_bytes": max_bytes,
-              "outputs": [{k: e[k] for k in ("filename", "node_id", "size_bytes")} for e in inline]})
+        data={
+            "response_bytes": size,
+            "max_response_bytes": max_bytes,
+            "outputs": [{k: e[k] for k in ("filename", "node_id", "size_bytes")} for e in inline],
+        },
+    )

@@ -1,4 +1,5 @@
 """The use case: run one job against ComfyUI in protocol order, delivering outputs while it runs."""
+
 from __future__ import annotations
 
 import functools
@@ -61,9 +62,15 @@ class Services:
     fetcher: Optional[InputFetcher] = None
 
 
-def run_job(job: Job, svc: Services, budget: Budget, *, on_progress: Optional[ProgressSink] = None,
-            on_output: Optional[Callable[[StoredOutput], None]] = None,
-            clock: Callable[[], float] = time.monotonic) -> dict:
+def run_job(
+    job: Job,
+    svc: Services,
+    budget: Budget,
+    *,
+    on_progress: Optional[ProgressSink] = None,
+    on_output: Optional[Callable[[StoredOutput], None]] = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> dict:
     """Wait for ComfyUI, upload inputs, queue with the socket open, deliver outputs as they come, answer."""
     laps = _Laps(clock)
     svc.comfy.wait_until_ready(budget)
@@ -72,9 +79,15 @@ def run_job(job: Job, svc: Services, budget: Budget, *, on_progress: Optional[Pr
         return validate_only(job, svc, budget)
     _upload_inputs(job, svc, budget)
     laps.lap("upload_inputs")
-    delivery = Delivery(job.id, source=svc.source, sink=svc.sink, budget=budget, converter=svc.converter,
-                        on_stored=on_output, options=DeliveryOptions(svc.concurrency, job.input.include_temp,
-                                                                     job.input.output_format))
+    delivery = Delivery(
+        job.id,
+        source=svc.source,
+        sink=svc.sink,
+        budget=budget,
+        converter=svc.converter,
+        on_stored=on_output,
+        options=DeliveryOptions(svc.concurrency, job.input.include_temp, job.input.output_format),
+    )
     run = _PromptRun(job, delivery, ProgressTracker(job.prompt.workflow, on_progress, clock=clock), laps)
     with ExitStack() as stack:
         stack.callback(delivery.close)
@@ -85,7 +98,9 @@ def run_job(job: Job, svc: Services, budget: Budget, *, on_progress: Optional[Pr
             _queue(job, svc, budget)
             queued = True
             log.info("queued prompt %s", job.prompt.id)
-            ending = PromptFollower(stream, svc.comfy, job.prompt.id, budget, svc.policy, run.on_event, clock=clock).run()
+            ending = PromptFollower(
+                stream, svc.comfy, job.prompt.id, budget, svc.policy, run.on_event, clock=clock
+            ).run()
         except (Cancelled, JobTimedOut, Stalled):
             delivery.abort()
             if queued:
@@ -128,10 +143,15 @@ def raise_for_outcome(outcome: Outcome) -> None:
     """Turn an unsuccessful outcome into its error."""
     if outcome.status == "success":
         return
-    where = "" if outcome.node_id is None else f"node {outcome.node_id}" + (
-        f" ({outcome.node_type})" if outcome.node_type else "")
+    where = (
+        ""
+        if outcome.node_id is None
+        else f"node {outcome.node_id}" + (f" ({outcome.node_type})" if outcome.node_type else "")
+    )
     if outcome.status == "interrupted":
-        raise ExecutionInterrupted(f"ComfyUI interrupted the prompt{' at ' + where if where else ''}", data=outcome.details)
+        raise ExecutionInterrupted(
+            f"ComfyUI interrupted the prompt{' at ' + where if where else ''}", data=outcome.details
+        )
     reason = ": ".join(part for part in (outcome.exception_type, outcome.message.strip()) if part)
     raise ExecutionFailed(f"{where or 'workflow'}: {reason or 'ComfyUI reported an error'}", data=outcome.details)
 
@@ -233,8 +253,9 @@ def _upload_inputs(job: Job, svc: Services, budget: Budget) -> None:
 
 
 def _open_stream(job: Job, svc: Services, budget: Budget, stack: ExitStack) -> EventStream:
-    return _with_ready_retry(svc.comfy, budget,
-                             lambda: stack.enter_context(svc.monitor.open(job.prompt.client_id, budget)))
+    return _with_ready_retry(
+        svc.comfy, budget, lambda: stack.enter_context(svc.monitor.open(job.prompt.client_id, budget))
+    )
 
 
 def _queue(job: Job, svc: Services, budget: Budget) -> None:

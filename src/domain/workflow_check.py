@@ -1,4 +1,5 @@
 """Dry-run validation of an API-format workflow against ComfyUI's /object_info, the way validate_prompt does it."""
+
 from __future__ import annotations
 
 import difflib
@@ -8,17 +9,42 @@ from typing import Any, Collection, Mapping, Optional
 from domain.errors import ModelMissing, NodeMissing, WorkflowRejected
 
 CONVERTERS = {"INT": int, "FLOAT": float, "STRING": str, "BOOLEAN": bool}
-MODEL_EXTENSIONS = (".safetensors", ".sft", ".ckpt", ".pt", ".pt2", ".pth", ".bin", ".gguf", ".onnx", ".pkl",
-                    ".engine", ".pb", ".tflite")
+MODEL_EXTENSIONS = (
+    ".safetensors",
+    ".sft",
+    ".ckpt",
+    ".pt",
+    ".pt2",
+    ".pth",
+    ".bin",
+    ".gguf",
+    ".onnx",
+    ".pkl",
+    ".engine",
+    ".pb",
+    ".tflite",
+)
 # The model folder behind a loader input (ComfyUI's folder_paths names, as /models lists them in
 # missing_model_validation.json model_routes); class-specific entries first.
 MODEL_FOLDERS = {
-    ("CLIPVisionLoader", "clip_name"): "clip_vision", ("UpscaleModelLoader", "model_name"): "upscale_models",
-    ("CheckpointLoader", "config_name"): "configs", "ckpt_name": "checkpoints", "lora_name": "loras",
-    "vae_name": "vae", "unet_name": "diffusion_models", "clip_name": "text_encoders", "clip_name1": "text_encoders",
-    "clip_name2": "text_encoders", "clip_name3": "text_encoders", "clip_name4": "text_encoders",
-    "control_net_name": "controlnet", "style_model_name": "style_models", "hypernetwork_name": "hypernetworks",
-    "gligen_name": "gligen", "audio_encoder_name": "audio_encoders", "photomaker_model_name": "photomaker",
+    ("CLIPVisionLoader", "clip_name"): "clip_vision",
+    ("UpscaleModelLoader", "model_name"): "upscale_models",
+    ("CheckpointLoader", "config_name"): "configs",
+    "ckpt_name": "checkpoints",
+    "lora_name": "loras",
+    "vae_name": "vae",
+    "unet_name": "diffusion_models",
+    "clip_name": "text_encoders",
+    "clip_name1": "text_encoders",
+    "clip_name2": "text_encoders",
+    "clip_name3": "text_encoders",
+    "clip_name4": "text_encoders",
+    "control_net_name": "controlnet",
+    "style_model_name": "style_models",
+    "hypernetwork_name": "hypernetworks",
+    "gligen_name": "gligen",
+    "audio_encoder_name": "audio_encoders",
+    "photomaker_model_name": "photomaker",
 }
 
 
@@ -82,11 +108,24 @@ def check_workflow(workflow: Mapping, object_info: Mapping, input_files: Collect
     for node_id, node in workflow.items():
         class_type = node.get("class_type") if isinstance(node, Mapping) else None
         if class_type is None:
-            issues.append(Issue("invalid_prompt", "Cannot execute because a node is missing the class_type property.",
-                                f"Node ID '#{node_id}'", node_id=str(node_id)))
+            issues.append(
+                Issue(
+                    "invalid_prompt",
+                    "Cannot execute because a node is missing the class_type property.",
+                    f"Node ID '#{node_id}'",
+                    node_id=str(node_id),
+                )
+            )
         elif class_type not in object_info:
-            issues.append(Issue("invalid_prompt", f"Cannot execute because node {class_type} does not exist.",
-                                f"Node ID '#{node_id}'", node_id=str(node_id), class_type=class_type))
+            issues.append(
+                Issue(
+                    "invalid_prompt",
+                    f"Cannot execute because node {class_type} does not exist.",
+                    f"Node ID '#{node_id}'",
+                    node_id=str(node_id),
+                    class_type=class_type,
+                )
+            )
     if issues:
         return issues
     outputs = [node_id for node_id, node in workflow.items() if object_info[node["class_type"]].get("output_node")]
@@ -128,21 +167,34 @@ def _check_node(node_id: str, workflow: Mapping, object_info: Mapping, input_fil
 
 def _check_link(name: str, link: list, config: Any, workflow: Mapping, object_info: Mapping):
     if len(link) != 2 or not isinstance(link[1], int) or isinstance(link[1], bool):
-        return Issue("bad_linked_input", "Bad linked input, must be a length-2 list of [node_id, slot_index]",
-                     name, received=link), None
+        return Issue(
+            "bad_linked_input",
+            "Bad linked input, must be a length-2 list of [node_id, slot_index]",
+            name,
+            received=link,
+        ), None
     source, slot = str(link[0]), link[1]
     if source not in workflow:
-        return Issue("bad_linked_input", "Bad linked input", f"{name}: node {source} is not in the workflow",
-                     received=link), None
+        return Issue(
+            "bad_linked_input", "Bad linked input", f"{name}: node {source} is not in the workflow", received=link
+        ), None
     outputs = list(object_info[workflow[source]["class_type"]].get("output") or [])
     if not 0 <= slot < len(outputs):
-        return Issue("bad_linked_input", "Bad linked input", f"{name}: node {source} has no output slot {slot} "
-                     f"({len(outputs)} outputs)", received=link), None
+        return Issue(
+            "bad_linked_input",
+            "Bad linked input",
+            f"{name}: node {source} has no output slot {slot} ({len(outputs)} outputs)",
+            received=link,
+        ), None
     wanted = declared(config)[0]
     if not types_match(outputs[slot], wanted):
         # like ComfyUI, the linked node is not validated after a mismatch
-        return Issue("return_type_mismatch", "Return type mismatch between linked nodes",
-                     f"{name}, received_type({outputs[slot]}) mismatch input_type({wanted})", received=link), None
+        return Issue(
+            "return_type_mismatch",
+            "Return type mismatch between linked nodes",
+            f"{name}, received_type({outputs[slot]}) mismatch input_type({wanted})",
+            received=link,
+        ), None
     return None, source
 
 
@@ -154,17 +206,30 @@ def _check_value(name: str, value: Any, config: Any, input_files: Collection[str
         if kind in CONVERTERS:
             value = CONVERTERS[kind](value)
     except (TypeError, ValueError) as exc:
-        return Issue("invalid_input_type", f"Failed to convert an input value to a {kind} value",
-                     f"{name}, {value}, {exc}", received=value)
+        return Issue(
+            "invalid_input_type",
+            f"Failed to convert an input value to a {kind} value",
+            f"{name}, {value}, {exc}",
+            received=value,
+        )
     if "min" in options and _compare(value, options["min"]) < 0:
-        return Issue("value_smaller_than_min", f"Value {value} smaller than min of {options['min']}", name, received=value)
+        return Issue(
+            "value_smaller_than_min", f"Value {value} smaller than min of {options['min']}", name, received=value
+        )
     if "max" in options and _compare(value, options["max"]) > 0:
-        return Issue("value_bigger_than_max", f"Value {value} bigger than max of {options['max']}", name, received=value)
+        return Issue(
+            "value_bigger_than_max", f"Value {value} bigger than max of {options['max']}", name, received=value
+        )
     uploads = any(key.endswith("_upload") for key in options)
     if allowed is not None and value not in allowed and not (uploads and value in input_files):
         listed = f"(list of length {len(allowed)})" if len(allowed) > 20 else str(allowed)
-        return Issue("value_not_in_list", "Value not in list", f"{name}: '{value}' not in {listed}",
-                     received=value, allowed=tuple(allowed))
+        return Issue(
+            "value_not_in_list",
+            "Value not in list",
+            f"{name}: '{value}' not in {listed}",
+            received=value,
+            allowed=tuple(allowed),
+        )
     return None
 
 
@@ -186,8 +251,9 @@ def raise_for_issues(issues: list, object_info: Optional[Mapping] = None) -> Non
         raise error_for_issues(issues, object_info)
 
 
-def error_for_issues(issues: list, object_info: Optional[Mapping] = None,
-                     comfy_error: Optional[Mapping] = None) -> WorkflowRejected:
+def error_for_issues(
+    issues: list, object_info: Optional[Mapping] = None, comfy_error: Optional[Mapping] = None
+) -> WorkflowRejected:
     """One error for the issues; its first line tells the fix when a node class or a model file is missing.
 
     `data` is `{"validation_errors": [issue fields...]}` (plus ComfyUI's own top `comfy_error` when it sent one);
@@ -199,8 +265,11 @@ def error_for_issues(issues: list, object_info: Optional[Mapping] = None,
     kind: type[WorkflowRejected]
     if unknown:
         kind = NodeMissing
-        promoted = {n: f"node {issues[n].node_id}: class_type '{issues[n].class_type}' is not installed in this "
-                       "ComfyUI; a custom node is missing from the worker image" for n in unknown}
+        promoted = {
+            n: f"node {issues[n].node_id}: class_type '{issues[n].class_type}' is not installed in this "
+            "ComfyUI; a custom node is missing from the worker image"
+            for n in unknown
+        }
     else:
         for n, issue in enumerate(issues):
             if is_missing_model(issue):
@@ -228,8 +297,11 @@ def is_missing_model(issue: Issue) -> bool:
     """A `value_not_in_list` on a file list: file names allowed or asked for, or a known loader input."""
     if issue.type != "value_not_in_list":
         return False
-    return (any(looks_like_model_file(v) for v in issue.allowed or ()) or looks_like_model_file(issue.received)
-            or model_folder(issue.class_type, issue.input) is not None)
+    return (
+        any(looks_like_model_file(v) for v in issue.allowed or ())
+        or looks_like_model_file(issue.received)
+        or model_folder(issue.class_type, issue.input) is not None
+    )
 
 
 def allowed_values(issue: Issue, object_info: Optional[Mapping]) -> Optional[list]:
@@ -248,17 +320,22 @@ def model_facts(issue: Issue, object_info: Optional[Mapping]) -> dict:
     allowed = allowed_values(issue, object_info)
     files = [value for value in allowed or () if isinstance(value, str)]
     closest = closest_names(str(issue.received), files)
-    return {"folder": model_folder(issue.class_type, issue.input), "available": None if allowed is None else len(files),
-            "closest": closest}
+    return {
+        "folder": model_folder(issue.class_type, issue.input),
+        "available": None if allowed is None else len(files),
+        "closest": closest,
+    }
 
 
 def closest_names(wanted: str, files: list, n: int = 3) -> list:
     """The files whose names look like `wanted`, compared without folder, extension and separators (which most
     model names share, so they are no evidence)."""
+
     def stem(name: str) -> str:
         base = name.replace("\\", "/").rsplit("/", 1)[-1].lower()
         base = base.rsplit(".", 1)[0] if base.endswith(MODEL_EXTENSIONS) else base
         return "".join(ch for ch in base if ch.isalnum())
+
     by_stem: dict[str, list] = {}
     for name in files:
         by_stem.setdefault(stem(name), []).append(name)
@@ -278,5 +355,7 @@ def model_missing_line(issue: Issue, facts: Mapping) -> str:
     else:
         names = ", ".join(f"'{name}'" for name in facts["closest"])
         listing = f"{count} file{'s' if count != 1 else ''}; " + (f"closest: {names}" if names else "none close")
-    return (f"node {issue.node_id} ({issue.class_type}) input '{issue.input}': '{issue.received}' is not in "
-            f"{place} ({listing})")
+    return (
+        f"node {issue.node_id} ({issue.class_type}) input '{issue.input}': '{issue.received}' is not in "
+        f"{place} ({listing})"
+    )

@@ -1,4 +1,5 @@
 """The composition root: the one place that reads configuration and picks the adapters."""
+
 from __future__ import annotations
 
 import os
@@ -96,9 +97,13 @@ class Container(containers.DeclarativeContainer):
         max_response_bytes=config.output.max_response_bytes,
         overflow=overflow_sink,
         converter=providers.Singleton(PillowImageConverter),
-        fetcher=providers.Singleton(HttpInputFetcher, max_bytes=config.inputs.max_bytes,
-                                    allow_private=config.inputs.allow_private, connect_timeout_s=10.0,
-                                    read_timeout_s=30.0),
+        fetcher=providers.Singleton(
+            HttpInputFetcher,
+            max_bytes=config.inputs.max_bytes,
+            allow_private=config.inputs.allow_private,
+            connect_timeout_s=10.0,
+            read_timeout_s=30.0,
+        ),
     )
 
     job_runner = providers.Singleton(

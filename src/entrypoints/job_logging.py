@@ -1,4 +1,5 @@
 """Logging set-up: the job id on every line, the RunPod SDK's level, and secrets and payloads kept out."""
+
 from __future__ import annotations
 
 import contextvars
@@ -124,7 +125,8 @@ def configure_runpod_logger(runpod_level: str) -> None:
     @functools.wraps(original)
     def log(self, message, message_level="INFO", job_id=None):
         printed = self.level != "NOTSET" and (
-            message_level not in levels or levels.index(self.level) <= levels.index(message_level))
+            message_level not in levels or levels.index(self.level) <= levels.index(message_level)
+        )
         if printed:  # only lines that are printed pay for the redaction
             message = redactor(str(message))
         return original(self, message, message_level, job_id)

@@ -1,4 +1,5 @@
 """Runs one RunPod job's blocking use case in a thread, so that a RunPod cancel can stop it in every stage."""
+
 from __future__ import annotations
 
 import asyncio
@@ -23,9 +24,17 @@ OutputCallback = Callable[[StoredOutput], None]
 class JobRunner:
     """Turns a RunPod job into a response dict; never raises but `CancelledError`."""
 
-    def __init__(self, services: Services, *, timeout_s: Optional[float], default_api_key: Optional[str],
-                 max_input_bytes: int, refresh_worker: bool, progress: Optional[Callable[[dict, dict], None]],
-                 cancel_wait_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        services: Services,
+        *,
+        timeout_s: Optional[float],
+        default_api_key: Optional[str],
+        max_input_bytes: int,
+        refresh_worker: bool,
+        progress: Optional[Callable[[dict, dict], None]],
+        cancel_wait_s: float = 10.0,
+    ) -> None:
         self._svc = services
         self._timeout_s = timeout_s
         self._default_api_key = default_api_key
@@ -45,11 +54,17 @@ class JobRunner:
             if not budget.stopped or self._stopped_in_time(client_id):
                 self._free_client_ids.append(client_id)
 
-    async def _run_with(self, job: dict, budget: Budget, client_id: str,
-                        on_output: Optional[OutputCallback]) -> dict[str, Any]:
+    async def _run_with(
+        self, job: dict, budget: Budget, client_id: str, on_output: Optional[OutputCallback]
+    ) -> dict[str, Any]:
         try:
-            domain_job = new_job(str(job.get("id", "")), job.get("input"), default_api_key=self._default_api_key,
-                                 max_input_bytes=self._max_input_bytes, client_id=client_id)
+            domain_job = new_job(
+                str(job.get("id", "")),
+                job.get("input"),
+                default_api_key=self._default_api_key,
+                max_input_bytes=self._max_input_bytes,
+                client_id=client_id,
+            )
         except WorkerError as exc:
             log.warning("rejected input: %s", exc.summary())
             return error_response(exc)

@@ -1,4 +1,5 @@
 """Imports dependency-injector without the integrations it loads eagerly and the worker never uses."""
+
 from __future__ import annotations
 
 import contextlib

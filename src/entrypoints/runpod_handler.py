@@ -1,4 +1,5 @@
 """The RunPod serverless entry: `python -m entrypoints.runpod_handler [--rp_serve_api | --test_input JSON]`."""
+
 from __future__ import annotations
 
 import asyncio
@@ -34,6 +35,7 @@ def make_handler(container: Container) -> Handler:
         loop = asyncio.get_running_loop()
         delivered: asyncio.Queue = asyncio.Queue()
         try:
+
             def on_output(out: StoredOutput) -> None:
                 loop.call_soon_threadsafe(delivered.put_nowait, out)
 
@@ -59,9 +61,12 @@ def make_handler(container: Container) -> Handler:
 
 def _summary(response: dict) -> dict:
     """The streamed job's last item: everything but the file entries already yielded one by one."""
-    return {key: value for key, value in response.items()
-            if not (isinstance(value, list) and value and isinstance(value[0], dict) and "filename" in value[0])
-            and key != "images"}
+    return {
+        key: value
+        for key, value in response.items()
+        if not (isinstance(value, list) and value and isinstance(value[0], dict) and "filename" in value[0])
+        and key != "images"
+    }
 
 
 def main() -> None:
@@ -71,9 +76,15 @@ def main() -> None:
         print(f"worker configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     # The SDK reads RUNPOD_LOG_LEVEL once, when it is first imported: set up logging before that.
-    configure_logging(settings["logging"]["level"], settings["logging"]["runpod_level"],
-                      secrets=[settings["comfy"]["org_api_key"], settings["s3"]["access_key_id"],
-                               settings["s3"]["secret_access_key"]])
+    configure_logging(
+        settings["logging"]["level"],
+        settings["logging"]["runpod_level"],
+        secrets=[
+            settings["comfy"]["org_api_key"],
+            settings["s3"]["access_key_id"],
+            settings["s3"]["secret_access_key"],
+        ],
+    )
     import runpod
 
     container = build_container(settings=settings)

@@ -3,6 +3,7 @@
 It uses the ComfyUI at COMFY_HOST when one answers there, else runs the project's ComfyUI
 simulator (`comfyui_sim`, the `sim` extra) in this process, and writes decoded outputs to --out.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,8 +57,9 @@ def _comfy_at(host: str) -> Iterator[str]:
     try:
         from comfyui_sim import ComfySimulator
     except ImportError as exc:
-        raise SystemExit(f"No ComfyUI answers at {host} and the simulator is not installed "
-                         f"(pip install '.[sim]'): {exc}") from None
+        raise SystemExit(
+            f"No ComfyUI answers at {host} and the simulator is not installed (pip install '.[sim]'): {exc}"
+        ) from None
     with ComfySimulator(port=0) as sim:
         print(f"No ComfyUI answers at {host}: using the ComfyUI simulator at {sim.host}")
         yield sim.host
@@ -68,8 +70,13 @@ def _report(response: dict, out: pathlib.Path) -> int:
         print(f"Job failed: {response['error']}")
         return 1
     out.mkdir(parents=True, exist_ok=True)
-    files = [e for key, entries in response.items() if isinstance(entries, list) and key not in ("text", "errors")
-             for e in entries if isinstance(e, dict) and "filename" in e]
+    files = [
+        e
+        for key, entries in response.items()
+        if isinstance(entries, list) and key not in ("text", "errors")
+        for e in entries
+        if isinstance(e, dict) and "filename" in e
+    ]
     status = f" ({response['status']})" if "status" in response else ""
     print(f"Job succeeded: {len(files)} output(s){status}")
     for entry in files:

@@ -1,4 +1,5 @@
 """Reads and checks the worker's configuration from the environment, once, at start."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -14,10 +15,22 @@ class ConfigError(ValueError):
 
 
 # The RunPod SDK's own names (runpod/serverless/modules/rp_logger.py LOG_LEVELS); it has no WARNING or CRITICAL.
-_RUNPOD_LEVELS = {"DEBUG": "DEBUG", "INFO": "INFO", "WARN": "WARN", "WARNING": "WARN", "ERROR": "ERROR",
-                  "CRITICAL": "ERROR"}
-_PYTHON_LEVELS = {"DEBUG": "DEBUG", "INFO": "INFO", "WARN": "WARNING", "WARNING": "WARNING", "ERROR": "ERROR",
-                  "CRITICAL": "CRITICAL"}
+_RUNPOD_LEVELS = {
+    "DEBUG": "DEBUG",
+    "INFO": "INFO",
+    "WARN": "WARN",
+    "WARNING": "WARN",
+    "ERROR": "ERROR",
+    "CRITICAL": "ERROR",
+}
+_PYTHON_LEVELS = {
+    "DEBUG": "DEBUG",
+    "INFO": "INFO",
+    "WARN": "WARNING",
+    "WARNING": "WARNING",
+    "ERROR": "ERROR",
+    "CRITICAL": "CRITICAL",
+}
 _BUCKET_VARIABLES = ("BUCKET_ENDPOINT_URL", "BUCKET_ACCESS_KEY_ID", "BUCKET_SECRET_ACCESS_KEY")
 
 
@@ -35,8 +48,10 @@ def read_settings(env: Mapping[str, str]) -> dict[str, Any]:
         )
     missing = _missing_bucket_variables(env)
     if 0 < len(missing) < len(_BUCKET_VARIABLES):
-        raise ConfigError(f"S3 is partly configured: {', '.join(missing)} missing (set all of "
-                          f"{', '.join(_BUCKET_VARIABLES)}, or none)")
+        raise ConfigError(
+            f"S3 is partly configured: {', '.join(missing)} missing (set all of "
+            f"{', '.join(_BUCKET_VARIABLES)}, or none)"
+        )
     return {
         "comfy": {
             "host": host,
@@ -142,8 +157,16 @@ def comfy_host(env: Mapping[str, str], name: str, default: str) -> str:
     return raw
 
 
-def number(env: Mapping[str, str], name: str, default: float, *, minimum: Optional[float] = None,
-           above: Optional[float] = None, maximum: Optional[float] = None, integer: bool = False) -> float:
+def number(
+    env: Mapping[str, str],
+    name: str,
+    default: float,
+    *,
+    minimum: Optional[float] = None,
+    above: Optional[float] = None,
+    maximum: Optional[float] = None,
+    integer: bool = False,
+) -> float:
     """A finite number (`nan` and `inf` refused) within its bounds, or `default` when unset."""
     raw = text(env, name)
     if not raw:
