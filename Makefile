@@ -19,11 +19,14 @@ run: $(STAMP)
 test: lint
 	$(PY) -m pytest
 
-## lint: the Dockerfile (hadolint), the shell scripts (shellcheck), the YAML files (yamllint)
+## lint: the Dockerfile (hadolint), the shell scripts (shellcheck), the YAML files (yamllint), the Python (ruff, mypy)
 lint: $(STAMP)
 	$(VENV)/bin/hadolint Dockerfile
 	$(VENV)/bin/shellcheck scripts/*.sh
 	$(VENV)/bin/yamllint --strict -c scripts/yamllint.yaml docker-compose.yml scripts/
+	$(VENV)/bin/ruff check src
+	$(VENV)/bin/ruff format --check src
+	$(VENV)/bin/mypy
 
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit
