@@ -93,3 +93,37 @@ def test_runpod_production_loop(comfy_sim, s3_endpoint, runpod_standin, producti
     assert done and runpod_standin.book.jobs[job.id].status == "COMPLETED", worker.output()
     outputs = [image["data"] for image in runpod_standin.book.jobs[job.id].output["images"]]
     assert_clean(worker.output(), *outputs)
+
+
+def test_websocket_trace_and_url_credentials_stay_out_of_the_logs(comfy_sim, s3_endpoint, start_worker, tmp_path):
+    """WEBSOCKET_TRACE prints every frame; a URL input carries credentials and a token: none of it is printed."""
+    import http.server
+    import threading
+
+    body = base64.b64decode(INPUT_IMAGE)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://url-user:url-pass-31f9@127.0.0.1:{server.server_address[1]}/in.png?token=url-token-8c2e"
+        worker = start_worker(_env(comfy_sim, s3_endpoint, OUTPUT_SINK="base64", WEBSOCKET_TRACE="true",
+                                   RUNPOD_LOG_LEVEL="DEBUG", LOG_LEVEL="DEBUG", INPUT_URL_ALLOW_PRIVATE="true"))
+        job = {**JOB_INPUT, "images": [{"name": SAMPLE["images"][0]["name"], "url": url}]}
+        answer = worker.runsync(job)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert answer["status"] == "COMPLETED", answer
+    output = worker.output()
+    assert "url-pass-31f9" not in output and "url-token-8c2e" not in output
+    assert_clean(output, *[image["data"] for image in answer["output"]["images"]])
