@@ -121,13 +121,13 @@ def test_runpod_refuses_a_result_over_its_size_limit(comfy_sim, small_limit_stan
     assert job.status == "IN_PROGRESS", worker.output()
 
 
-@pytest.mark.xfail(strict=False, reason="the worker does not yet keep its answer under MAX_RESPONSE_BYTES "
-                                        "(another change adds it); RunPod refuses the oversized result")
 def test_a_result_over_the_limit_ends_the_job_with_a_clear_error(comfy_sim, small_limit_standin, production_worker):
     worker = production_worker(small_limit_standin, {"COMFY_HOST": comfy_sim.host,
                                                      "MAX_RESPONSE_BYTES": str(60 * 1024)})
     job = small_limit_standin.submit({"workflow": big_output_workflow()})
     assert small_limit_standin.wait_for(
-        lambda: job.status != "IN_PROGRESS" or small_limit_standin.book.refused_results, what="an answer")
+        lambda: job.status in ("COMPLETED", "FAILED") or small_limit_standin.book.refused_results, what="an answer")
     assert not small_limit_standin.book.refused_results, "the worker sent a result RunPod refuses"
-    assert job.status == "FAILED" or job.output.get("errors"), worker.output()
+    assert job.status == "FAILED", worker.output()
+    assert job.error.startswith("response_too_large: ") if isinstance(job.error, str) else \
+        "response_too_large" in str(job.error), job.error
