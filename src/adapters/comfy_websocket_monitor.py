@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import select
 import threading
 import time
 from contextlib import contextmanager
@@ -100,11 +101,11 @@ class WebsocketStream:
     def drain(self) -> bool:
         """Drop the frames that came while no job listened (other prompts, status); False if the socket is gone."""
         while self._socket is not None:
-            event = self.next_event(0.001)
-            if isinstance(event, SocketLost):
-                return False
-            if event is None and self._socket is not None and self._ping_sent_at is None:
+            readable, _, _ = select.select([self._socket.sock], [], [], 0)
+            if not readable:
                 return True
+            if isinstance(self.next_event(1.0), SocketLost):
+                return False
         return False
 
     def close(self) -> None:

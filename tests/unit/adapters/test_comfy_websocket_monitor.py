@@ -23,6 +23,7 @@ class ScriptedSocket:
     def __init__(self, script):
         self.script = list(script)
         self.sent, self.pings, self.closed = [], 0, False
+        self.sock = self  # what select() is asked about
 
     def settimeout(self, _):
         pass
@@ -58,6 +59,9 @@ def sockets(mocker):
 
     made_scripts: list = []
     mocker.patch("adapters.comfy_websocket_monitor.websocket.create_connection", side_effect=connect)
+    # a scripted socket is readable while its script holds something that is not a timeout
+    mocker.patch("adapters.comfy_websocket_monitor.select.select",
+                 side_effect=lambda r, w, x, t: ([s for s in r if s.script and s.script[0] is not TIMEOUT], [], []))
     return SimpleNamespace(made=made, scripts=made_scripts)
 
 
@@ -75,12 +79,13 @@ def test_opens_with_the_client_id_and_asks_for_image_metadata(sockets):
 
 
 def test_the_next_job_of_a_client_id_reuses_its_socket_after_dropping_stale_frames(sockets):
-    sockets.scripts.append([text("executing", node=None, prompt_id="old"), TIMEOUT,
-                            text("executing", node=None, prompt_id="new")])
+    sockets.scripts.append([text("executing", node=None, prompt_id="old")])
     monitor = ComfyWebsocketMonitor("h:1")
     with monitor.open("c", Budget()):
         pass
     with monitor.open("c", Budget()) as stream:
+        assert sockets.made[0].script == []  # the stale frame was dropped
+        sockets.made[0].script.append(text("executing", node=None, prompt_id="new"))
         assert stream.next_event(1.0) == PromptFinished("new")
     assert len(sockets.made) == 1
     with monitor.open("other", Budget()):
