@@ -59,9 +59,9 @@ def decode_text(message: str) -> Optional[Event]:
         files, texts = node_outputs(str(data.get("node")), data.get("output"))
         return NodeExecuted(prompt_id, str(data.get("node")), files, texts)
     if kind in TERMINAL_FRAMES:
-        return PromptEnded(prompt_id, outcome_from_frame(kind, data))
+        return PromptEnded(prompt_id, outcome_from_frame(kind, data), _timestamp(data))
     if kind == "execution_start":
-        return ExecutionStarted(prompt_id)
+        return ExecutionStarted(prompt_id, _timestamp(data))
     if kind == "execution_cached":
         return NodesCached(prompt_id, tuple(str(n) for n in data.get("nodes") or ()))
     return None
@@ -91,6 +91,11 @@ def decode_binary(payload: bytes) -> Optional[Event]:
             node_id=_str(meta.get("node_id")),
         )
     return None  # type 3 text frames are broadcast to every socket: not ours to use
+
+
+def _timestamp(data: dict) -> Optional[int]:
+    stamp = data.get("timestamp")
+    return int(stamp) if isinstance(stamp, (int, float)) else None
 
 
 def _int(value: Any) -> int:

@@ -87,7 +87,10 @@ class WebsocketStream:
     def reopen(self, budget: Budget) -> None:
         self.close()
         try:
-            sock = websocket.create_connection(self._url, timeout=budget.timeout(self._connect_timeout_s, "connecting"))
+            # Frames are JSON read with errors="replace": websocket-client's pure-Python UTF-8 check is not needed.
+            sock = websocket.create_connection(
+                self._url, timeout=budget.timeout(self._connect_timeout_s, "connecting"), skip_utf8_validation=True
+            )
             sock.send(FEATURE_FLAGS)
         except (websocket.WebSocketException, OSError) as exc:
             raise ComfyUnreachable(f"cannot open the websocket {self._url.split('?')[0]}: {exc}") from exc
@@ -101,7 +104,8 @@ class WebsocketStream:
     def drain(self) -> bool:
         """Drop the frames that came while no job listened (other prompts, status); False if the socket is gone."""
         while self._socket is not None:
-            readable, _, _ = select.select([self._socket.sock], [], [], 0)
+            raw = self._socket.sock
+            readable, _, _ = select.select([raw], [], [], 0) if raw is not None else ([], [], [])
             if not readable:
                 return True
             if isinstance(self.next_event(1.0), SocketLost):

@@ -18,6 +18,7 @@ class QueueStatus:
 @dataclass(frozen=True)
 class ExecutionStarted:
     prompt_id: str
+    timestamp_ms: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class PromptEnded:
 
     prompt_id: str
     outcome: Outcome
+    timestamp_ms: Optional[int] = None
 
 
 @dataclass(frozen=True)

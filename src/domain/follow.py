@@ -46,6 +46,7 @@ class Ending:
 
     outcome: Outcome
     history: Optional[PromptHistory] = None
+    whole_stream: bool = False  # every frame of the prompt came over one unbroken socket, final frame included
 
 
 class PromptFollower:
@@ -134,7 +135,7 @@ class PromptFollower:
         self._heard()
         if isinstance(event, PromptFinished):
             if self._terminal is not None:
-                return Ending(self._terminal)
+                return Ending(self._terminal, whole_stream=not self._reopened)
             return self._finished_without_outcome()
         if isinstance(event, PromptEnded):
             self._terminal = event.outcome

@@ -32,8 +32,8 @@ from domain.events import (
     QueueStatus,
     StepProgress,
 )
-from domain.follow import FollowPolicy, PromptFollower
-from domain.model import Job, JobResult, Outcome, StoredOutput
+from domain.follow import Ending, FollowPolicy, PromptFollower
+from domain.model import Job, JobResult, Outcome, OutputRef, PromptHistory, StoredOutput, TextOutput
 from domain.ports import ComfyApi, EventStream, ExecutionMonitor, ImageConverter, ImageSink, ImageSource, InputFetcher
 from domain.progress import ProgressSink, ProgressTracker
 from domain.response import fit_response, success_response
@@ -113,7 +113,7 @@ def run_job(
         if ending.outcome.status != "success":
             delivery.abort()
             raise_for_outcome(ending.outcome)
-        history = ending.history or svc.comfy.history(job.prompt.id, budget)
+        history = ending.history or run.history_from_frames(ending) or svc.comfy.history(job.prompt.id, budget)
         stored, failures = delivery.finish(history.files)
     laps.lap("deliver", since="execution")
     if history.started_ms is not None and history.ended_ms is not None:
@@ -166,13 +166,21 @@ class _PromptRun:
         self._started = False
         self._node: Optional[str] = None
         self._node_since = 0.0
+        self._files: list[OutputRef] = []
+        self._announced: list[OutputRef] = []  # files of an `executed` frame, fetched once ComfyUI moves on
+        self._texts: list[TextOutput] = []
+        self._stamps: dict[str, Optional[int]] = {}
 
     def on_event(self, event: Event) -> None:
+        if not isinstance(event, (NodeExecuted, QueueStatus)):
+            self._deliver_announced()
         if isinstance(event, QueueStatus):
             if not self._started and event.queue_remaining > 1:
                 self._tracker.queued_behind(event.queue_remaining - 1)
         elif isinstance(event, (ExecutionStarted, NodesCached)):
             self._start()
+            if isinstance(event, ExecutionStarted):
+                self._stamps["started"] = event.timestamp_ms
             if isinstance(event, NodesCached):
                 self._tracker.cached(event.node_ids)
         elif isinstance(event, NodeStarted):
@@ -182,15 +190,41 @@ class _PromptRun:
         elif isinstance(event, StepProgress):
             self._tracker.step(event.node_id, event.value, event.max)
         elif isinstance(event, NodeExecuted):
-            for ref in event.files:
-                self._delivery.submit(ref)
+            self._files.extend(event.files)
+            self._texts.extend(TextOutput(event.node_id, text) for text in event.texts)
+            self._announced.extend(event.files)
         elif isinstance(event, InbandImage):
             node = event.node_id or self._node
             if node in self._inband_nodes and event.prompt_id in (None, self._job.prompt.id):
                 self._delivery.submit_inband(node, event.data, event.image_format)
         elif isinstance(event, PromptEnded):
+            self._stamps["ended"] = event.timestamp_ms
             self._node_changed(None)
             self._tracker.finished()
+
+    def _deliver_announced(self) -> None:
+        """Fetch what `executed` frames announced once the next frame shows ComfyUI busy elsewhere: the next
+        node's `executing`, or the prompt's end. A /view answered while ComfyUI still saves slows both."""
+        for ref in self._announced:
+            self._delivery.submit(ref)
+        self._announced.clear()
+
+    def history_from_frames(self, ending: Ending) -> Optional[PromptHistory]:
+        """What `/history` would say, when one unbroken socket carried every frame of the prompt.
+
+        Frames come in order over one connection, and ComfyUI sends `executed` for every output node, cached
+        ones included (PROTOCOL.md facts 1-3): `/history` is needed only when frames may have been missed
+        (a reconnect, or an ending learnt by asking), or when no output was announced at all.
+        """
+        if not ending.whole_stream or not (self._files or self._texts):
+            return None
+        return PromptHistory(
+            outcome=ending.outcome,
+            files=tuple(self._files),
+            texts=tuple(self._texts),
+            started_ms=self._stamps.get("started"),
+            ended_ms=self._stamps.get("ended"),
+        )
 
     def _start(self) -> None:
         if not self._started:

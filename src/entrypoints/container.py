@@ -26,6 +26,14 @@ from entrypoints.job_runner import JobRunner
 from entrypoints.settings import read_settings
 
 
+def _comfy_session() -> requests.Session:
+    """One keep-alive session to the ComfyUI beside the worker: no proxy or .netrc from the environment, which
+    requests would otherwise look up on every call."""
+    session = requests.Session()
+    session.trust_env = False
+    return session
+
+
 def _overflow(sink: str, configured: bool, s3: Callable[[], object]) -> Optional[object]:
     """In base64 mode with S3 configured, S3 takes the outputs that do not fit in RunPod's response."""
     return s3() if sink == "base64" and configured else None
@@ -44,7 +52,7 @@ class Container(containers.DeclarativeContainer):
 
     config = providers.Configuration(strict=True)
 
-    http_session = providers.Singleton(requests.Session)
+    http_session = providers.Singleton(_comfy_session)
 
     comfy_api = providers.Singleton(
         ComfyHttpApi,

@@ -51,7 +51,7 @@ class ScriptedSocket:
 def sockets(mocker):
     made = []
 
-    def connect(url, timeout):
+    def connect(url, timeout, skip_utf8_validation=False):
         sock = ScriptedSocket(made_scripts.pop(0) if made_scripts else [])
         sock.url = url
         made.append(sock)

@@ -1,8 +1,9 @@
 """Outputs through the use case: every kind, delivered as nodes finish, reconciled by history, failures kept apart."""
 import hashlib
 
-from domain.events import ExecutionStarted, InbandImage, NodeExecuted, NodeStarted, PromptEnded, PromptFinished
-from domain.model import Outcome, OutputRef, PromptHistory, TextOutput
+from domain.events import (ExecutionStarted, InbandImage, NodeExecuted, NodeStarted, PromptEnded, PromptFinished,
+                           SocketLost)
+from domain.model import Outcome, OutputRef, PromptHistory, PromptState, TextOutput
 from unit.domain.fake_stream import WaitUntil
 from unit.domain.fakes import FakeConverter
 from unit.domain.world import PID, WORKFLOW, plain_run, world
@@ -44,19 +45,35 @@ def test_temp_outputs_come_with_include_temp():
     assert [e["filename"] for e in w.run()["images"]] == ["preview.png"]
 
 
-def test_an_output_is_stored_when_its_node_finishes_before_the_prompt_ends():
+def test_an_output_is_stored_while_comfyui_runs_the_next_node():
     ref = OutputRef("2", "images", "a.png")
-    w = world(plain_run(NodeExecuted(PID, "2", files=(ref,))), history=history(ref), files={"a.png": b"png"})
+    w = world(plain_run(NodeExecuted(PID, "2", files=(ref,)), NodeStarted(PID, "3")), history=history(ref),
+              files={"a.png": b"png"})
     w.stream.script.insert(-2, WaitUntil(lambda: w.sink.has("a.png"), "node 2's file in the sink"))
     assert [e["filename"] for e in w.run()["images"]] == ["a.png"]
-    assert w.calls.names().index("store") < w.calls.names().index("history")
     assert [o.filename for o in w.outputs] == ["a.png"]
+
+
+def test_an_unbroken_socket_makes_history_unneeded_and_frames_give_files_texts_and_times():
+    ref = OutputRef("2", "images", "a.png")
+    script = [ExecutionStarted(PID, timestamp_ms=1000), NodeExecuted(PID, "2", files=(ref,)),
+              NodeExecuted(PID, "3", texts=("hello",)), PromptEnded(PID, Outcome("success"), timestamp_ms=1250),
+              PromptFinished(PID)]
+    w = world(script, files={"a.png": b"png"})
+    response = w.run()
+    assert [e["filename"] for e in response["images"]] == ["a.png"]
+    assert response["text"] == [{"node_id": "3", "type": "text", "data": "hello"}]
+    assert response["timings_ms"]["execute"] == 250
+    assert "history" not in w.calls.names()
 
 
 def test_a_lost_executed_frame_is_made_up_for_by_history():
     seen, missed = OutputRef("2", "images", "a.png"), OutputRef("3", "images", "b.png")
-    w = world(plain_run(NodeExecuted(PID, "2", files=(seen,))), history=history(seen, missed),
-              files={"a.png": b"a", "b.png": b"b"})
+    # frames sent while the socket was down are lost for good (PROTOCOL.md fact 7)
+    script = [ExecutionStarted(PID), NodeExecuted(PID, "2", files=(seen,)), SocketLost("dropped"),
+              PromptEnded(PID, Outcome("success")), PromptFinished(PID)]
+    w = world(script, history=history(seen, missed), files={"a.png": b"a", "b.png": b"b"},
+              states=[PromptState("running")])
     assert [e["filename"] for e in w.run()["images"]] == ["a.png", "b.png"]
     assert sorted(w.calls.of("fetch")) == [("fetch", "a.png"), ("fetch", "b.png")]
 
