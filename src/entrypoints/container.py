@@ -34,6 +34,13 @@ def _comfy_session() -> requests.Session:
     return session
 
 
+def _s3_sink(**settings: object) -> S3ImageSink:
+    """The S3 sink with its boto3 client made at start, not in the first job (S3 mode only)."""
+    sink = S3ImageSink(**settings)  # type: ignore[arg-type]
+    sink.prepare()
+    return sink
+
+
 def _overflow(sink: str, configured: bool, s3: Callable[[], object]) -> Optional[object]:
     """In base64 mode with S3 configured, S3 takes the outputs that do not fit in RunPod's response."""
     return s3() if sink == "base64" and configured else None
@@ -82,7 +89,7 @@ class Container(containers.DeclarativeContainer):
     image_source = providers.Singleton(ComfyViewImageSource, base_url=config.comfy.base_url, session=http_session)
 
     s3_sink = providers.Singleton(
-        S3ImageSink,
+        _s3_sink,
         endpoint_url=config.s3.endpoint_url,
         access_key_id=config.s3.access_key_id,
         secret_access_key=config.s3.secret_access_key,
