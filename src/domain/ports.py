@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, ContextManager, Iterable, Mapping, Optional, Protocol
+from typing import Any, ContextManager, Iterable, Mapping, Optional, Protocol
 
 from domain.budget import Budget
 from domain.events import Event
 from domain.model import Download, OutputRef, Prompt, PromptHistory, PromptState
-
-ProgressSink = Callable[[dict], None]
 
 
 class ComfyApi(Protocol):
