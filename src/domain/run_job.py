@@ -21,29 +21,17 @@ from domain.errors import (
     JobTimedOut,
     Stalled,
 )
-from domain.events import (
-    Event,
-    ExecutionStarted,
-    InbandImage,
-    NodeExecuted,
-    NodesCached,
-    NodeStarted,
-    PromptEnded,
-    QueueStatus,
-    StepProgress,
-)
-from domain.follow import Ending, FollowPolicy, PromptFollower
-from domain.model import Job, JobResult, Outcome, OutputRef, PromptHistory, StoredOutput, TextOutput
+from domain.follow import FollowPolicy, PromptFollower
+from domain.model import Job, JobResult, Outcome, StoredOutput
 from domain.ports import ComfyApi, EventStream, ExecutionMonitor, ImageConverter, ImageSink, ImageSource, InputFetcher
 from domain.progress import ProgressSink, ProgressTracker
+from domain.prompt_run import Laps, PromptRun
 from domain.response import fit_response, success_response
-from domain.workflow_check import check_workflow, raise_for_issues
+from domain.workflow_check import check_workflow
+from domain.workflow_errors import raise_for_issues
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-# Nodes whose images come over the websocket as binary frames, not through /view (PROTOCOL.md fact 8).
-INBAND_OUTPUT_CLASSES = frozenset({"SaveImageWebsocket"})
 
 
 @dataclass(frozen=True)
@@ -72,7 +60,7 @@ def run_job(
     clock: Callable[[], float] = time.monotonic,
 ) -> dict:
     """Wait for ComfyUI, upload inputs, queue with the socket open, deliver outputs as they come, answer."""
-    laps = _Laps(clock)
+    laps = Laps(clock)
     svc.comfy.wait_until_ready(budget)
     laps.lap("wait_ready")
     if job.input.validate_only:
@@ -88,7 +76,7 @@ def run_job(
         on_stored=on_output,
         options=DeliveryOptions(svc.concurrency, job.input.include_temp, job.input.output_format),
     )
-    run = _PromptRun(job, delivery, ProgressTracker(job.prompt.workflow, on_progress, clock=clock), laps)
+    run = PromptRun(job, delivery, ProgressTracker(job.prompt.workflow, on_progress, clock=clock), laps)
     with ExitStack() as stack:
         stack.callback(delivery.close)
         stream = _open_stream(job, svc, budget, stack)
@@ -154,111 +142,6 @@ def raise_for_outcome(outcome: Outcome) -> None:
         )
     reason = ": ".join(part for part in (outcome.exception_type, outcome.message.strip()) if part)
     raise ExecutionFailed(f"{where or 'workflow'}: {reason or 'ComfyUI reported an error'}", data=outcome.details)
-
-
-class _PromptRun:
-    """Routes one prompt's events to progress, timings and delivery."""
-
-    def __init__(self, job: Job, delivery: Delivery, tracker: ProgressTracker, laps: _Laps) -> None:
-        self._job, self._delivery, self._tracker, self._laps = job, delivery, tracker, laps
-        workflow = job.prompt.workflow
-        self._inband_nodes = {str(k) for k, v in workflow.items() if v.get("class_type") in INBAND_OUTPUT_CLASSES}
-        self._started = False
-        self._node: Optional[str] = None
-        self._node_since = 0.0
-        self._files: list[OutputRef] = []
-        self._announced: list[OutputRef] = []  # files of an `executed` frame, fetched once ComfyUI moves on
-        self._texts: list[TextOutput] = []
-        self._stamps: dict[str, Optional[int]] = {}
-
-    def on_event(self, event: Event) -> None:
-        if not isinstance(event, (NodeExecuted, QueueStatus)):
-            self._deliver_announced()
-        if isinstance(event, QueueStatus):
-            if not self._started and event.queue_remaining > 1:
-                self._tracker.queued_behind(event.queue_remaining - 1)
-        elif isinstance(event, (ExecutionStarted, NodesCached)):
-            self._start()
-            if isinstance(event, ExecutionStarted):
-                self._stamps["started"] = event.timestamp_ms
-            if isinstance(event, NodesCached):
-                self._tracker.cached(event.node_ids)
-        elif isinstance(event, NodeStarted):
-            self._start()
-            self._node_changed(event.node_id)
-            self._tracker.node_started(event.node_id)
-        elif isinstance(event, StepProgress):
-            self._tracker.step(event.node_id, event.value, event.max)
-        elif isinstance(event, NodeExecuted):
-            self._files.extend(event.files)
-            self._texts.extend(TextOutput(event.node_id, text) for text in event.texts)
-            self._announced.extend(event.files)
-        elif isinstance(event, InbandImage):
-            node = event.node_id or self._node
-            if node in self._inband_nodes and event.prompt_id in (None, self._job.prompt.id):
-                self._delivery.submit_inband(node, event.data, event.image_format)
-        elif isinstance(event, PromptEnded):
-            self._stamps["ended"] = event.timestamp_ms
-            self._node_changed(None)
-            self._tracker.finished()
-
-    def _deliver_announced(self) -> None:
-        """Fetch what `executed` frames announced once the next frame shows ComfyUI busy elsewhere: the next
-        node's `executing`, or the prompt's end. A /view answered while ComfyUI still saves slows both."""
-        for ref in self._announced:
-            self._delivery.submit(ref)
-        self._announced.clear()
-
-    def history_from_frames(self, ending: Ending) -> Optional[PromptHistory]:
-        """What `/history` would say, when one unbroken socket carried every frame of the prompt.
-
-        Frames come in order over one connection, and ComfyUI sends `executed` for every output node, cached
-        ones included (PROTOCOL.md facts 1-3): `/history` is needed only when frames may have been missed
-        (a reconnect, or an ending learnt by asking), or when no output was announced at all.
-        """
-        if not ending.whole_stream or not (self._files or self._texts):
-            return None
-        return PromptHistory(
-            outcome=ending.outcome,
-            files=tuple(self._files),
-            texts=tuple(self._texts),
-            started_ms=self._stamps.get("started"),
-            ended_ms=self._stamps.get("ended"),
-        )
-
-    def _start(self) -> None:
-        if not self._started:
-            self._started = True
-            self._laps.lap("queue_wait", since="queued")
-
-    def _node_changed(self, node_id: Optional[str]) -> None:
-        now = time.monotonic()
-        if self._node is not None and node_id != self._node:
-            log.debug("node %s ran for %.0f ms", self._node, (now - self._node_since) * 1000)
-        self._node, self._node_since = node_id, now
-
-
-class _Laps:
-    """Wall-clock marks of a job's stages, in milliseconds."""
-
-    def __init__(self, clock: Callable[[], float]) -> None:
-        self._clock = clock
-        self._marks = {"start": clock()}
-        self._last = "start"
-        self.values: dict[str, int] = {}
-
-    def lap(self, name: str, since: Optional[str] = None) -> None:
-        now = self._clock()
-        start = self._marks.get(since or self._last, self._marks[self._last])
-        self.values[name] = int((now - start) * 1000)
-        self._marks[name] = now
-        self._last = name
-        if name == "upload_inputs":
-            self._marks["queued"] = now
-
-    def timings(self) -> dict[str, int]:
-        order = ("wait_ready", "upload_inputs", "queue_wait", "execute", "deliver", "total")
-        return {name: self.values[name] for name in order if name in self.values}
 
 
 def _with_ready_retry(comfy: ComfyApi, budget: Budget, call: Callable[[], T]) -> T:
