@@ -42,7 +42,7 @@ soak: $(STAMP)
 	SOAK_JOBS=1000 $(PY) -m pytest -s -m soak tests/faults/test_soak.py
 
 clean:
-	rm -rf $(VENV) out .pytest_cache build dist simulated_uploaded local_upload
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist simulated_uploaded local_upload
 	find . -path ./.git -prune -o \( -name __pycache__ -o -name '*.egg-info' \) -prune -exec rm -rf {} +
 
 .PHONY: bench bench-quick
