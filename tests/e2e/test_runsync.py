@@ -103,3 +103,13 @@ def test_warm_up_runs_before_the_worker_serves(comfy_sim, start_worker, tmp_path
     assert "warm-up workflow ran in" in worker.output()
     assert any(f.startswith("warmup_") for f in map(lambda p: p.rsplit("/", 1)[-1], comfy_sim.output_files()))
     assert worker.runsync(SAMPLE)["status"] == "COMPLETED"
+
+
+def test_streamed_outputs_come_as_a_list_of_items_from_runsync(comfy_sim, start_worker):
+    worker = start_worker({"COMFY_HOST": comfy_sim.host, "STREAM_OUTPUTS": "true"})
+    answer = worker.runsync(SAMPLE)
+    assert answer["status"] == "COMPLETED", answer
+    items = answer["output"]
+    assert isinstance(items, list) and len(items) == 4  # one item per output, then the summary
+    assert sorted(item["images"][0]["node_id"] for item in items[:-1]) == ["3", "5", "5"]
+    assert "timings_ms" in items[-1] and "images" not in items[-1]
