@@ -42,7 +42,9 @@ class PromptRun(NodeSteps):
         self.number, self.prompt_id, self.prompt, self.extra, self.outputs = item
         self.cid = self.extra.get("client_id")
         self.dirs, self.loop = sim.dirs, asyncio.get_running_loop()
-        self.messages, self.ui, self.executed = [], {}, []
+        self.messages: list = []
+        self.ui: dict = {}
+        self.executed: list[str] = []
         self.progress = ProgressState(self.prompt_id)
 
     async def message(self, event: str, data: dict, broadcast: bool = False) -> None:
@@ -88,6 +90,7 @@ class PromptRun(NodeSteps):
                 success = False
                 await self.report(failure)
                 break
+            assert node_id is not None  # no node ready is a dependency cycle, reported above
             order.complete(node_id)
         else:
             await self.message("execution_success", {"prompt_id": pid})
