@@ -83,14 +83,14 @@ class PromptRun(NodeSteps):
             node_id = order.stage()
             failure = (
                 await self.execute(node_id)
-                if node_id
+                if node_id is not None
                 else self.failure(next(iter(order.pending)), NodeError("Dependency cycle detected"), {})
             )
             if failure:
                 success = False
                 await self.report(failure)
                 break
-            assert node_id is not None  # no node ready is a dependency cycle, reported above
+            assert node_id is not None  # stage() gives None only for a cycle, reported above
             order.complete(node_id)
         else:
             await self.message("execution_success", {"prompt_id": pid})
