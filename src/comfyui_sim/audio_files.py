@@ -50,7 +50,7 @@ def _utf8_number(value: int) -> bytes:
     """FLAC's frame number coding: UTF-8's scheme extended to 36 bits."""
     if value < 0x80:
         return bytes([value])
-    tail = []
+    tail: list[int] = []
     while True:
         tail.insert(0, 0x80 | (value & 0x3F))
         value >>= 6

@@ -2,6 +2,7 @@
 
 import json
 import struct
+from typing import Union
 
 PREVIEW_IMAGE = 1
 TEXT = 3
@@ -26,5 +27,5 @@ def text(node_id: str, message: str) -> bytes:
     return struct.pack(">II", TEXT, len(node)) + node + message.encode("utf-8")
 
 
-def event_type(frame: bytes) -> int:
+def event_type(frame: Union[bytes, bytearray]) -> int:
     return struct.unpack(">I", frame[:4])[0]

@@ -42,7 +42,9 @@ class PromptRun(NodeSteps):
         self.number, self.prompt_id, self.prompt, self.extra, self.outputs = item
         self.cid = self.extra.get("client_id")
         self.dirs, self.loop = sim.dirs, asyncio.get_running_loop()
-        self.messages, self.ui, self.executed = [], {}, []
+        self.messages: list = []
+        self.ui: dict = {}
+        self.executed: list[str] = []
         self.progress = ProgressState(self.prompt_id)
 
     async def message(self, event: str, data: dict, broadcast: bool = False) -> None:
@@ -81,13 +83,14 @@ class PromptRun(NodeSteps):
             node_id = order.stage()
             failure = (
                 await self.execute(node_id)
-                if node_id
+                if node_id is not None
                 else self.failure(next(iter(order.pending)), NodeError("Dependency cycle detected"), {})
             )
             if failure:
                 success = False
                 await self.report(failure)
                 break
+            assert node_id is not None  # stage() gives None only for a cycle, reported above
             order.complete(node_id)
         else:
             await self.message("execution_success", {"prompt_id": pid})

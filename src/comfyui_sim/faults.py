@@ -1,7 +1,7 @@
 """Fault knobs a test sets on `sim.faults` to make the simulator misbehave like a real deployment can."""
 
 import threading
-from typing import Callable, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 
 class Faults:
@@ -65,11 +65,16 @@ class Faults:
 
     def freeze_socket(self, sid: str, notice_after_s: Optional[float] = None) -> bool:
         """True when a socket held `sid` and is now frozen."""
-        return bool(self._actions("freeze", sid, notice_after_s))
+        return bool(self._run("freeze", sid, notice_after_s))
 
     def notice_frozen(self) -> int:
         """How many frozen sockets the server noticed (closed and tore down)."""
-        return int(self._actions("notice_frozen"))
+        return int(self._run("notice_frozen"))
+
+    def _run(self, name: str, *args: object) -> Any:
+        actions = self._actions
+        assert actions is not None, "Faults actions need a simulator (ComfySimulator attaches them)"
+        return actions(name, *args)
 
     def delay_for(self, class_type: str) -> float:
         delay = self.node_delay_s

@@ -70,7 +70,8 @@ async def truncated(request: web.Request, path: str, cut: int, content_type: str
     response.content_length = len(data)
     await response.prepare(request)
     await response.write(data[:cut])
-    request.transport.close()
+    if request.transport is not None:
+        request.transport.close()
     return response
 
 
@@ -85,17 +86,19 @@ async def upload_image(request: web.Request) -> web.Response:
     except Exception:
         return trouble()
     kind = post.get("type") or "input"
-    base = sim.dirs.by_type(kind)
+    base = sim.dirs.by_type(kind) if isinstance(kind, str) else None
     image = post.get("image")
     if base is None:
         return trouble()
-    if image is None or not hasattr(image, "file") or not image.filename:
+    if not isinstance(image, web.FileField) or not image.filename:
         return web.Response(status=400)
     filename = image.filename
     if filename.startswith("/"):
         # http_probes.json upload_probes.absolute: a leading "/" is a 500, not a 400
         return trouble()
     subfolder = post.get("subfolder", "")
+    if not isinstance(subfolder, str):
+        return trouble()
     folder = os.path.join(base, os.path.normpath(subfolder))
     path = os.path.abspath(os.path.join(folder, filename))
     if os.path.commonpath((base, path)) != base:

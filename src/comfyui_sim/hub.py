@@ -3,11 +3,14 @@
 import json
 import socket
 import struct
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from aiohttp import web
 
-SIM = web.AppKey("sim", object)
+if TYPE_CHECKING:
+    from .simulator import ComfySimulator
+
+SIM: "web.AppKey[ComfySimulator]" = web.AppKey("sim")
 # save_image_websocket_metadata.json: the server's reply to a client's feature_flags message (same as GET /features)
 SERVER_FEATURES = {
     "supports_preview_metadata": True,

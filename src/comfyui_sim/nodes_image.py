@@ -124,11 +124,11 @@ def image_add_noise(ctx, image, seed, strength):
 
 
 SCALE_METHODS = {
-    "nearest-exact": Image.NEAREST,
-    "bilinear": Image.BILINEAR,
-    "area": Image.BOX,
-    "bicubic": Image.BICUBIC,
-    "lanczos": Image.LANCZOS,
+    "nearest-exact": Image.Resampling.NEAREST,
+    "bilinear": Image.Resampling.BILINEAR,
+    "area": Image.Resampling.BOX,
+    "bicubic": Image.Resampling.BICUBIC,
+    "lanczos": Image.Resampling.LANCZOS,
 }
 
 

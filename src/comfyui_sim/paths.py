@@ -27,6 +27,8 @@ class Dirs:
         return sorted(self.models.get(folder, []))
 
     def by_type(self, kind: Optional[str]) -> Optional[str]:
+        if kind is None:
+            return None
         return {"output": self.output, "input": self.input, "temp": self.temp}.get(kind)
 
     def clear_temp(self) -> None:

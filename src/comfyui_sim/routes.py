@@ -1,24 +1,35 @@
 """The aiohttp application: ComfyUI's HTTP API (also under /api, as ComfyUI serves it) and the websocket."""
 
 import uuid
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from . import files, info
 from .executor import now_ms
 from .hub import SIM
+from .state import SimState
 from .validation import validate_prompt
 from .websocket import websocket_handler
+
+if TYPE_CHECKING:
+    from .simulator import ComfySimulator
 
 SENSITIVE_EXTRA_DATA_KEYS = ("auth_token_comfy_org", "api_key_comfy_org")
 routes = web.RouteTableDef()
 
 
-async def json_body(request: web.Request):
+async def json_body(request: web.Request) -> Any:
     try:
         return await request.json()
     except ValueError:
         return None
+
+
+def live_state(request: web.Request) -> SimState:
+    state = request.app[SIM].state
+    assert state is not None  # the app serves only while the simulator is started
+    return state
 
 
 def empty_ok() -> web.Response:
@@ -26,11 +37,11 @@ def empty_ok() -> web.Response:
 
 
 @routes.post("/prompt")
-async def post_prompt(request):
+async def post_prompt(request: web.Request) -> web.Response:
     sim, body = request.app[SIM], await json_body(request)
     if not isinstance(body, dict):
         return files.trouble()
-    state = sim.state
+    state = live_state(request)
     if "number" in body:
         number = float(body["number"])
     else:
@@ -65,19 +76,19 @@ async def post_prompt(request):
 
 
 @routes.get("/prompt")
-async def get_prompt(request):
-    return web.json_response(request.app[SIM].state.queue_info())
+async def get_prompt(request: web.Request) -> web.Response:
+    return web.json_response(live_state(request).queue_info())
 
 
 @routes.get("/queue")
-async def get_queue(request):
-    state = request.app[SIM].state
+async def get_queue(request: web.Request) -> web.Response:
+    state = live_state(request)
     return web.json_response({"queue_running": state.running_items(), "queue_pending": state.pending()})
 
 
 @routes.post("/queue")
-async def post_queue(request):
-    state, body = request.app[SIM].state, await json_body(request)
+async def post_queue(request: web.Request) -> web.Response:
+    state, body = live_state(request), await json_body(request)
     if not isinstance(body, dict):
         return files.trouble()
     if body.get("clear"):
@@ -88,8 +99,8 @@ async def post_queue(request):
 
 
 @routes.post("/interrupt")
-async def post_interrupt(request):
-    state, body = request.app[SIM].state, await json_body(request)
+async def post_interrupt(request: web.Request) -> web.Response:
+    state, body = live_state(request), await json_body(request)
     prompt_id = body.get("prompt_id") if isinstance(body, dict) else None
     # interrupt_pending_by_id.json: an id that is not the running prompt changes nothing
     if not prompt_id or any(item[1] == prompt_id for item in state.running.values()):
@@ -98,8 +109,8 @@ async def post_interrupt(request):
 
 
 @routes.post("/free")
-async def post_free(request):
-    state, body = request.app[SIM].state, await json_body(request)
+async def post_free(request: web.Request) -> web.Response:
+    state, body = live_state(request), await json_body(request)
     if not isinstance(body, dict):
         return files.trouble()
     if body.get("free_memory"):
@@ -112,22 +123,22 @@ async def post_free(request):
 
 
 @routes.get("/history")
-async def get_history(request):
+async def get_history(request: web.Request) -> web.Response:
     query = request.query
     max_items = int(query["max_items"]) if "max_items" in query else None
     offset = int(query.get("offset", -1))
-    return web.json_response(request.app[SIM].state.history_items(max_items, offset))
+    return web.json_response(live_state(request).history_items(max_items, offset))
 
 
 @routes.get("/history/{prompt_id}")
-async def get_history_entry(request):
-    history, prompt_id = request.app[SIM].state.history, request.match_info["prompt_id"]
+async def get_history_entry(request: web.Request) -> web.Response:
+    history, prompt_id = live_state(request).history, request.match_info["prompt_id"]
     return web.json_response({prompt_id: history[prompt_id]} if prompt_id in history else {})
 
 
 @routes.post("/history")
-async def post_history(request):
-    state, body = request.app[SIM].state, await json_body(request)
+async def post_history(request: web.Request) -> web.Response:
+    state, body = live_state(request), await json_body(request)
     if not isinstance(body, dict):
         return files.trouble()
     if body.get("clear"):
@@ -142,7 +153,7 @@ routes.post("/upload/image")(files.upload_image)
 routes.get("/ws")(websocket_handler)
 
 
-def build_app(sim) -> web.Application:
+def build_app(sim: "ComfySimulator") -> web.Application:
     app = web.Application(client_max_size=100 * 1024 * 1024)
     app[SIM] = sim
     for table in (routes, info.routes):

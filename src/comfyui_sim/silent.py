@@ -24,6 +24,7 @@ class SilentPort:
 
     @property
     def port(self) -> int:
+        assert self._sock is not None, "use SilentPort as a context manager"
         return self._sock.getsockname()[1]
 
     @property

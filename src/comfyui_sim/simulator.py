@@ -33,7 +33,7 @@ class ComfySimulator:
         self._thread: Optional[threading.Thread] = None
         self.loop: Optional[asyncio.AbstractEventLoop] = None
         self.listener: Optional[Listener] = None
-        self._relisten = None
+        self._relisten: Optional[asyncio.TimerHandle] = None
         self.state: Optional[SimState] = None
 
     @property
@@ -44,6 +44,22 @@ class ComfySimulator:
     @property
     def base_url(self) -> str:
         return f"http://{self.host}"
+
+    @property
+    def _live_state(self) -> SimState:
+        """The state of the running server (`_boot` makes it, a restart replaces it)."""
+        assert self.state is not None, "the simulator is not started"
+        return self.state
+
+    @property
+    def _live_loop(self) -> asyncio.AbstractEventLoop:
+        assert self.loop is not None, "the simulator is not started"
+        return self.loop
+
+    @property
+    def _live_listener(self) -> Listener:
+        assert self.listener is not None, "the simulator is not started"
+        return self.listener
 
     def __enter__(self) -> "ComfySimulator":
         return self.start()
@@ -59,7 +75,8 @@ class ComfySimulator:
         self.loop = asyncio.new_event_loop()
         # aiohttp's FileResponse and DNS use the loop's default executor: name its threads as the simulator's
         self.loop.set_default_executor(ThreadPoolExecutor(max_workers=4, thread_name_prefix="comfyui-sim-io"))
-        started, failure = threading.Event(), []
+        started = threading.Event()
+        failure: list[Exception] = []
         self._thread = threading.Thread(target=self._serve, args=(started, failure), name="comfyui-sim", daemon=True)
         self._thread.start()
         started.wait(30)
@@ -71,16 +88,17 @@ class ComfySimulator:
         return self
 
     def _serve(self, started: threading.Event, failure: list) -> None:
-        asyncio.set_event_loop(self.loop)
+        loop = self._live_loop
+        asyncio.set_event_loop(loop)
         try:
-            self.loop.run_until_complete(self._boot())
+            loop.run_until_complete(self._boot())
         except Exception as ex:
             failure.append(ex)
             started.set()
-            self.loop.close()
+            loop.close()
             return
         started.set()
-        self.loop.run_forever()
+        loop.run_forever()
 
     async def _boot(self) -> None:
         self.runner = web.AppRunner(build_app(self), handle_signals=False, access_log=None)
@@ -98,28 +116,28 @@ class ComfySimulator:
         if self._relisten is not None:
             self._relisten.cancel()
             self._relisten = None
-        self.state.hub.drop_all()
-        self.listener.close()
+        self._live_state.hub.drop_all()
+        self._live_listener.close()
 
     async def _outage(self, seconds: float, restart: bool, keep_history: bool = False) -> None:
         await self._go_down()
         if restart:
-            history = self.state.history
-            self.state.dead = True
-            self.state.release_all()
+            history = self._live_state.history
+            self._live_state.dead = True
+            self._live_state.release_all()
             self._worker.cancel()
             self.dirs.clear_temp()
             self._fresh_state()
             if keep_history:
-                self.state.history.update(history)
+                self._live_state.history.update(history)
         if seconds <= 0:
-            await self.listener.open()
+            await self._live_listener.open()
         else:
             loop = asyncio.get_running_loop()
-            self._relisten = loop.call_later(seconds, lambda: loop.create_task(self.listener.open()))
+            self._relisten = loop.call_later(seconds, lambda: loop.create_task(self._live_listener.open()))
 
     def _call(self, coroutine, timeout: float = 30.0):
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+        return asyncio.run_coroutine_threadsafe(coroutine, self._live_loop).result(timeout)
 
     def blackout(self, seconds: float) -> None:
         """Unreachable but not restarted: sockets dropped, connections refused, back on the same port later."""
@@ -143,8 +161,9 @@ class ComfySimulator:
             for _ in range(count):
                 prompt_id = uuid.uuid4().hex
                 extra = {"client_id": client_id, "create_time": int(time.time() * 1000)}
-                await self.state.put((self.state.number, prompt_id, prompt, extra, outputs))
-                self.state.number += 1
+                state = self._live_state
+                await state.put((state.number, prompt_id, prompt, extra, outputs))
+                state.number += 1
                 ids.append(prompt_id)
             return ids
 
@@ -157,22 +176,23 @@ class ComfySimulator:
         try:
             self._call(self._shutdown())
         finally:
-            self.loop.call_soon_threadsafe(self.loop.stop)
+            loop = self._live_loop
+            loop.call_soon_threadsafe(loop.stop)
             thread.join(30)
-            self.loop.close()
+            loop.close()
             self.pool.shutdown(wait=False, cancel_futures=True)
             shutil.rmtree(self.dirs.root, ignore_errors=True)
 
     async def _shutdown(self) -> None:
         await self._go_down()
-        self.state.dead = True
-        self.state.release_all()
+        self._live_state.dead = True
+        self._live_state.release_all()
         self._worker.cancel()
         await self.runner.cleanup()
 
     def _socket_action(self, name: str, *args):
         async def act():
-            hub = self.state.hub
+            hub = self._live_state.hub
             return hub.freeze(*args, asyncio.get_running_loop()) if name == "freeze" else hub.notice_frozen()
 
         return self._call(act())
@@ -181,7 +201,7 @@ class ComfySimulator:
         """The client ids frames are sent to now (ComfyUI's `sockets` map)."""
 
         async def read() -> list:
-            return list(self.state.hub.sockets)
+            return list(self._live_state.hub.sockets)
 
         return self._call(read())
 
@@ -190,7 +210,7 @@ class ComfySimulator:
             return copy.deepcopy(self.state.history.get(prompt_id, {})) if self.state else {}
 
         async def read() -> dict:
-            return copy.deepcopy(self.state.history.get(prompt_id, {}))
+            return copy.deepcopy(self._live_state.history.get(prompt_id, {}))
 
         return self._call(read())
 
@@ -200,5 +220,5 @@ class ComfySimulator:
     def wait_idle(self, timeout: float = 30.0) -> None:
         """Block until no prompt is queued or running."""
         give_up = time.monotonic() + timeout
-        while self.state.remaining() and time.monotonic() < give_up:
+        while self._live_state.remaining() and time.monotonic() < give_up:
             time.sleep(0.01)

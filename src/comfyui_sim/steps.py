@@ -3,11 +3,19 @@
 import asyncio
 import functools
 import traceback
+from typing import TYPE_CHECKING, Optional
 
 from . import binary
-from .context import Interrupted, NodeContext
+from .context import Interrupted, NodeContext, ProgressState
+from .faults import Faults
 from .graph import is_link
+from .hub import Hub
+from .paths import Dirs
 from .registry import NODES, NodeError
+from .state import SimState
+
+if TYPE_CHECKING:
+    from .simulator import ComfySimulator
 
 
 def type_name(kind: type) -> str:
@@ -20,6 +28,20 @@ def shown(value):
 
 class NodeSteps:
     """Mixed into PromptRun, which provides prompt, state, hub, faults, keys, progress, ui, executed."""
+
+    sim: "ComfySimulator"
+    state: SimState
+    hub: Hub
+    faults: Faults
+    dirs: Dirs
+    loop: asyncio.AbstractEventLoop
+    prompt_id: str
+    prompt: dict
+    cid: Optional[str]
+    keys: dict
+    progress: ProgressState
+    ui: dict
+    executed: list[str]
 
     async def send_progress_state(self) -> None:
         await self.hub.send("progress_state", self.progress.frame(), self.cid)

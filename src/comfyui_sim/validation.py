@@ -191,7 +191,10 @@ def validate_prompt(prompt: dict, dirs, targets: Optional[list] = None) -> tuple
             outputs.append(node_id)
     if not outputs:
         return False, _error("prompt_no_outputs", "Prompt has no outputs", ""), [], {}
-    good, failures, node_errors, validated = [], [], {}, {}
+    good: list = []
+    failures: list = []
+    node_errors: dict = {}
+    validated: dict = {}
     for output in outputs:
         try:
             ok, reasons, _ = validate_inputs(prompt, output, validated, dirs)

@@ -12,6 +12,7 @@ from .hub import SERVER_FEATURES, SIM, Client
 async def websocket_handler(request: web.Request) -> web.WebSocketResponse:
     sim = request.app[SIM]
     state = sim.state
+    assert state is not None  # the app serves only while the simulator is started
     hub = state.hub
     ws = web.WebSocketResponse()
     await ws.prepare(request)
