@@ -210,3 +210,18 @@ def test_stalled_node_sends_nothing_until_interrupted(comfy_sim):
     interrupted = next(f["data"] for f in recorder.frames if isinstance(f, dict)
                        and f["type"] == "execution_interrupted")
     assert interrupted["node_id"] == "2" and interrupted["node_type"] == "SimStall"
+
+
+def test_a_node_whose_id_is_empty_runs(comfy_sim):
+    """ComfyUI accepts any string as a node id, "" included; it is not a dependency cycle."""
+    import uuid
+
+    import requests
+
+    prompt_id = str(uuid.uuid4())
+    workflow = {"": {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8, "batch_size": 1, "color": 1}},
+                "2": {"class_type": "SaveImage", "inputs": {"images": ["", 0], "filename_prefix": "empty_id"}}}
+    answer = requests.post(comfy_sim.base_url + "/prompt", json={"prompt": workflow, "prompt_id": prompt_id}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    comfy_sim.wait_idle()
+    assert comfy_sim.history(prompt_id)["status"]["status_str"] == "success"
