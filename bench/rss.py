@@ -11,10 +11,12 @@ _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 def _statm_reader() -> Callable[[], int]:
     handle = open("/proc/self/statm", "rb", buffering=0)
+    lock = threading.Lock()  # the sampling thread and end() share the handle: a seek between them cuts a read
 
     def read() -> int:
-        handle.seek(0)
-        return int(handle.read(64).split()[1]) * _PAGE
+        with lock:
+            handle.seek(0)
+            return int(handle.read(64).split()[1]) * _PAGE
     return read
 
 
