@@ -150,4 +150,3 @@ class JobResult:
     outputs: tuple[StoredOutput, ...] = ()
     texts: tuple[TextOutput, ...] = ()
     failures: tuple[OutputFailure, ...] = ()
-    timings_ms: Mapping[str, int] = field(default_factory=dict)
