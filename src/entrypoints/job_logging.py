@@ -34,20 +34,28 @@ class JobIdFilter(logging.Filter):
 class Redactor:
     """Replaces known secret values, values under secret-looking names and long base64-looking runs in text."""
 
-    def __init__(self, secrets: Iterable[Optional[str]] = ()) -> None:
+    def __init__(self, secrets: Iterable[Optional[str]] = (), *, recent: int = 64) -> None:
         self._lock = threading.Lock()
-        self._secrets: set[str] = set()
+        self._secrets: set[str] = set()  # the worker's own, for good
+        self._recent: dict[str, None] = {}  # jobs' keys, the last `recent` of them (insertion ordered)
+        self._recent_max = recent
         self._pattern: Optional[re.Pattern[str]] = None
         self.add(*secrets)
 
-    def add(self, *secrets: Optional[str]) -> None:
-        """Remember more values to hide (a job's own API key, for example); short or empty values are ignored."""
-        new = {s for s in secrets if s and len(s) >= _MIN_SECRET_LENGTH} - self._secrets
+    def add(self, *secrets: Optional[str], recent: bool = False) -> None:
+        """Remember more values to hide; `recent` ones (a job's own API key) are kept for the last jobs only, so a
+        long-running worker serving many callers does not grow its pattern without end. Short values are ignored."""
+        new = {s for s in secrets if s and len(s) >= _MIN_SECRET_LENGTH} - self._secrets - set(self._recent)
         if not new:
             return
         with self._lock:
-            self._secrets |= new
-            ordered = sorted(self._secrets, key=len, reverse=True)
+            if recent:
+                self._recent.update(dict.fromkeys(sorted(new)))
+                while len(self._recent) > self._recent_max:
+                    del self._recent[next(iter(self._recent))]
+            else:
+                self._secrets |= new
+            ordered = sorted(self._secrets | set(self._recent), key=len, reverse=True)
             self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
 
     def __call__(self, text: str) -> str:
@@ -63,8 +71,8 @@ redactor = Redactor()
 
 
 def register_secret(*values: Optional[str]) -> None:
-    """Hide these values from every log line from now on (the handler calls it with a job's API key)."""
-    redactor.add(*values)
+    """Hide these values from the log lines of this job and the next ones (the handler calls it with a job's API key)."""
+    redactor.add(*values, recent=True)
 
 
 class RedactingFilter(logging.Filter):

@@ -129,3 +129,14 @@ def test_the_sdk_logger_at_warn_drops_its_info_lines():
     done = _run_sdk_logging("DEBUG", "WARN")
     assert done.returncode == 0, done.stderr
     assert "info line" not in done.stdout and "warn ***" in done.stdout
+
+
+def test_jobs_keys_are_hidden_for_the_last_jobs_and_the_workers_own_for_good():
+    from entrypoints.job_logging import Redactor
+
+    redact = Redactor(["worker-secret-0001"], recent=2)
+    for n in range(3):
+        redact.add(f"job-key-{n:04d}-abcdef", recent=True)
+    assert "job-key-0000" in redact("job-key-0000-abcdef")  # the oldest job key is no longer kept
+    assert "job-key-0002" not in redact("job-key-0002-abcdef") and "job-key-0001" not in redact("job-key-0001-abcdef")
+    assert "worker-secret-0001" not in redact("worker-secret-0001")
