@@ -7,7 +7,7 @@ import logging
 import struct
 from typing import Any, Optional
 
-from adapters.comfy_messages import node_outputs, outcome_from_frame
+from adapters.comfy_messages import TERMINAL_FRAMES, node_outputs, outcome_from_frame
 from domain.events import (
     Event,
     ExecutionStarted,
@@ -23,11 +23,8 @@ from domain.events import (
 
 log = logging.getLogger(__name__)
 
-TERMINAL_FRAMES = ("execution_success", "execution_error", "execution_interrupted")
-
 # PROTOCOL.md fact 8: binary frames start with a big-endian u32 event type.
-PREVIEW_IMAGE = 1
-TEXT = 3
+PREVIEW_IMAGE = 1  # 3 is TEXT (a node's streamed text), which the worker does not act on
 PREVIEW_IMAGE_WITH_METADATA = 4
 _IMAGE_FORMATS = {1: "jpeg", 2: "png"}
 

@@ -7,7 +7,8 @@ from typing import Any, Mapping, Optional
 from adapters.comfy_errors import execution_details
 from domain.model import Outcome, OutcomeStatus, OutputRef, PromptHistory, TextOutput
 
-_TERMINAL = ("execution_success", "execution_error", "execution_interrupted")
+# The frames that end a prompt on their own (PROTOCOL.md fact 14: the final `executing {node: null}` can be lost).
+TERMINAL_FRAMES = ("execution_success", "execution_error", "execution_interrupted")
 
 
 def node_outputs(node_id: str, output: Any) -> tuple[tuple[OutputRef, ...], tuple[str, ...]]:
@@ -79,7 +80,7 @@ def outcome_from_history(entry: Mapping[str, Any]) -> Outcome:
     """How a finished prompt ended, from its `/history` entry (`status.messages` keeps the frames)."""
     status = entry.get("status") or {}
     for kind, data in reversed(status.get("messages") or []):
-        if kind in _TERMINAL:
+        if kind in TERMINAL_FRAMES:
             return outcome_from_frame(kind, data or {})
     if status.get("status_str") == "success":
         return Outcome(status="success")
@@ -96,7 +97,7 @@ def _timestamps(entry: Mapping[str, Any]) -> tuple[Optional[int], Optional[int]]
             continue
         if message[0] == "execution_start":
             started = int(stamp)
-        elif message[0] in _TERMINAL:
+        elif message[0] in TERMINAL_FRAMES:
             ended = int(stamp)
     return started, ended
 
