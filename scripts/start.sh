@@ -1,36 +1,122 @@
 #!/usr/bin/env bash
-# Container entry: starts ComfyUI in the background, records its PID, then runs the worker in the foreground.
+# Container entry: checks the GPU, starts ComfyUI and the worker, and stops both together.
 #
-#   COMFYUI_CMD        the ComfyUI command (default: python main.py in COMFYUI_DIR, listening on 127.0.0.1:8188)
-#   COMFYUI_DIR        where ComfyUI is installed (default /comfyui)
-#   COMFYUI_ARGS       extra arguments for ComfyUI's main.py
-#   COMFY_PID_FILE     where ComfyUI's PID is written (default /tmp/comfyui.pid); the worker watches it
-#   SERVE_API_LOCALLY  true: serve the RunPod SDK's local API on RP_API_HOST:RP_API_PORT (0.0.0.0:8000)
+#   COMFYUI_CMD          the whole ComfyUI command (default: main.py in COMFYUI_DIR, see below)
+#   COMFYUI_DIR          where ComfyUI is installed (default /comfyui)
+#   COMFYUI_ARGS         extra arguments for ComfyUI's main.py
+#   COMFYUI_PYTHON       ComfyUI's interpreter, in ComfyUI's own venv (default: PYTHON, else python3)
+#   WORKER_PYTHON        the worker's interpreter, in the worker's own venv (default: PYTHON, else python3)
+#   COMFY_LISTEN         ComfyUI's listen address (127.0.0.1; 0.0.0.0 with SERVE_API_LOCALLY)
+#   COMFY_PORT           ComfyUI's port (8188); COMFY_HOST defaults to this address and port
+#   COMFY_GPU_FLAG       --nvidia (default): a GPU preflight runs first; --cpu: ComfyUI runs with --cpu, no preflight
+#   COMFY_KEEP_METADATA  true: ComfyUI embeds the prompt and workflow in saved files (default: --disable-metadata)
+#   COMFY_EXIT_GRACE_S   after ComfyUI exits, seconds the worker keeps answering jobs (with the reason) before
+#                        the container stops so that RunPod replaces it (default 10)
+#   COMFY_PID_FILE       where ComfyUI's PID is written (default /tmp/comfyui.pid); the worker watches it
+#   SERVE_API_LOCALLY    true: serve the RunPod SDK's local API on RP_API_HOST:RP_API_PORT (0.0.0.0:8000)
+#
+# SIGTERM or SIGINT stop ComfyUI and the worker within 10 s at any moment; when either exits, the other is
+# stopped and the script exits non-zero, so the container ends and is replaced.
 set -euo pipefail
 
-PYTHON="${PYTHON:-python3}"
+here="$(cd "$(dirname "$0")" && pwd)"
+stop_grace_s=8
+
+# the same words as the worker's own flags: 1/true/yes/on, 0/false/no/off or empty
+flag() {  # name, value
+    local value="$2"
+    case "${value,,}" in
+        1 | true | yes | on) echo true ;;
+        0 | false | no | off | "") echo false ;;
+        *) echo "start.sh: ${1}='${value}' must be true or false (1/true/yes/on, 0/false/no/off)" >&2; exit 2 ;;
+    esac
+}
+
+serve_locally="$(flag SERVE_API_LOCALLY "${SERVE_API_LOCALLY:-}")"
+keep_metadata="$(flag COMFY_KEEP_METADATA "${COMFY_KEEP_METADATA:-}")"
+COMFYUI_PYTHON="${COMFYUI_PYTHON:-${PYTHON:-python3}}"
+WORKER_PYTHON="${WORKER_PYTHON:-${PYTHON:-python3}}"
 COMFYUI_DIR="${COMFYUI_DIR:-/comfyui}"
-COMFY_LISTEN="${COMFY_LISTEN:-127.0.0.1}"
+COMFY_GPU_FLAG="${COMFY_GPU_FLAG:---nvidia}"
+COMFY_EXIT_GRACE_S="${COMFY_EXIT_GRACE_S:-10}"
+if [[ "${serve_locally}" == true ]]; then
+    COMFY_LISTEN="${COMFY_LISTEN:-0.0.0.0}"
+else
+    COMFY_LISTEN="${COMFY_LISTEN:-127.0.0.1}"
+fi
 COMFY_PORT="${COMFY_PORT:-8188}"
-export COMFY_HOST="${COMFY_HOST:-${COMFY_LISTEN}:${COMFY_PORT}}"
+case "${COMFY_LISTEN}" in
+    0.0.0.0 | "") dial="127.0.0.1" ;;
+    :: | "[::]") dial="[::1]" ;;
+    *:*) dial="[${COMFY_LISTEN}]" ;;
+    *) dial="${COMFY_LISTEN}" ;;
+esac
+export COMFY_HOST="${COMFY_HOST:-${dial}:${COMFY_PORT}}"
 export COMFY_PID_FILE="${COMFY_PID_FILE:-/tmp/comfyui.pid}"
+[[ "${COMFY_EXIT_GRACE_S}" =~ ^[0-9]+$ ]] || { echo "start.sh: COMFY_EXIT_GRACE_S='${COMFY_EXIT_GRACE_S}' must be a whole number of seconds" >&2; exit 2; }
+
+if [[ "${COMFY_GPU_FLAG}" != "--cpu" ]]; then
+    # a host whose GPU does not work must not take jobs: exit, RunPod puts the worker elsewhere
+    "${COMFYUI_PYTHON}" "${here}/gpu_preflight.py" || exit 3
+fi
 
 if [[ -n "${COMFYUI_CMD:-}" ]]; then
     read -r -a comfyui_cmd <<< "${COMFYUI_CMD}"
 else
     read -r -a extra_args <<< "${COMFYUI_ARGS:-}"
-    comfyui_cmd=("${PYTHON}" "${COMFYUI_DIR}/main.py" --listen "${COMFY_LISTEN}" --port "${COMFY_PORT}"
-                 --disable-auto-launch "${extra_args[@]}")
+    comfyui_cmd=("${COMFYUI_PYTHON}" "${COMFYUI_DIR}/main.py" --listen "${COMFY_LISTEN}" --port "${COMFY_PORT}"
+                 --disable-auto-launch)
+    [[ "${keep_metadata}" == true ]] || comfyui_cmd+=(--disable-metadata)
+    [[ "${COMFY_GPU_FLAG}" != "--cpu" ]] || comfyui_cmd+=(--cpu)
+    comfyui_cmd+=("${extra_args[@]}")
 fi
 
-echo "start.sh: starting ComfyUI: ${comfyui_cmd[*]}"
-"${comfyui_cmd[@]}" &
-echo "$!" > "${COMFY_PID_FILE}"
-echo "start.sh: ComfyUI runs as PID $(cat "${COMFY_PID_FILE}") (${COMFY_PID_FILE})"
-
-worker_cmd=("${PYTHON}" -m entrypoints.runpod_handler)
-if [[ "${SERVE_API_LOCALLY:-false}" == "true" ]]; then
+worker_cmd=("${WORKER_PYTHON}" -m entrypoints.runpod_handler)
+if [[ "${serve_locally}" == true ]]; then
     worker_cmd+=(--rp_serve_api --rp_api_host "${RP_API_HOST:-0.0.0.0}" --rp_api_port "${RP_API_PORT:-8000}")
 fi
+
+comfy_pid="" worker_pid=""
+
+running() {  # a child that has exited but is not reaped yet counts as gone
+    [[ -n "$1" && -r "/proc/$1/stat" ]] && [[ "$(cut -d ')' -f 2 "/proc/$1/stat" 2>/dev/null)" != " Z"* ]]
+}
+
+stop_all() {  # $1: the exit status
+    trap '' TERM INT
+    local pid give_up=$((SECONDS + stop_grace_s))
+    # each runs in a process group of its own: the signal reaches what it started too
+    for pid in ${worker_pid} ${comfy_pid}; do kill -TERM -- "-${pid}" 2>/dev/null || true; done
+    while { running "${worker_pid}" || running "${comfy_pid}"; } && ((SECONDS < give_up)); do sleep 0.2; done
+    for pid in ${worker_pid} ${comfy_pid}; do
+        if running "${pid}"; then
+            echo "start.sh: PID ${pid} ignored SIGTERM for ${stop_grace_s} s: killing it"
+        fi
+        kill -KILL -- "-${pid}" 2>/dev/null || true
+    done
+    wait 2>/dev/null || true
+    exit "$1"
+}
+trap 'echo "start.sh: stop signal: stopping ComfyUI and the worker"; stop_all 143' TERM INT
+set -m  # job control: ComfyUI and the worker each lead a process group
+
+echo "start.sh: starting ComfyUI: ${comfyui_cmd[*]}"
+(cd "${COMFYUI_DIR}" 2>/dev/null || true; exec "${comfyui_cmd[@]}") &
+comfy_pid=$!
+echo "${comfy_pid}" > "${COMFY_PID_FILE}"
+echo "start.sh: ComfyUI runs as PID ${comfy_pid} (${COMFY_PID_FILE}); the worker dials ${COMFY_HOST}"
+
 echo "start.sh: starting the worker: ${worker_cmd[*]}"
-exec "${worker_cmd[@]}"
+(cd / && exec "${worker_cmd[@]}") &
+worker_pid=$!
+
+status=0
+wait -n "${comfy_pid}" "${worker_pid}" || status=$?
+if ! running "${worker_pid}"; then
+    echo "start.sh: the worker exited (status ${status}): stopping ComfyUI"
+    stop_all "$((status == 0 ? 1 : status))"
+fi
+echo "start.sh: ComfyUI exited (status ${status}); the worker answers jobs with the reason for ${COMFY_EXIT_GRACE_S} s, then the container stops to be replaced"
+give_up=$((SECONDS + COMFY_EXIT_GRACE_S))
+while running "${worker_pid}" && ((SECONDS < give_up)); do sleep 0.5; done
+stop_all 1

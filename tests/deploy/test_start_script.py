@@ -48,7 +48,9 @@ def started(tmp_path):
     pid_file, log = tmp_path / "comfyui.pid", tmp_path / "start.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BUCKET_", "COMFY_", "RUNPOD_", "OUTPUT_SINK"))}
     env.update({
-        "PYTHON": sys.executable, "PYTHONPATH": str(ROOT / "src"),
+        "PYTHON": sys.executable, "PYTHONPATH": str(ROOT / "src"), "COMFY_GPU_FLAG": "--cpu",
+        # the worker keeps answering (with the reason) this long after ComfyUI died
+        "COMFY_EXIT_GRACE_S": "60",
         "COMFYUI_CMD": f"{sys.executable} -m comfyui_sim --host 127.0.0.1 --port {comfy_port}",
         "COMFY_PORT": str(comfy_port), "COMFY_PID_FILE": str(pid_file),
         "SERVE_API_LOCALLY": "true", "RP_API_HOST": "127.0.0.1", "RP_API_PORT": str(api_port),
