@@ -1,49 +1,80 @@
-# syntax=docker/dockerfile:1
-# The worker image: ComfyUI (installed with comfy-cli) and the worker, started by scripts/start.sh.
-#   docker build --build-arg COMFYUI_VERSION=0.8.0 -t comfyui-worker .
+# The worker image: ComfyUI and the worker, each in its own venv, started and stopped together by scripts/start.sh.
+#   docker build --platform linux/amd64 -t comfyui-worker .                       CUDA 12.6 (the default)
+#   docker build --platform linux/amd64 -t comfyui-worker:cuda12.8 \
+#     --build-arg BASE_IMAGE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04 --build-arg CUDA_VERSION_FOR_COMFY=12.8 .
 # Targets: `comfyui-worker` (default, GPU), `worker` (the worker alone), `comfyui-simulator` (no GPU, for compose).
+ARG PYTHON_IMAGE=python:3.11-slim
 ARG BASE_IMAGE=nvidia/cuda:12.6.3-cudnn-runtime-ubuntu24.04
 
-FROM python:3.11-slim AS worker
-ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+FROM ${PYTHON_IMAGE} AS worker
+ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /worker
-COPY pyproject.toml README.md ./
+# the dependencies alone first (read from pyproject.toml): a code change does not reinstall them
+COPY pyproject.toml ./
+RUN python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" \
+      > requirements.txt \
+    && pip install --no-cache-dir -r requirements.txt
+COPY README.md ./
 COPY src ./src
-RUN pip install --no-cache-dir .
-ENV COMFY_HOST=127.0.0.1:8188
+RUN pip install --no-cache-dir --no-deps .
 CMD ["python", "-m", "entrypoints.runpod_handler"]
 
-FROM python:3.11-slim AS comfyui-simulator
-ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+FROM ${PYTHON_IMAGE} AS comfyui-simulator
+ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /sim
-COPY pyproject.toml README.md ./
+COPY pyproject.toml ./
+RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
+      print(*p['dependencies'], *p['optional-dependencies']['sim'], sep='\n')" > requirements.txt \
+    && pip install --no-cache-dir -r requirements.txt
+COPY README.md ./
 COPY src ./src
-# the project itself: its dependency pins are in pyproject.toml
-# hadolint ignore=DL3013
-RUN pip install --no-cache-dir '.[sim]'
+RUN pip install --no-cache-dir --no-deps .
 EXPOSE 8188
 CMD ["python", "-m", "comfyui_sim", "--host", "0.0.0.0", "--port", "8188"]
 
 FROM ${BASE_IMAGE} AS comfyui-worker
 ARG COMFYUI_VERSION=0.8.0
 ARG COMFY_CLI_VERSION=1.23.0
-ENV DEBIAN_FRONTEND=noninteractive PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
-    VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH
+# the CUDA build of torch: it must match BASE_IMAGE's CUDA (12.6 here; 12.8 with a 12.8 base, for Blackwell GPUs)
+ARG CUDA_VERSION_FOR_COMFY=12.6
+# --cpu: a CPU-only image (no GPU preflight, ComfyUI started with --cpu), for checks without a GPU
+ARG COMFY_GPU_FLAG=--nvidia
+# a ComfyUI source archive instead of a clone: a URL, or comfyui-source.tar.gz at the build context's root
+ARG COMFYUI_SOURCE=""
+ENV DEBIAN_FRONTEND=noninteractive PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_INPUT=1 VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends python3 python3-venv git ca-certificates libgl1 libglib2.0-0 \
+    && apt-get install -y --no-install-recommends python3 python3-venv git ca-certificates libgl1 libglib2.0-0 tini \
     && rm -rf /var/lib/apt/lists/* \
-    && python3 -m venv /opt/venv
-COPY scripts/install_comfyui.sh /scripts/install_comfyui.sh
-RUN COMFYUI_VERSION="${COMFYUI_VERSION}" COMFY_CLI_VERSION="${COMFY_CLI_VERSION}" PYTHON=python \
-    /scripts/install_comfyui.sh
+    && python3 -m venv /opt/venv \
+    && python3 -m venv /opt/worker
+# ComfyUI and its custom nodes live in /opt/venv (on PATH: comfy, pip and comfy-node-install use it)
+COPY scripts/install_comfyui.sh comfyui-source.tar.g[z] /opt/comfyui-build/
+WORKDIR /opt/comfyui-build
+RUN COMFYUI_VERSION="${COMFYUI_VERSION}" COMFY_CLI_VERSION="${COMFY_CLI_VERSION}" COMFY_GPU_FLAG="${COMFY_GPU_FLAG}" \
+      CUDA_VERSION_FOR_COMFY="${CUDA_VERSION_FOR_COMFY}" COMFYUI_SOURCE="${COMFYUI_SOURCE}" PYTHON=python \
+      ./install_comfyui.sh \
+    && rm -rf /opt/comfyui-build/* /root/.cache
 COPY scripts/extra_model_paths.yaml /comfyui/extra_model_paths.yaml
-WORKDIR /worker
-COPY pyproject.toml README.md ./
+COPY scripts/comfy-node-install /usr/local/bin/comfy-node-install
+# the worker in /opt/worker, a venv of its own without torch: custom nodes' pins of requests, urllib3, Pillow,
+# boto3 or websocket-client cannot break it, and its packages (domain, adapters, entrypoints) never meet ComfyUI's
+WORKDIR /opt/worker/app
+COPY pyproject.toml ./
+RUN /opt/worker/bin/python -c "import tomllib; \
+      print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" > requirements.txt \
+    && /opt/worker/bin/pip install --no-cache-dir -r requirements.txt
+COPY README.md ./
 COPY src ./src
-RUN pip install --no-cache-dir .
+RUN /opt/worker/bin/pip install --no-cache-dir --no-deps .
 COPY scripts/start.sh /start.sh
-ENV COMFYUI_DIR=/comfyui PYTHON=python COMFY_HOST=127.0.0.1:8188
+COPY scripts/gpu_preflight.py /gpu_preflight.py
+WORKDIR /
+ENV COMFYUI_DIR=/comfyui COMFYUI_PYTHON=/opt/venv/bin/python WORKER_PYTHON=/opt/worker/bin/python \
+    COMFY_GPU_FLAG=${COMFY_GPU_FLAG}
 EXPOSE 8000 8188
+# tini is PID 1: it reaps orphans and hands SIGTERM to start.sh, which stops ComfyUI and the worker
+ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["/start.sh"]

@@ -3,7 +3,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint unit integration e2e soak bench bench-quick clean
+.PHONY: run test lint unit integration e2e soak bench bench-quick clean image-check
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,11 +22,16 @@ test: lint
 ## lint: the Dockerfile (hadolint), the shell scripts (shellcheck), the YAML files (yamllint), the Python (ruff, mypy)
 lint: $(STAMP)
 	$(VENV)/bin/hadolint Dockerfile
-	$(VENV)/bin/shellcheck scripts/*.sh
+	$(VENV)/bin/shellcheck scripts/*.sh scripts/comfy-node-install
 	$(VENV)/bin/yamllint --strict -c scripts/yamllint.yaml docker-compose.yml scripts/
 	$(VENV)/bin/ruff check src
 	$(VENV)/bin/ruff format --check src
 	$(VENV)/bin/mypy
+
+## image-check: builds the image's targets and runs test_input.json through them (not part of `make test`;
+## skipped without a Docker engine). COMFYUI_SOURCE=<ComfyUI .tar.gz> also builds and runs the CPU comfyui-worker.
+image-check:
+	bash scripts/image_check.sh
 
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit
