@@ -40,7 +40,9 @@ ARG CUDA_VERSION_FOR_COMFY=12.6
 # --cpu: a CPU-only image (no GPU preflight, ComfyUI started with --cpu), for checks without a GPU
 ARG COMFY_GPU_FLAG=--nvidia
 # a ComfyUI source archive instead of a clone: a URL, or comfyui-source.tar.gz at the build context's root
+# (wheels/ there, if any, is an offline source of packages; TORCH_INDEX_URL: where torch comes from)
 ARG COMFYUI_SOURCE=""
+ARG TORCH_INDEX_URL=""
 ENV DEBIAN_FRONTEND=noninteractive PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_INPUT=1 VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
@@ -51,10 +53,11 @@ RUN apt-get update \
     && python3 -m venv /opt/venv \
     && python3 -m venv /opt/worker
 # ComfyUI and its custom nodes live in /opt/venv (on PATH: comfy, pip and comfy-node-install use it)
-COPY scripts/install_comfyui.sh comfyui-source.tar.g[z] /opt/comfyui-build/
+COPY scripts/install_comfyui.sh comfyui-source.tar.g[z] wheel[s] /opt/comfyui-build/
 WORKDIR /opt/comfyui-build
 RUN COMFYUI_VERSION="${COMFYUI_VERSION}" COMFY_CLI_VERSION="${COMFY_CLI_VERSION}" COMFY_GPU_FLAG="${COMFY_GPU_FLAG}" \
       CUDA_VERSION_FOR_COMFY="${CUDA_VERSION_FOR_COMFY}" COMFYUI_SOURCE="${COMFYUI_SOURCE}" PYTHON=python \
+      TORCH_INDEX_URL="${TORCH_INDEX_URL}" \
       ./install_comfyui.sh \
     && rm -rf /opt/comfyui-build/* /root/.cache
 COPY scripts/extra_model_paths.yaml /comfyui/extra_model_paths.yaml

@@ -9,6 +9,7 @@
 #
 #   PYTHON_IMAGE, BASE_IMAGE   base images (defaults: the Dockerfile's)
 #   IMAGE_TAG                  tag prefix of the built images (default comfyui-worker-check)
+#   TORCH_WHEELS               a folder of wheels (a CPU torch) for a build that cannot reach PyTorch's index
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -77,8 +78,14 @@ fi
 context="$(mktemp -d)"
 git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -xf - -C "${context}"
 cp "${COMFYUI_SOURCE}" "${context}/comfyui-source.tar.gz"
+# TORCH_WHEELS: a folder of wheels (a CPU torch) for a build that cannot reach PyTorch's index
+torch_args=()
+if [[ -n "${TORCH_WHEELS:-}" ]]; then
+    mkdir "${context}/wheels" && cp "${TORCH_WHEELS}"/*.whl "${context}/wheels/"
+    torch_args=(--build-arg TORCH_INDEX_URL=none)
+fi
 build comfyui-worker "${tag}:comfyui-cpu" "${context}" --build-arg COMFY_GPU_FLAG=--cpu \
-    --build-arg COMFYUI_SOURCE=comfyui-source.tar.gz
+    --build-arg COMFYUI_SOURCE=comfyui-source.tar.gz "${torch_args[@]}"
 docker history --format '{{.Size}}\t{{.CreatedBy}}' "${tag}:comfyui-cpu" | head -12 | cut -c 1-140
 gpu_port="$(free_port)"
 gpu_api_port="$(free_port)"

@@ -8,7 +8,8 @@
 #   COMFY_GPU_FLAG        --nvidia (default) or --cpu
 #   CUDA_VERSION_FOR_COMFY  the CUDA build of torch (12.6, 12.8, ...); required with --nvidia, so the build
 #                         host's driver is never what decides it. It must match the base image's CUDA_VERSION.
-#   TORCH_INDEX_URL       where torch comes from with COMFYUI_SOURCE (default: PyTorch's index for that build)
+#   TORCH_INDEX_URL       where torch comes from with COMFYUI_SOURCE (default: PyTorch's index for that build;
+#                         none: the default index only); *.whl files in the current folder are preferred
 #   PYTHON                the interpreter of ComfyUI's venv (default python3)
 set -euo pipefail
 
@@ -48,8 +49,13 @@ if [[ -n "${COMFYUI_SOURCE:-}" ]]; then
     mkdir -p "${COMFYUI_DIR}"
     tar -xzf "${archive}" -C "${COMFYUI_DIR}" --strip-components=1
     [[ -f "${COMFYUI_DIR}/main.py" ]] || fail "COMFYUI_SOURCE=${COMFYUI_SOURCE} holds no ComfyUI (no main.py at its top)"
-    "${PYTHON}" -m pip install --no-cache-dir --extra-index-url "${TORCH_INDEX_URL:-https://download.pytorch.org/whl/${torch_tag}}" \
-        torch torchvision torchaudio -r "${COMFYUI_DIR}/requirements.txt"
+    # wheels beside the archive (an offline build) come first; TORCH_INDEX_URL=none: the default index only
+    pip_sources=()
+    compgen -G "*.whl" > /dev/null && pip_sources+=(--find-links "${PWD}")
+    index="${TORCH_INDEX_URL:-https://download.pytorch.org/whl/${torch_tag}}"
+    [[ "${index}" == none ]] || pip_sources+=(--extra-index-url "${index}")
+    "${PYTHON}" -m pip install --no-cache-dir "${pip_sources[@]}" torch torchvision torchaudio \
+        -r "${COMFYUI_DIR}/requirements.txt"
     comfy --skip-prompt set-default "${COMFYUI_DIR}"
     echo "install_comfyui.sh: ComfyUI from ${COMFYUI_SOURCE} installed in ${COMFYUI_DIR} (${COMFY_GPU_FLAG}, torch ${torch_tag})"
     exit 0
