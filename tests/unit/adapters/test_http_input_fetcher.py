@@ -18,7 +18,7 @@ REFUSED = {
     "fe80::1%eth0": "link-local", "fc00::1": "private", "fd00:ec2::254": "metadata", "ff02::1": "multicast",
     "::ffff:127.0.0.1": "loopback", "::ffff:169.254.169.254": "metadata", "::127.0.0.1": "loopback",
     "::ffff:10.0.0.1": "private", "2002:7f00:1::": "loopback", "2002:a00:1::": "private",
-    "64:ff9b::10.0.0.1": "private", "64:ff9b:1::a00:1": "private", "2001:db8::1": "private",
+    "64:ff9b::10.0.0.1": "private", "64:ff9b:1:a00:0:100::": "private", "2001:db8::1": "private",
 }
 PUBLIC = ["8.8.8.8", "1.1.1.1", "151.101.1.69", "2001:4860:4860::8888", "2606:4700::1111",
           "::ffff:8.8.8.8", "2002:808:808::", "64:ff9b::8.8.8.8"]
