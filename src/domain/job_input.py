@@ -18,15 +18,23 @@ _UI_FORMAT_HINT = (
 
 
 DEFAULT_MAX_INPUT_BYTES = 50_000_000
+DEFAULT_MAX_INPUT_FILES = 64
+DEFAULT_MAX_TOTAL_INPUT_BYTES = 200_000_000
 MAX_NAME_BYTES = 255
 _FORMATS = ("png", "jpeg", "webp")
 
 
-def parse_job_input(raw: Any, *, max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES) -> JobInput:
+def parse_job_input(
+    raw: Any,
+    *,
+    max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,
+    max_input_files: int = DEFAULT_MAX_INPUT_FILES,
+    max_total_input_bytes: int = DEFAULT_MAX_TOTAL_INPUT_BYTES,
+) -> JobInput:
     """Validate `job["input"]` (an object or a JSON string of one)."""
     data = _as_object(raw, "input")
     workflow = _workflow(data.get("workflow"))
-    images = _images(data.get("images"), max_input_bytes)
+    images = _images(data.get("images"), max_input_bytes, max_input_files, max_total_input_bytes)
     key = data.get("comfy_org_api_key")
     if key is not None and (not isinstance(key, str) or not key.strip()):
         raise InvalidInput("input.comfy_org_api_key must be a non-empty string")
@@ -46,11 +54,18 @@ def new_job(
     *,
     default_api_key: Optional[str] = None,
     max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,
+    max_input_files: int = DEFAULT_MAX_INPUT_FILES,
+    max_total_input_bytes: int = DEFAULT_MAX_TOTAL_INPUT_BYTES,
     client_id: Optional[str] = None,
     new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
 ) -> Job:
     """Build the job with a prompt id chosen by us, for `client_id` (a fresh one by default)."""
-    job_input = parse_job_input(raw_input, max_input_bytes=max_input_bytes)
+    job_input = parse_job_input(
+        raw_input,
+        max_input_bytes=max_input_bytes,
+        max_input_files=max_input_files,
+        max_total_input_bytes=max_total_input_bytes,
+    )
     api_key = job_input.comfy_org_api_key or default_api_key
     extra_data = {"api_key_comfy_org": api_key} if api_key else {}
     prompt = Prompt(id=new_id(), client_id=client_id or new_id(), workflow=job_input.workflow, extra_data=extra_data)
@@ -114,13 +129,16 @@ def _workflow(raw: Any) -> dict:
     return workflow
 
 
-def _images(raw: Any, max_bytes: int) -> tuple[InputFile, ...]:
+def _images(raw: Any, max_bytes: int, max_files: int, max_total: int) -> tuple[InputFile, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
         raise InvalidInput("input.images must be a list of {name, image} or {name, url} objects")
+    if len(raw) > max_files:
+        raise InvalidInput(f"input.images has {len(raw)} files, over INPUT_MAX_FILES ({max_files})")
     seen: set[str] = set()
     images = []
+    total = 0
     for index, item in enumerate(raw):
         if not isinstance(item, dict):
             raise InvalidInput(f"input.images[{index}] must be an object with 'name' and 'image' (or 'url')")
@@ -133,8 +151,24 @@ def _images(raw: Any, max_bytes: int) -> tuple[InputFile, ...]:
         if "url" in item:
             images.append(InputFile(name=name, url=_url(item["url"], index)))
         else:
+            total += _decoded_length(item.get("image"))
+            if total > max_total:
+                raise InvalidInput(
+                    f"input image {name!r}: the inline inputs are over INPUT_MAX_TOTAL_BYTES ({max_total:,} bytes) "
+                    "once decoded"
+                )
             images.append(InputFile(name=name, data=_decode_base64(item.get("image"), name, max_bytes)))
     return tuple(images)
+
+
+def _decoded_length(value: Any) -> int:
+    """How many bytes base64 text decodes to, told from its length before decoding (0 for a non-string)."""
+    if not isinstance(value, str):
+        return 0
+    start = value.find(",") + 1 if value.startswith("data:") else 0
+    symbols = len(value) - start - sum(value.count(space, start) for space in " \t\n\r\v\f")
+    padding = value[max(start, len(value) - 64) :].rstrip()[-2:].count("=")
+    return max(0, symbols * 3 // 4 - padding)
 
 
 def _url(value: Any, index: int) -> str:

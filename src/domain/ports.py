@@ -103,7 +103,8 @@ class ImageConverter(Protocol):
 class InputFetcher(Protocol):
     """Downloads input files given by URL."""
 
-    def fetch(self, url: str, budget: Budget) -> bytes:
-        """The body, at most the adapter's size cap; `InvalidInput` for a URL that is refused (scheme, address, size cap),
-        `InputFetchFailed` when the download fails. Never puts credentials or query strings in errors."""
+    def fetch(self, url: str, budget: Budget, max_bytes: Optional[int] = None) -> bytes:
+        """The body, at most the adapter's size cap and `max_bytes` (what the job's total allows); `InvalidInput` for a
+        URL that is refused (scheme, address, size cap) before the bytes are held, `InputFetchFailed` when the
+        download fails or outlasts the adapter's own deadline. Never puts credentials or query strings in errors."""
         ...

@@ -22,6 +22,7 @@ from domain.errors import (
     Stalled,
 )
 from domain.follow import FollowPolicy, PromptFollower
+from domain.job_input import DEFAULT_MAX_TOTAL_INPUT_BYTES
 from domain.model import Job, JobResult, Outcome, StoredOutput
 from domain.ports import ComfyApi, EventStream, ExecutionMonitor, ImageConverter, ImageSink, ImageSource, InputFetcher
 from domain.progress import ProgressSink, ProgressTracker
@@ -48,6 +49,7 @@ class Services:
     overflow: Optional[ImageSink] = None
     converter: Optional[ImageConverter] = None
     fetcher: Optional[InputFetcher] = None
+    max_input_total_bytes: int = DEFAULT_MAX_TOTAL_INPUT_BYTES
 
 
 def run_job(
@@ -157,13 +159,22 @@ def _with_ready_retry(comfy: ComfyApi, budget: Budget, call: Callable[[], T]) ->
 
 
 def _upload_inputs(job: Job, svc: Services, budget: Budget) -> None:
+    # inline inputs were bounded when the job was parsed; each download gets what the total leaves
+    held = sum(len(item.data) for item in job.input.images if item.data is not None)
     for item in job.input.images:
         budget.check(f"uploading input {item.name}")
         data = item.data
         if data is None:
             if svc.fetcher is None:
                 raise InvalidInput(f"input {item.name!r} gives a URL, but this worker cannot download inputs")
-            data = svc.fetcher.fetch(item.url or "", budget)
+            allowance = svc.max_input_total_bytes - held
+            if allowance <= 0:
+                raise InvalidInput(
+                    f"input {item.name!r}: the job's inputs already reach INPUT_MAX_TOTAL_BYTES "
+                    f"({svc.max_input_total_bytes:,} bytes)"
+                )
+            data = svc.fetcher.fetch(item.url or "", budget, allowance)
+            held += len(data)
             log.info("downloaded input %s (%d bytes)", item.name, len(data))
         _with_ready_retry(svc.comfy, budget, functools.partial(svc.comfy.upload_input, item.name, data, budget))
         log.info("uploaded input %s (%d bytes)", item.name, len(data))

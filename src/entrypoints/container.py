@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Callable, Mapping, Optional
 
@@ -16,7 +17,7 @@ from adapters.base64_sink import Base64ImageSink
 from adapters.comfy_http_api import ComfyHttpApi
 from adapters.comfy_view_source import ComfyViewImageSource
 from adapters.comfy_websocket_monitor import ComfyWebsocketMonitor
-from adapters.http_input_fetcher import HttpInputFetcher
+from adapters.http_input_fetcher import HttpInputFetcher, PinningUnavailable
 from adapters.pillow_converter import PillowImageConverter
 from adapters.process_liveness import ProcessLiveness
 from adapters.s3_sink import S3ImageSink
@@ -24,6 +25,8 @@ from domain.follow import FollowPolicy
 from domain.run_job import Services
 from entrypoints.job_runner import JobRunner
 from entrypoints.settings import read_settings
+
+log = logging.getLogger(__name__)
 
 
 def _comfy_session() -> requests.Session:
@@ -39,6 +42,15 @@ def _s3_sink(**settings: object) -> S3ImageSink:
     sink = S3ImageSink(**settings)  # type: ignore[arg-type]
     sink.prepare()
     return sink
+
+
+def _input_fetcher(**settings: object) -> Optional[HttpInputFetcher]:
+    """The URL input fetcher, or None (URL inputs refused) when the installed requests cannot pin connections."""
+    try:
+        return HttpInputFetcher(**settings)  # type: ignore[arg-type]
+    except PinningUnavailable as exc:
+        log.error("URL inputs are refused: %s", exc)
+        return None
 
 
 def _overflow(sink: str, configured: bool, s3: Callable[[], object]) -> Optional[object]:
@@ -113,12 +125,14 @@ class Container(containers.DeclarativeContainer):
         overflow=overflow_sink,
         converter=providers.Singleton(PillowImageConverter),
         fetcher=providers.Singleton(
-            HttpInputFetcher,
+            _input_fetcher,
             max_bytes=config.inputs.max_bytes,
             allow_private=config.inputs.allow_private,
             connect_timeout_s=10.0,
             read_timeout_s=30.0,
+            fetch_timeout_s=config.inputs.fetch_timeout_s,
         ),
+        max_input_total_bytes=config.inputs.max_total_bytes,
     )
 
     job_runner = providers.Singleton(
@@ -127,6 +141,8 @@ class Container(containers.DeclarativeContainer):
         timeout_s=config.job.timeout_s,
         default_api_key=config.comfy.org_api_key,
         max_input_bytes=config.inputs.max_bytes,
+        max_input_files=config.inputs.max_files,
+        max_total_input_bytes=config.inputs.max_total_bytes,
         refresh_worker=config.job.refresh_worker,
         progress=providers.Callable(_progress, config.job.progress_updates),
     )

@@ -10,7 +10,7 @@ from typing import Any, Callable, Optional
 
 from domain.budget import Budget
 from domain.errors import WorkerError
-from domain.job_input import new_job
+from domain.job_input import DEFAULT_MAX_INPUT_FILES, DEFAULT_MAX_TOTAL_INPUT_BYTES, new_job
 from domain.model import Job, StoredOutput
 from domain.response import error_response
 from domain.run_job import Services, run_job
@@ -34,7 +34,10 @@ class JobRunner:
         refresh_worker: bool,
         progress: Optional[Callable[[dict, dict], None]],
         cancel_wait_s: float = 10.0,
+        max_input_files: int = DEFAULT_MAX_INPUT_FILES,
+        max_total_input_bytes: int = DEFAULT_MAX_TOTAL_INPUT_BYTES,
     ) -> None:
+        self._max_input_files, self._max_total_input_bytes = max_input_files, max_total_input_bytes
         self._svc = services
         self._timeout_s = timeout_s
         self._default_api_key = default_api_key
@@ -63,6 +66,8 @@ class JobRunner:
                 job.get("input"),
                 default_api_key=self._default_api_key,
                 max_input_bytes=self._max_input_bytes,
+                max_input_files=self._max_input_files,
+                max_total_input_bytes=self._max_total_input_bytes,
                 client_id=client_id,
             )
         except WorkerError as exc:

@@ -79,6 +79,9 @@ def read_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "inputs": {
             "max_bytes": int(number(env, "INPUT_MAX_BYTES", 50_000_000, minimum=1, integer=True)),
             "allow_private": flag(env, "INPUT_URL_ALLOW_PRIVATE", False),
+            "fetch_timeout_s": number(env, "INPUT_FETCH_TIMEOUT_S", 120, above=0),
+            "max_files": int(number(env, "INPUT_MAX_FILES", 64, minimum=0, integer=True)),
+            "max_total_bytes": int(number(env, "INPUT_MAX_TOTAL_BYTES", 200_000_000, minimum=1, integer=True)),
         },
         "warmup": {"workflow": workflow_file(env, "WARMUP_WORKFLOW")},
         "logging": {

@@ -19,13 +19,19 @@ def fetching_worker(leaks, **env):
 
 @pytest.fixture
 def http_server():
-    """A loopback server: /big (over the cap), /slow (a body that trickles), /redirect?to=URL."""
+    """A loopback server: /big (4096 bytes), /slow (a body that trickles for 10 s), /redirect?to=URL,
+    /superscript-length (a Content-Length that int() refuses)."""
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
             if self.path.startswith("/redirect"):
                 self.send_response(302)
                 self.send_header("Location", self.path.split("to=", 1)[1])
                 self.end_headers()
+            elif self.path == "/superscript-length":
+                self.send_response(200)
+                self.send_header("Content-Length", "\u00b2")  # '²'.isdigit() is True, int('²') raises
+                self.end_headers()
+                self.wfile.write(b"xx")
             elif self.path == "/big":
                 self.send_response(200)
                 self.send_header("Content-Length", str(4096))
@@ -92,3 +98,56 @@ def test_base64_over_input_max_bytes_is_refused(comfy_sim, leaks):
     response = worker.run({"workflow": OK_WORKFLOW, "images": [{"name": "a.png", "image": data}]})
     assert response["error_code"] == "invalid_input"
     assert "INPUT_MAX_BYTES" in response["error"]
+
+
+def test_a_slow_body_is_cut_off_at_the_download_deadline(comfy_sim, leaks, http_server):
+    worker = fetching_worker(leaks, INPUT_URL_ALLOW_PRIVATE="true", INPUT_FETCH_TIMEOUT_S="1")
+    response = worker.run({"workflow": OK_WORKFLOW, "images": [{"name": "a.png", "url": f"{http_server}/slow"}]})
+    assert response["error_code"] == "input_fetch_failed", response
+    assert "longer than INPUT_FETCH_TIMEOUT_S (1 s)" in response["error"]
+    assert not comfy_sim.state.history
+
+
+def test_a_content_length_that_int_refuses_is_a_failed_fetch(comfy_sim, leaks, http_server):
+    worker = fetching_worker(leaks, INPUT_URL_ALLOW_PRIVATE="true")
+    url = f"{http_server}/superscript-length"
+    response = worker.run({"workflow": OK_WORKFLOW, "images": [{"name": "a.png", "url": url}]})
+    assert response["error_code"] == "input_fetch_failed", response
+
+
+@pytest.mark.parametrize("url", ["http://169.254.169.254/latest/meta-data/", "http://169.254.170.2/v2/credentials",
+                                 "http://[fd00:ec2::254]/latest/", "http://[fe80::1]/a.png",
+                                 "http://[::ffff:169.254.169.254]/latest/"])
+def test_metadata_and_link_local_urls_stay_refused_when_private_addresses_are_allowed(comfy_sim, leaks, url):
+    worker = fetching_worker(leaks, INPUT_URL_ALLOW_PRIVATE="true")
+    response = worker.run({"workflow": OK_WORKFLOW, "images": [{"name": "a.png", "url": url}]})
+    assert response["error_code"] == "invalid_input", response
+
+
+def test_more_files_than_input_max_files_are_refused(comfy_sim, leaks):
+    data = base64.b64encode(b"x").decode("ascii")
+    images = [{"name": f"{n}.png", "image": data} for n in range(3)]
+    response = leaks.worker(INPUT_MAX_FILES="2").run({"workflow": OK_WORKFLOW, "images": images})
+    assert response["error_code"] == "invalid_input", response
+    assert "INPUT_MAX_FILES (2)" in response["error"]
+
+
+def test_inline_inputs_over_the_total_are_refused_before_they_are_decoded(comfy_sim, leaks, mocker):
+    import domain.job_input
+
+    decode = mocker.spy(domain.job_input.base64, "b64decode")
+    data = base64.b64encode(b"x" * 2000).decode("ascii")
+    images = [{"name": f"{n}.png", "image": data} for n in range(2)]
+    response = leaks.worker(INPUT_MAX_TOTAL_BYTES="3000").run({"workflow": OK_WORKFLOW, "images": images})
+    assert response["error_code"] == "invalid_input", response
+    assert "INPUT_MAX_TOTAL_BYTES" in response["error"]
+    assert decode.call_count == 1
+    assert not comfy_sim.state.history
+
+
+def test_a_download_gets_only_what_the_inline_inputs_leave_of_the_total(comfy_sim, leaks, http_server):
+    worker = fetching_worker(leaks, INPUT_URL_ALLOW_PRIVATE="true", INPUT_MAX_TOTAL_BYTES="5000")
+    inline = {"name": "a.png", "image": base64.b64encode(b"x" * 2000).decode("ascii")}
+    response = worker.run({"workflow": OK_WORKFLOW, "images": [inline, {"name": "b.png", "url": f"{http_server}/big"}]})
+    assert response["error_code"] == "invalid_input", response
+    assert "INPUT_MAX_TOTAL_BYTES" in response["error"] and "3000 bytes" in response["error"]

@@ -76,13 +76,54 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.flush()
         self.server.release.wait(30)
 
+    def drip(self, count):
+        """One byte every DRIP_S until `count` bytes or the client is gone."""
+        try:
+            for _ in range(count):
+                if self.server.release.wait(DRIP_S):
+                    return
+                self.wfile.write(b"x")
+                self.wfile.flush()
+        except OSError:
+            pass
+
+    def route_drip(self, _):
+        self.send_response(200)
+        self.send_header("Content-Length", "100")
+        self.end_headers()
+        self.wfile.flush()
+        self.drip(100)
+
+    def route_drip_unsized(self, _):
+        # no length: the body ends when the connection closes, so a cut connection must not pass for a whole body
+        self.send_response(200)
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.flush()
+        self.drip(100)
+        self.close_connection = True
+
+    def route_drip_headers(self, _):
+        self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+        self.wfile.flush()
+        self.drip(100)
+
+    def route_superscript_length(self, _):
+        self.send_response(200)
+        self.send_header("Content-Length", "\u00b2")  # '²'.isdigit() is True, int('²') raises
+        self.end_headers()
+        self.wfile.write(b"xx")
+
+
+DRIP_S = 0.3  # 100 bytes at this pace take 30 s: far beyond the 1 s download deadline of the tests
+
 
 class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, host):
+    def __init__(self, host, port=0):
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        super().__init__((host, 0), Handler)
+        super().__init__((host, port), Handler)
         self.seen, self.release, self.redirect_target = [], threading.Event(), ""
 
     def url(self, path):
@@ -90,8 +131,8 @@ class Server(http.server.ThreadingHTTPServer):
         return f"http://{'[' + host + ']' if ':' in host else host}:{self.server_address[1]}{path}"
 
 
-def serve(host):
-    server = Server(host)
+def serve(host, port=0):
+    server = Server(host, port)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     return server
 
@@ -280,3 +321,113 @@ def test_https_is_verified_by_host_name_while_connecting_to_the_checked_address(
     assert secure.fetch(f"https://images.example.test:{port}/host", Budget()) == f"images.example.test:{port}".encode()
     with pytest.raises(InputFetchFailed, match="TLS failed"):
         secure.fetch(f"https://other.example.test:{port}/ok", Budget())
+
+
+@pytest.mark.parametrize("route", ["/drip", "/drip-unsized", "/drip-headers"])
+def test_a_dripping_server_is_cut_off_at_the_download_deadline(server, route):
+    import time
+
+    started = time.monotonic()
+    with pytest.raises(InputFetchFailed, match=r"longer than INPUT_FETCH_TIMEOUT_S \(1 s\)"):
+        fetcher(fetch_timeout_s=1, read_timeout_s=5).fetch(server.url(route), Budget())
+    assert time.monotonic() - started < 15  # the drip would last 30 s; generous for a shared CPU
+
+
+def test_the_download_deadline_spans_redirects(server):
+    server.redirect_target = server.url("/drip")
+    with pytest.raises(InputFetchFailed, match="INPUT_FETCH_TIMEOUT_S"):
+        fetcher(fetch_timeout_s=1, read_timeout_s=5).fetch(server.url("/to"), Budget())
+
+
+def test_a_cancel_stops_a_dripping_download(server):
+    from domain.errors import Cancelled
+
+    budget = Budget()
+    threading.Timer(0.5, budget.stop.set).start()
+    with pytest.raises(Cancelled):
+        fetcher(fetch_timeout_s=60, read_timeout_s=60).fetch(server.url("/drip"), budget)
+
+
+def test_a_host_lookup_that_hangs_fails_the_download(server):
+    release = threading.Event()
+
+    def hanging_resolver(host, port):
+        release.wait(5)
+        return ["127.0.0.1"]
+
+    try:
+        with pytest.raises(InputFetchFailed, match="host lookup took longer"):
+            fetcher(connect_timeout_s=0.5, resolver=hanging_resolver).fetch(
+                f"http://slow-dns.example.test:{server.server_address[1]}/ok", Budget())
+    finally:
+        release.set()
+    assert server.seen == []
+
+
+def test_a_content_length_int_refuses_is_a_failed_fetch(server):
+    with pytest.raises(InputFetchFailed, match="invalid Content-Length"):
+        fetcher().fetch(server.url("/superscript-length"), Budget())
+
+
+def test_the_jobs_remaining_allowance_caps_the_download(server):
+    with pytest.raises(InvalidInput, match=r"INPUT_MAX_TOTAL_BYTES leaves for this job's inputs \(5 bytes\)"):
+        fetcher().fetch(server.url("/ok"), Budget(), 5)
+    with pytest.raises(InvalidInput, match=r"body is over what INPUT_MAX_TOTAL_BYTES leaves .* \(700 bytes\)"):
+        fetcher().fetch(server.url("/endless"), Budget(), 700)
+    assert fetcher().fetch(server.url("/ok"), Budget(), len(BODY)) == BODY
+    with pytest.raises(InvalidInput, match=r"over INPUT_MAX_BYTES \(1000 bytes\)"):
+        fetcher().fetch(server.url("/endless"), Budget(), 10**9)
+
+
+@pytest.mark.parametrize("address", ["169.254.169.254", "169.254.1.1", "fe80::1", "fd00:ec2::254",
+                                     "::ffff:169.254.169.254"])
+def test_metadata_and_link_local_stay_refused_when_private_addresses_are_allowed(address):
+    with pytest.raises(InvalidInput, match=r"metadata|link-local"):
+        fetcher(allow_private=True, resolver=lambda host, port: [address], session=NoTraffic()).fetch(
+            "http://images.example.test/a.png", Budget())
+
+
+def test_a_rebinding_name_never_reaches_the_address_it_rebinds_to(server, monkeypatch):
+    """The name answers a 'public' address (a second loopback server the guard treats as public) to the guard's
+    lookup and 127.0.0.1 to any later one: the connection must go where the guard looked, with no second lookup."""
+    port = server.server_address[1]
+    try:
+        public = serve("127.0.0.2", port)
+    except OSError:
+        pytest.skip("127.0.0.2 cannot take the port of the loopback server here")
+    real_getaddrinfo = socket.getaddrinfo
+    lookups = []
+
+    def rebinding_getaddrinfo(host, *args, **kwargs):
+        if host != "rebind.example.test":
+            return real_getaddrinfo(host, *args, **kwargs)
+        lookups.append(host)
+        answer = "127.0.0.2" if len(lookups) == 1 else "127.0.0.1"
+        return real_getaddrinfo(answer, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding_getaddrinfo)
+    try:
+        guarded = fetcher(allow_private=False, guard=only("127.0.0.2"))
+        assert guarded.fetch(f"http://rebind.example.test:{port}/ok", Budget()) == BODY
+        assert server.seen == [] and [path for path, _ in public.seen] == ["/ok"]
+        assert lookups == ["rebind.example.test"]
+    finally:
+        public.release.set()
+        public.shutdown()
+        public.server_close()
+
+
+def test_a_dripping_server_over_tls_is_cut_off_at_the_download_deadline(server, tmp_path):
+    import ssl
+
+    import requests
+
+    cert_path, key_path = self_signed(tmp_path, "images.example.test")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_path, key_path)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    session = requests.Session()
+    session.verify = str(cert_path)
+    secure = fetcher(session=session, resolver=lambda host, port_: ["127.0.0.1"], fetch_timeout_s=1, read_timeout_s=5)
+    with pytest.raises(InputFetchFailed, match="INPUT_FETCH_TIMEOUT_S"):
+        secure.fetch(f"https://images.example.test:{server.server_address[1]}/drip", Budget())

@@ -20,7 +20,8 @@ def test_defaults():
                                      "trace": False}
     assert settings["output"] == {"sink": "base64", "concurrency": 4, "max_response_bytes": 10_000_000,
                                   "stream": False}
-    assert settings["inputs"] == {"max_bytes": 50_000_000, "allow_private": False}
+    assert settings["inputs"] == {"max_bytes": 50_000_000, "allow_private": False, "fetch_timeout_s": 120,
+                                  "max_files": 64, "max_total_bytes": 200_000_000}
     assert settings["warmup"] == {"workflow": None}
     assert settings["logging"] == {"level": "INFO", "runpod_level": "INFO"}
     assert settings["job"] == {"timeout_s": None, "stall_timeout_s": 900, "refresh_worker": False,
@@ -38,11 +39,13 @@ def test_every_new_variable_reaches_its_key(tmp_path):
         "COMFY_STALL_TIMEOUT_S": "0.5", "INPUT_MAX_BYTES": "1", "INPUT_URL_ALLOW_PRIVATE": "yes",
         "WARMUP_WORKFLOW": str(path), "RUNPOD_LOG_LEVEL": "warning", "LOG_LEVEL": "warn",
         "WEBSOCKET_PING_INTERVAL_S": "2.5", "COMFY_SILENCE_CHECK_S": "30", "COMFY_API_AVAILABLE_MAX_RETRIES": "0",
-        "COMFY_PID_FILE": " comfy.pid ",
+        "COMFY_PID_FILE": " comfy.pid ", "INPUT_FETCH_TIMEOUT_S": "1.5", "INPUT_MAX_FILES": "0",
+        "INPUT_MAX_TOTAL_BYTES": "5",
     })
     assert settings["output"] == {"sink": "base64", "concurrency": 32, "max_response_bytes": 1000, "stream": True}
     assert settings["job"]["stall_timeout_s"] == 0.5
-    assert settings["inputs"] == {"max_bytes": 1, "allow_private": True}
+    assert settings["inputs"] == {"max_bytes": 1, "allow_private": True, "fetch_timeout_s": 1.5, "max_files": 0,
+                                  "max_total_bytes": 5}
     assert settings["warmup"]["workflow"] == workflow
     assert settings["logging"] == {"level": "WARNING", "runpod_level": "WARN"}
     assert settings["websocket"]["ping_interval_s"] == 2.5
@@ -112,6 +115,9 @@ def test_non_finite_and_negative_numbers_are_refused_with_the_name(name, value):
     ("MAX_RESPONSE_BYTES", "999", "at least 1000"),
     ("MAX_RESPONSE_BYTES", "1e7", "whole number"),
     ("INPUT_MAX_BYTES", "0", "at least 1"),
+    ("INPUT_MAX_FILES", "-1", "at least 0"),
+    ("INPUT_MAX_TOTAL_BYTES", "0", "at least 1"),
+    ("INPUT_FETCH_TIMEOUT_S", "0", "greater than 0"),
     ("COMFY_STALL_TIMEOUT_S", "0", "greater than 0"),
     ("WEBSOCKET_PING_INTERVAL_S", "0", "greater than 0"),
     ("COMFY_SILENCE_CHECK_S", "0", "greater than 0"),
