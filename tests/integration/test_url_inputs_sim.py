@@ -59,3 +59,16 @@ def test_a_loopback_url_is_refused_by_default_without_leaking_credentials(comfy_
 def test_a_url_input_is_downloaded_and_used_when_private_addresses_are_allowed(comfy_sim, image_server):
     response = answer(comfy_sim, image_server, INPUT_URL_ALLOW_PRIVATE="true")
     assert response["images"], response
+
+
+def test_inline_and_url_inputs_together_within_the_total(comfy_sim, image_server):
+    import base64
+
+    handler = make_handler(build_container({"COMFY_HOST": comfy_sim.host, "INPUT_URL_ALLOW_PRIVATE": "true",
+                                            "INPUT_MAX_TOTAL_BYTES": "2000", "INPUT_MAX_FILES": "2"}))
+    inline = {"name": "inline.bin", "image": base64.b64encode(b"x" * 1000).decode("ascii")}
+    images = [inline, {"name": "from_url.png", "url": image_server}]
+    response = asyncio.run(handler({"id": "u2", "input": {"workflow": WORKFLOW, "images": images}}))
+    assert response["images"], response
+    with open(comfy_sim.dirs.input_path("inline.bin"), "rb") as uploaded:
+        assert uploaded.read() == b"x" * 1000
