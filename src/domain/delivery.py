@@ -14,6 +14,7 @@ from typing import Callable, Iterable, Iterator, Optional
 from domain.budget import Budget
 from domain.errors import Cancelled, JobTimedOut, WorkerError
 from domain.model import Download, OutputFailure, OutputFormat, OutputRef, StoredOutput
+from domain.node_ids import node_order
 from domain.ports import ImageConverter, ImageSink, ImageSource
 
 log = logging.getLogger(__name__)
@@ -173,8 +174,3 @@ class Delivery:
             size_bytes=digest.size,
             sha256=digest.hexdigest(),
         )
-
-
-def node_order(node_id: str) -> tuple:
-    parts = node_id.split(":")
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts)

@@ -7,9 +7,9 @@ import json
 from typing import Any, Optional
 
 from domain.budget import Budget
-from domain.delivery import node_order
 from domain.errors import ResponseTooLarge, WorkerError
 from domain.model import JobResult, StoredOutput
+from domain.node_ids import node_order
 from domain.ports import ImageSink
 
 

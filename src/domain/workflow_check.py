@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Collection, Mapping, Optional
 
+from domain.node_ids import node_order
+
 CONVERTERS = {"INT": int, "FLOAT": float, "STRING": str, "BOOLEAN": bool}
 
 
@@ -101,7 +103,7 @@ def check_workflow(workflow: Mapping, object_info: Mapping, input_files: Collect
         node_issues, sources = _check_node(str(node_id), workflow, object_info, input_files)
         issues.extend(node_issues)
         pending.extend(sources)
-    return sorted(issues, key=lambda issue: (_id_order(issue.node_id), issue.input or ""))
+    return sorted(issues, key=lambda issue: (node_order(issue.node_id), issue.input or ""))
 
 
 def _check_node(node_id: str, workflow: Mapping, object_info: Mapping, input_files: Collection[str]):
@@ -165,7 +167,7 @@ def _check_value(name: str, value: Any, config: Any, input_files: Collection[str
     try:
         if kind in CONVERTERS:
             value = CONVERTERS[kind](value)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:  # int(1e400): JSON's 1e400 is infinity
         return Issue(
             "invalid_input_type",
             f"Failed to convert an input value to a {kind} value",
@@ -198,8 +200,3 @@ def _compare(value: Any, limit: Any) -> int:
         return (value > limit) - (value < limit)
     except TypeError:
         return 0
-
-
-def _id_order(node_id: Optional[str]) -> tuple:
-    text = node_id or ""
-    return (0, int(text), "") if text.isdigit() else (1, 0, text)
