@@ -21,6 +21,8 @@ DEFAULT_MAX_INPUT_BYTES = 50_000_000
 DEFAULT_MAX_INPUT_FILES = 64
 DEFAULT_MAX_TOTAL_INPUT_BYTES = 200_000_000
 MAX_NAME_BYTES = 255
+# JSON objects and lists within each other, counted from input; deeper breaks json.dumps, copy and logging later
+MAX_NESTING = 100
 _FORMATS = ("png", "jpeg", "webp")
 
 
@@ -34,6 +36,7 @@ def parse_job_input(
     """Validate `job["input"]` (an object or a JSON string of one)."""
     data = _as_object(raw, "input")
     workflow = _workflow(data.get("workflow"))
+    _check_nesting({**data, "workflow": workflow}, "input")
     images = _images(data.get("images"), max_input_bytes, max_input_files, max_total_input_bytes)
     key = data.get("comfy_org_api_key")
     if key is not None and (not isinstance(key, str) or not key.strip()):
@@ -126,7 +129,38 @@ def _workflow(raw: Any) -> dict:
                 f"input.workflow node {node_id!r} has no 'class_type': "
                 "is this ComfyUI's API format (Workflow > Export (API))?"
             )
+        inputs = node.get("inputs", {})  # a missing 'inputs' is ComfyUI's to refuse (it reads node['inputs'])
+        if not isinstance(inputs, dict):
+            raise InvalidInput(
+                f"input.workflow node {str(node_id)[:40]!r}: 'inputs' must be an object of input names and values, "
+                f"got {_json_type(inputs)}"
+            )
     return workflow
+
+
+def _check_nesting(data: dict, what: str) -> None:
+    """Refuse objects and lists nested over MAX_NESTING deep: one pass over the containers, no recursion."""
+    pending = [(child, 2, key) for key, child in data.items() if isinstance(child, (dict, list))]
+    while pending:
+        item, depth, field = pending.pop()
+        if depth > MAX_NESTING:
+            raise InvalidInput(
+                f"{what}.{str(field)[:40]} is nested deeper than {MAX_NESTING} levels of objects and lists"
+            )
+        children = item.values() if isinstance(item, dict) else item
+        pending.extend((child, depth + 1, field) for child in children if isinstance(child, (dict, list)))
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "a list" if isinstance(value, list) else "an object"
 
 
 def _images(raw: Any, max_bytes: int, max_files: int, max_total: int) -> tuple[InputFile, ...]:
@@ -185,6 +219,8 @@ def _image_name(name: Any, index: int) -> str:
     for bad, label in (("/", "'/'"), ("\\", "'\\'"), ("..", "'..'"), ("\x00", "a NUL byte")):
         if bad in name:
             raise InvalidInput(f"input.images[{index}].name {name!r} must not contain {label}")
+    if not name.replace(".", "").strip():
+        raise InvalidInput(f"input.images[{index}].name {name!r} names no file: it is only dots and spaces")
     return name
 
 

@@ -1,7 +1,7 @@
 """The bad-input matrix: each `job["input"]` ends in a clear error code and message through the handler,
 no exception escapes, and nothing is written outside the temp dir (ComfyUI is a simulator; nothing is queued)."""
-import asyncio
 import base64
+import json
 import os
 
 import pytest
@@ -18,6 +18,27 @@ def nested(depth: int) -> dict:
     for _ in range(depth):
         value = {"x": value}
     return value
+
+
+def nested_lists(depth: int) -> list:
+    value: list = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def with_node(node) -> dict:
+    return {"workflow": {**OK_WORKFLOW, "3": node}}
+
+
+# node ids that str.isdigit() calls digits and int() refuses: any JSON key is a node id to ComfyUI
+ODD_IDS = {"\u00b2": OK_WORKFLOW["1"], "\u2460": {**OK_WORKFLOW["2"], "inputs": {"images": ["\u00b2", 0],
+                                                                              "filename_prefix": "odd"}}}
+ODD_IDS_INVALID = {"\u00b2": {**OK_WORKFLOW["1"], "inputs": {**OK_WORKFLOW["1"]["inputs"], "width": 0}},
+                   "\u2460": {**OK_WORKFLOW["1"], "inputs": {**OK_WORKFLOW["1"]["inputs"], "height": 0}},
+                   "\u2462": {**ODD_IDS["\u2460"], "inputs": {"images": ["\u00b2", 0], "filename_prefix": "odd"}},
+                   "\u2463": {**ODD_IDS["\u2460"], "inputs": {"images": ["\u2460", 0], "filename_prefix": "odd"}}}
+SDK_DEPTH = 990  # about as deep as the RunPod SDK's JSON parser lets a job's input nest
 
 
 def with_images(*images):
@@ -48,6 +69,29 @@ CASES = [
     ("input-string-deep-nesting", "[" * 100_000 + "]" * 100_000, "invalid_input", "input"),
     ("workflow-string-deep-nesting", {"workflow": '{"a":' * 100_000 + "1" + "}" * 100_000}, "invalid_input",
      "input.workflow"),
+    ("node-inputs-list", with_node({"class_type": "EmptyImage", "inputs": [8, 8]}), "invalid_input",
+     "node '3': 'inputs' must be an object"),
+    ("node-inputs-string", with_node({"class_type": "EmptyImage", "inputs": "8"}), "invalid_input", "got a string"),
+    ("node-inputs-null", with_node({"class_type": "EmptyImage", "inputs": None}), "invalid_input", "got null"),
+    ("node-ids-unicode-digits-invalid", {"workflow": ODD_IDS_INVALID, "validate_only": True}, "workflow_invalid",
+     "node \u00b2 (EmptyImage) input 'width'"),
+    ("deep-node-input", with_node({"class_type": "EmptyImage", "inputs": {"width": nested(SDK_DEPTH)}}),
+     "invalid_input", "input.workflow is nested deeper than"),
+    ("deep-node-input-list", with_node({"class_type": "EmptyImage", "inputs": {"width": nested_lists(SDK_DEPTH)}}),
+     "invalid_input", "input.workflow is nested deeper than"),
+    ("deep-node-meta", with_node({"class_type": "EmptyImage", "_meta": nested(SDK_DEPTH)}), "invalid_input",
+     "input.workflow is nested deeper than"),
+    ("deep-workflow-string", {"workflow": json.dumps(OK_WORKFLOW)[:-1] + ', "3": {"class_type": "EmptyImage", '
+                                          '"inputs": {"x": ' + "[" * 300 + "]" * 300 + "}}}"},
+     "invalid_input", "input.workflow is nested deeper than"),
+    ("deep-output-format", {"workflow": OK_WORKFLOW, "output_format": {"format": nested(SDK_DEPTH)}},
+     "invalid_input", "input.output_format is nested deeper than"),
+    ("deep-images-item", with_images(image(name=nested_lists(SDK_DEPTH))), "invalid_input",
+     "input.images is nested deeper than"),
+    ("deep-api-key", {"workflow": OK_WORKFLOW, "comfy_org_api_key": nested(SDK_DEPTH)}, "invalid_input",
+     "input.comfy_org_api_key is nested deeper than"),
+    ("deep-unknown-field", {"workflow": OK_WORKFLOW, "notes": nested_lists(SDK_DEPTH)}, "invalid_input",
+     "input.notes is nested deeper than"),
     ("workflow-unknown-node", {"workflow": {"1": {"class_type": "NoSuchNode", "inputs": {}}}}, None, "NoSuchNode"),
     ("images-not-list", {"workflow": OK_WORKFLOW, "images": {"a": 1}}, "invalid_input", "must be a list"),
     ("images-item-not-object", with_images("in.png"), "invalid_input", "must be an object"),
@@ -61,6 +105,8 @@ CASES = [
     ("name-nul", with_images(image("a\x00.png")), "invalid_input", "NUL"),
     ("name-absolute", with_images(image("/etc/passwd")), "invalid_input", "'/'"),
     ("name-windows-absolute", with_images(image("C:\\x.png")), "invalid_input", "'\\'"),
+    ("name-dot", with_images(image(".")), "invalid_input", "names no file"),
+    ("name-dots-and-spaces", with_images(image(" . ")), "invalid_input", "names no file"),
     ("name-duplicated", with_images(image("a.png"), image("a.png")), "invalid_input", "used twice"),
     ("name-10k-chars", with_images(image("a" * 10_000 + ".png")), "invalid_input", "name"),
     ("image-missing", with_images({"name": "a.png"}), "invalid_input", "must be a base64 string"),
@@ -119,3 +165,9 @@ def test_bad_input_ends_in_a_clear_error(comfy_sim, leaks, tmp_path, monkeypatch
     assert fragment in response["error"], response["error"]
     assert files_under(outputs) == before  # nothing ran
     assert list(tmp_path.iterdir()) == [tmp_path / "worker-tmp"]
+
+
+def test_node_ids_of_unicode_digits_run_and_deliver(comfy_sim, leaks):
+    response = leaks.worker().run({"workflow": ODD_IDS})
+    assert "error" not in response, response
+    assert [(entry["node_id"], entry["type"]) for entry in response["images"]] == [("\u2460", "base64")]

@@ -1,0 +1,81 @@
+"""Odd but parseable input is the caller's `invalid_input`: node `inputs` that are not objects, deep nesting,
+image names that name no file."""
+import json
+import pathlib
+
+import jsonschema
+import pytest
+
+from domain.errors import InvalidInput
+from domain.job_input import MAX_NESTING, parse_job_input
+
+WORKFLOW = {"1": {"class_type": "EmptyImage", "inputs": {"width": 8}}}
+PNG = "iVBORw0KGgo="
+SCHEMA = json.loads((pathlib.Path(__file__).resolve().parents[3] / "docs" / "input.schema.json").read_text())
+
+
+def nested(depth: int) -> list:
+    """`depth` lists within each other."""
+    value: list = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("inputs, said", [([8], "a list"), ("8", "a string"), (None, "null"), (8, "a number"),
+                                          (True, "a boolean")])
+def test_node_inputs_must_be_an_object(inputs, said):
+    workflow = {**WORKFLOW, "2": {"class_type": "EmptyImage", "inputs": inputs}}
+    with pytest.raises(InvalidInput, match=f"node '2': 'inputs' must be an object of input names and values, got {said}$"):
+        parse_job_input({"workflow": workflow})
+
+
+def test_a_node_without_inputs_is_comfyuis_to_judge():
+    assert parse_job_input({"workflow": {"1": {"class_type": "EmptyImage"}}}).workflow == {
+        "1": {"class_type": "EmptyImage"}}
+
+
+def test_nesting_up_to_the_limit_is_accepted_one_more_is_refused():
+    # input itself is the first level, its field the second
+    assert parse_job_input({"workflow": WORKFLOW, "notes": nested(MAX_NESTING - 1)})
+    with pytest.raises(InvalidInput, match=f"^input.notes is nested deeper than {MAX_NESTING} levels"):
+        parse_job_input({"workflow": WORKFLOW, "notes": nested(MAX_NESTING)})
+
+
+def test_workflow_values_count_from_the_input():
+    inputs = {"width": {"__value__": nested(MAX_NESTING - 5)}}  # input, workflow, node, inputs, width's object
+    assert parse_job_input({"workflow": {"1": {"class_type": "EmptyImage", "inputs": inputs}}})
+    inputs = {"width": {"__value__": nested(MAX_NESTING - 4)}}
+    with pytest.raises(InvalidInput, match=r"^input\.workflow is nested deeper"):
+        parse_job_input({"workflow": {"1": {"class_type": "EmptyImage", "inputs": inputs}}})
+
+
+def test_a_workflow_sent_as_text_is_checked_once_parsed():
+    text = json.dumps({"1": {"class_type": "EmptyImage", "inputs": {"width": nested(MAX_NESTING)}}})
+    with pytest.raises(InvalidInput, match=r"^input\.workflow is nested deeper"):
+        parse_job_input({"workflow": text})
+
+
+def test_nesting_far_beyond_the_recursion_limit_is_refused_without_recursing():
+    with pytest.raises(InvalidInput, match="nested deeper"):
+        parse_job_input({"workflow": WORKFLOW, "output_format": nested(200_000)})
+
+
+def test_wide_input_is_not_deep():
+    assert parse_job_input({"workflow": WORKFLOW, "notes": [[0] * 1000 for _ in range(1000)]})
+
+
+@pytest.mark.parametrize("name", [".", " . ", "...", "\u00a0.", ". ."])
+def test_image_names_of_dots_and_spaces_name_no_file(name):
+    sample = {"workflow": WORKFLOW, "images": [{"name": name, "image": PNG}]}
+    with pytest.raises(InvalidInput, match=r"input.images\[0\].name"):
+        parse_job_input(sample)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(sample, SCHEMA)
+
+
+@pytest.mark.parametrize("name", [".hidden", "a.", "a .png", "_"])
+def test_names_with_a_dot_and_more_are_files(name):
+    sample = {"workflow": WORKFLOW, "images": [{"name": name, "image": PNG}]}
+    assert parse_job_input(sample).images[0].name == name
+    jsonschema.validate(sample, SCHEMA)
