@@ -27,7 +27,11 @@ WorkerError                      (code)
 
 from __future__ import annotations
 
+import reprlib
 from typing import Any, Mapping, Optional, Sequence
+
+ECHO_LIMIT = 200  # characters of caller text a message may repeat
+SUMMARY_LIMIT = 2000  # characters of a job's one-line error
 
 
 class WorkerError(Exception):
@@ -46,8 +50,30 @@ class WorkerError(Exception):
         self.data = dict(data or {})
 
     def summary(self) -> str:
-        first_line = " ".join(self.message.split())
-        return f"{self.code}: {first_line}"
+        first_line = " ".join(self.message[: SUMMARY_LIMIT + 1].split())
+        return f"{self.code}: {clip(first_line, SUMMARY_LIMIT)}"
+
+
+def clip(text: str, limit: int = ECHO_LIMIT) -> str:
+    """`text` as it may be echoed: its first `limit` characters, and '…' when there were more."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def excerpt(value: Any, limit: int = ECHO_LIMIT) -> str:
+    """A caller's value as a message may echo it: its repr, cut to about `limit` characters, with the length of a
+    long string (the value itself may be megabytes long)."""
+    if isinstance(value, str):
+        if len(value) <= limit:
+            return repr(value)
+        shown = repr(value[:limit])
+        return f"{shown[:-1]}…{shown[-1]} ({len(value):,} characters)"
+    short = reprlib.Repr()
+    short.maxstring = short.maxother = limit
+    short.maxlong = limit
+    try:
+        return clip(short.repr(value), limit)
+    except ValueError:  # an int too long to print (sys.set_int_max_str_digits)
+        return f"<{type(value).__name__} too long to print>"
 
 
 class InvalidInput(WorkerError):

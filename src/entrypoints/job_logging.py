@@ -17,10 +17,24 @@ REDACTED = "***"
 # Base64 of any real output or input runs far longer; ids, hashes and paths (with '.', '-', '_') do not.
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{120,}={0,2}")
 _MIN_SECRET_LENGTH = 6
+# Characters of one log line (message, traceback) kept: the SDK cuts its own lines at 4096, caller text can be 10 MB.
+MAX_LINE_CHARS = 8192
+MAX_JOB_ID_CHARS = 128  # a job id is RunPod's, but a --test_input job's is the caller's
 # A value under a secret-looking name, quoted (dict repr, JSON: 'comfy_org_api_key': '...') or not (NAME=value).
-_SECRET_NAME = r"[\w-]*(?:api_key|apikey|secret|password|passwd|token)[\w-]*"
-_QUOTED_SECRET = re.compile(rf"(?i)(['\"]?{_SECRET_NAME}['\"]?\s*[:=]\s*)(['\"])(?:(?!\2).)+\2")
-_BARE_SECRET = re.compile(rf"(?i)\b({_SECRET_NAME}=)(?!['\"])[^\s&,;'\"]+")
+# The match starts at the name's keyword (what comes before it is kept as it is) and every run before the value is
+# bounded, so that each start costs a bounded number of steps and redaction stays linear in the text's length.
+_SECRET_KEYWORD = r"(?:api_key|apikey|secret|password|passwd|token)"
+_QUOTED_SECRET = re.compile(
+    rf"(?i)({_SECRET_KEYWORD}[\w-]{{0,64}}['\"]?\s{{0,16}}[:=]\s{{0,16}})(['\"])(?:(?!\2)[\s\S])*(?:\2|\Z)"
+)
+_BARE_SECRET = re.compile(rf"(?i)({_SECRET_KEYWORD}[\w-]{{0,64}}=)(?!['\"])[^\s&,;'\"]+")
+# URLs: credentials in the authority (scheme://user:pass@host) and signature-like query values (presigned URLs).
+_URL_CREDENTIALS = re.compile(r"(://)[^\s/?#@'\"]*@")
+_URL_CREDENTIALS_CUT = re.compile(r"(://)[^\s/?#@'\"]*\Z")  # a line cut inside an authority: it may be user:pass
+_SIGNATURE_QUERY = re.compile(
+    r"(?i)([?&;](?:x-amz-signature|x-amz-credential|x-amz-security-token|sig|signature|token|key|access_token)=)"
+    r"[^&#\s'\"]+"
+)
 
 
 class JobIdFilter(logging.Filter):
@@ -32,19 +46,21 @@ class JobIdFilter(logging.Filter):
 
 
 class Redactor:
-    """Replaces known secret values, values under secret-looking names and long base64-looking runs in text."""
+    """Replaces known secret values, values under secret-looking names, URL credentials and signatures, and long
+    base64-looking runs in text, in time linear in the text's length and bounded by `max_chars` whatever it holds."""
 
-    def __init__(self, secrets: Iterable[Optional[str]] = (), *, recent: int = 64) -> None:
+    def __init__(self, secrets: Iterable[Optional[str]] = (), *, recent: int = 64, max_chars: int = MAX_LINE_CHARS):
         self._lock = threading.Lock()
         self._secrets: set[str] = set()  # the worker's own, for good
         self._recent: dict[str, None] = {}  # jobs' keys, the last `recent` of them (insertion ordered)
         self._recent_max = recent
-        self._pattern: Optional[re.Pattern[str]] = None
+        self._max_chars = max_chars
+        self._known: tuple[str, ...] = ()  # both, longest first: replaced as plain substrings
         self.add(*secrets)
 
     def add(self, *secrets: Optional[str], recent: bool = False) -> None:
         """Remember more values to hide; `recent` ones (a job's own API key) are kept for the last jobs only, so a
-        long-running worker serving many callers does not grow its pattern without end. Short values are ignored."""
+        long-running worker serving many callers does not grow its list without end. Short values are ignored."""
         new = {s for s in secrets if s and len(s) >= _MIN_SECRET_LENGTH} - self._secrets - set(self._recent)
         if not new:
             return
@@ -55,16 +71,38 @@ class Redactor:
                     del self._recent[next(iter(self._recent))]
             else:
                 self._secrets |= new
-            ordered = sorted(self._secrets | set(self._recent), key=len, reverse=True)
-            self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
+            self._known = tuple(sorted(self._secrets | set(self._recent), key=len, reverse=True))
 
     def __call__(self, text: str) -> str:
-        pattern = self._pattern
-        if pattern is not None:
-            text = pattern.sub(REDACTED, text)
+        known = self._known
+        text, cut = self._head(text, known)
+        for secret in known:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
         text = _QUOTED_SECRET.sub(rf"\1\2{REDACTED}\2", text)
         text = _BARE_SECRET.sub(rf"\1{REDACTED}", text)
-        return _BASE64_RUN.sub(lambda m: f"<{len(m.group())} base64 chars>", text)
+        text = _URL_CREDENTIALS.sub(rf"\1{REDACTED}@", text)
+        if cut:
+            text = _URL_CREDENTIALS_CUT.sub(rf"\1{REDACTED}", text)
+        text = _SIGNATURE_QUERY.sub(rf"\1{REDACTED}", text)
+        text = _BASE64_RUN.sub(lambda m: f"<{len(m.group())} base64 chars>", text)
+        return f"{text}… [{cut:,} more characters not logged]" if cut else text
+
+    def _head(self, text: str, known: tuple[str, ...]) -> tuple[str, int]:
+        """The first `max_chars` characters and how many were cut; the cut is moved before any known secret that it
+        would split, so that no secret's beginning survives unrecognised (values under secret-looking names cut
+        short are still recognised: their patterns accept the end of the text as the value's end)."""
+        end = self._max_chars
+        if len(text) <= end:
+            return text, 0
+        moved = True
+        while moved:
+            moved = False
+            for secret in known:
+                start = text.find(secret, max(0, end - len(secret) + 1), end + len(secret) - 1)
+                if 0 <= start < end:
+                    end, moved = start, True
+        return text[:end], len(text) - end
 
 
 redactor = Redactor()
@@ -137,6 +175,7 @@ def configure_runpod_logger(runpod_level: str) -> None:
         )
         if printed:  # only lines that are printed pay for the redaction
             message = redactor(str(message))
+            job_id = None if job_id is None else str(job_id)[:MAX_JOB_ID_CHARS]
         return original(self, message, message_level, job_id)
 
     log.redacting = True  # type: ignore[attr-defined]

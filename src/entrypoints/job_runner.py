@@ -6,10 +6,10 @@ import asyncio
 import logging
 import time
 import uuid
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 
 from domain.budget import Budget
-from domain.errors import WorkerError
+from domain.errors import WorkerError, clip
 from domain.job_input import DEFAULT_MAX_INPUT_FILES, DEFAULT_MAX_TOTAL_INPUT_BYTES, new_job
 from domain.model import Job, StoredOutput
 from domain.response import error_response
@@ -60,31 +60,19 @@ class JobRunner:
     async def _run_with(
         self, job: dict, budget: Budget, client_id: str, on_output: Optional[OutputCallback]
     ) -> dict[str, Any]:
-        try:
-            domain_job = new_job(
-                str(job.get("id", "")),
-                job.get("input"),
-                default_api_key=self._default_api_key,
-                max_input_bytes=self._max_input_bytes,
-                max_input_files=self._max_input_files,
-                max_total_input_bytes=self._max_total_input_bytes,
-                client_id=client_id,
-            )
-        except WorkerError as exc:
-            log.warning("rejected input: %s", exc.summary())
-            return error_response(exc)
-        except Exception as exc:  # an unforeseen bug must still give the caller one clear line
-            log.exception("reading the job's input failed unexpectedly")
-            return {"error": f"internal_error: {type(exc).__name__}: {exc}", "error_code": "internal_error"}
-        register_secret(domain_job.input.comfy_org_api_key)
+        prompt_id = str(uuid.uuid4())  # chosen here, so that a cancel can name the prompt before the input is read
         progress = self._progress
         on_progress = (lambda update: progress(job, update)) if progress else None
         guarded = (lambda out: None if budget.stopped else on_output(out)) if on_output else None
-        work = asyncio.ensure_future(asyncio.to_thread(self._run, domain_job, budget, on_progress, guarded))
+        # Everything that reads the caller's input, logs it or answers it runs in the thread: caller text can be
+        # megabytes long, and the event loop carries the SDK's heartbeat and every other job.
+        work = asyncio.ensure_future(
+            asyncio.to_thread(self._run, job, prompt_id, client_id, budget, on_progress, guarded)
+        )
         try:
             response = await asyncio.shield(work)
         except asyncio.CancelledError:
-            if not await self._cancelled(domain_job, budget, work):
+            if not await self._cancelled(prompt_id, budget, work):
                 self._still_running.add(client_id)
             raise
         if self._refresh_worker or response.pop("_refresh_worker", False):
@@ -102,7 +90,11 @@ class JobRunner:
             return
         log.info("warm-up workflow ran in %.1f s", time.monotonic() - started)
 
-    def _run(self, job: Job, budget: Budget, on_progress, on_output) -> dict[str, Any]:
+    def _run(self, raw: dict, prompt_id: str, client_id: str, budget: Budget, on_progress, on_output) -> dict[str, Any]:
+        job = self._read(raw, prompt_id, client_id)
+        if isinstance(job, dict):
+            return job
+        register_secret(job.input.comfy_org_api_key)
         try:
             return run_job(job, self._svc, budget, on_progress=on_progress, on_output=on_output)
         except WorkerError as exc:
@@ -113,20 +105,44 @@ class JobRunner:
             return response
         except Exception as exc:  # an unforeseen bug must still give the caller one clear line
             log.exception("job failed unexpectedly")
-            return {"error": f"internal_error: {type(exc).__name__}: {exc}", "error_code": "internal_error"}
+            return _internal_error(exc)
+
+    def _read(self, raw: dict, prompt_id: str, client_id: str) -> Union[Job, dict[str, Any]]:
+        """The job, or the answer that rejects its input."""
+        try:
+            return new_job(
+                str(raw.get("id", "")),
+                raw.get("input"),
+                default_api_key=self._default_api_key,
+                max_input_bytes=self._max_input_bytes,
+                max_input_files=self._max_input_files,
+                max_total_input_bytes=self._max_total_input_bytes,
+                client_id=client_id,
+                new_id=lambda: prompt_id,
+            )
+        except WorkerError as exc:
+            log.warning("rejected input: %s", exc.summary())
+            return error_response(exc)
+        except Exception as exc:  # an unforeseen bug must still give the caller one clear line
+            log.exception("reading the job's input failed unexpectedly")
+            return _internal_error(exc)
 
     def _stopped_in_time(self, client_id: str) -> bool:
         """A thread still running after a cancel keeps its socket: its client id is not handed out again."""
         return client_id not in self._still_running
 
-    async def _cancelled(self, job: Job, budget: Budget, work: asyncio.Future) -> bool:
+    async def _cancelled(self, prompt_id: str, budget: Budget, work: asyncio.Future) -> bool:
         """Stop every stage, tell ComfyUI at once, and give the thread a bounded time to finish."""
-        log.warning("RunPod cancelled the job: stopping prompt %s", job.prompt.id)
+        log.warning("RunPod cancelled the job: stopping prompt %s", prompt_id)
         budget.stop.set()
-        await asyncio.shield(asyncio.to_thread(self._svc.comfy.cancel, job.prompt.id))
+        await asyncio.shield(asyncio.to_thread(self._svc.comfy.cancel, prompt_id))
         done, _ = await asyncio.wait({work}, timeout=self._cancel_wait_s)
         if not done:
             log.error("the cancelled job's thread did not finish within %g s", self._cancel_wait_s)
             return False
         log.info("the cancelled job stopped")
         return True
+
+
+def _internal_error(exc: Exception) -> dict[str, Any]:
+    return {"error": f"internal_error: {type(exc).__name__}: {clip(str(exc))}", "error_code": "internal_error"}

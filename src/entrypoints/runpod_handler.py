@@ -11,7 +11,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Union
 from domain.model import StoredOutput
 from domain.response import file_entry
 from entrypoints.container import Container, build_container
-from entrypoints.job_logging import configure_logging, current_job_id
+from entrypoints.job_logging import MAX_JOB_ID_CHARS, configure_logging, current_job_id
 from entrypoints.settings import ConfigError, read_settings
 
 log = logging.getLogger(__name__)
@@ -24,14 +24,14 @@ def make_handler(container: Container) -> Handler:
     runner = container.job_runner()
 
     async def handler(job: dict) -> dict[str, Any]:
-        token = current_job_id.set(str(job.get("id", "-")))
+        token = current_job_id.set(str(job.get("id", "-"))[:MAX_JOB_ID_CHARS])
         try:
             return await runner.run(job)
         finally:
             current_job_id.reset(token)
 
     async def streaming_handler(job: dict) -> AsyncIterator[dict]:
-        token = current_job_id.set(str(job.get("id", "-")))
+        token = current_job_id.set(str(job.get("id", "-"))[:MAX_JOB_ID_CHARS])
         loop = asyncio.get_running_loop()
         delivered: asyncio.Queue = asyncio.Queue()
         try:
