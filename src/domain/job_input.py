@@ -8,7 +8,7 @@ import json
 import uuid
 from typing import Any, Callable, Optional
 
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, excerpt
 from domain.model import InputFile, Job, JobInput, OutputFormat, Prompt
 
 _UI_FORMAT_HINT = (
@@ -21,6 +21,7 @@ DEFAULT_MAX_INPUT_BYTES = 50_000_000
 DEFAULT_MAX_INPUT_FILES = 64
 DEFAULT_MAX_TOTAL_INPUT_BYTES = 200_000_000
 MAX_NAME_BYTES = 255
+MAX_API_KEY_CHARS = 4096
 # JSON objects and lists within each other, counted from input; deeper breaks json.dumps, copy and logging later
 MAX_NESTING = 100
 _FORMATS = ("png", "jpeg", "webp")
@@ -41,6 +42,8 @@ def parse_job_input(
     key = data.get("comfy_org_api_key")
     if key is not None and (not isinstance(key, str) or not key.strip()):
         raise InvalidInput("input.comfy_org_api_key must be a non-empty string")
+    if key is not None and len(key) > MAX_API_KEY_CHARS:
+        raise InvalidInput(f"input.comfy_org_api_key is longer than {MAX_API_KEY_CHARS} characters")
     return JobInput(
         workflow=workflow,
         images=images,
@@ -89,14 +92,14 @@ def _output_format(raw: Any) -> Optional[OutputFormat]:
         raise InvalidInput('input.output_format must be an object like {"format": "jpeg", "quality": 90}')
     unknown = sorted(set(raw) - {"format", "quality"})
     if unknown:
-        raise InvalidInput(f"input.output_format has unknown fields {unknown}: use 'format' and 'quality'")
+        raise InvalidInput(f"input.output_format has unknown fields {excerpt(unknown)}: use 'format' and 'quality'")
     fmt = raw.get("format")
     fmt = "jpeg" if fmt == "jpg" else fmt
     if fmt not in _FORMATS:
-        raise InvalidInput(f"input.output_format.format must be one of {', '.join(_FORMATS)}, got {fmt!r}")
+        raise InvalidInput(f"input.output_format.format must be one of {', '.join(_FORMATS)}, got {excerpt(fmt)}")
     quality = raw.get("quality")
     if quality is not None and (isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 100):
-        raise InvalidInput(f"input.output_format.quality must be a whole number from 1 to 100, got {quality!r}")
+        raise InvalidInput(f"input.output_format.quality must be a whole number from 1 to 100, got {excerpt(quality)}")
     return OutputFormat(format=fmt, quality=quality)  # type: ignore[arg-type]
 
 
@@ -126,7 +129,7 @@ def _workflow(raw: Any) -> dict:
     for node_id, node in workflow.items():
         if not isinstance(node, dict) or not isinstance(node.get("class_type"), str):
             raise InvalidInput(
-                f"input.workflow node {node_id!r} has no 'class_type': "
+                f"input.workflow node {excerpt(node_id)} has no 'class_type': "
                 "is this ComfyUI's API format (Workflow > Export (API))?"
             )
         inputs = node.get("inputs", {})  # a missing 'inputs' is ComfyUI's to refuse (it reads node['inputs'])

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Collection, Mapping, Optional
 
+from domain.errors import clip
 from domain.node_ids import node_order
 
+MESSAGE_LIMIT = 1000  # characters of a message or details line kept: ComfyUI's messages repeat the caller's values
 CONVERTERS = {"INT": int, "FLOAT": float, "STRING": str, "BOOLEAN": bool}
 
 
@@ -25,16 +27,20 @@ class Issue:
 
     def line(self) -> str:
         """`node 1 (EmptyImage) input 'width': Value 0 smaller than min of 1`, as ComfyUI's 400 reads."""
-        where = f"node {self.node_id}" if self.node_id is not None else ""
-        where += f" ({self.class_type})" if self.class_type and where else ""
-        where += f" input '{self.input}'" if self.input and where else ""
-        message = self.message or self.type
+        where = f"node {clip(str(self.node_id))}" if self.node_id is not None else ""
+        where += f" ({clip(str(self.class_type))})" if self.class_type and where else ""
+        where += f" input '{clip(str(self.input))}'" if self.input and where else ""
+        message = clip(self.message or self.type, MESSAGE_LIMIT)
         if self.details and self.details != self.input:
-            message = f"{message}: {self.details}"
+            message = f"{message}: {clip(self.details, MESSAGE_LIMIT)}"
         return f"{where}: {message}" if where else message
 
     def to_data(self) -> dict:
-        return {key: value for key, value in asdict(self).items() if key != "allowed"}
+        data = {key: value for key, value in asdict(self).items() if key != "allowed"}
+        for key in ("message", "details", "node_id", "class_type", "input", "received"):  # ComfyUI echoes values
+            if isinstance(data[key], str):
+                data[key] = clip(data[key], MESSAGE_LIMIT)
+        return data
 
 
 def declared(config: Any) -> tuple[Any, Mapping, Optional[list]]:
@@ -171,7 +177,7 @@ def _check_value(name: str, value: Any, config: Any, input_files: Collection[str
         return Issue(
             "invalid_input_type",
             f"Failed to convert an input value to a {kind} value",
-            f"{name}, {value}, {exc}",
+            f"{name}, {clip(str(value))}, {clip(str(exc))}",
             received=value,
         )
     if "min" in options and _compare(value, options["min"]) < 0:
@@ -188,7 +194,7 @@ def _check_value(name: str, value: Any, config: Any, input_files: Collection[str
         return Issue(
             "value_not_in_list",
             "Value not in list",
-            f"{name}: '{value}' not in {listed}",
+            f"{name}: '{clip(str(value))}' not in {listed}",
             received=value,
             allowed=tuple(allowed),
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from typing import Any, Mapping, Optional
 
-from domain.errors import ModelMissing, NodeMissing, WorkflowRejected
+from domain.errors import ModelMissing, NodeMissing, WorkflowRejected, clip
 from domain.workflow_check import Issue, declared
 
 MODEL_EXTENSIONS = (
@@ -68,7 +68,7 @@ def error_for_issues(
     if unknown:
         kind = NodeMissing
         promoted = {
-            n: f"node {issues[n].node_id}: class_type '{issues[n].class_type}' is not installed in this "
+            n: f"node {clip(str(issues[n].node_id))}: class_type '{clip(str(issues[n].class_type))}' is not installed in this "
             "ComfyUI; a custom node is missing from the worker image"
             for n in unknown
         }
@@ -121,7 +121,7 @@ def allowed_values(issue: Issue, object_info: Optional[Mapping]) -> Optional[lis
 def model_facts(issue: Issue, object_info: Optional[Mapping]) -> dict:
     allowed = allowed_values(issue, object_info)
     files = [value for value in allowed or () if isinstance(value, str)]
-    closest = closest_names(str(issue.received), files)
+    closest = closest_names(clip(str(issue.received), 1000), files)  # no file name is that long
     return {
         "folder": model_folder(issue.class_type, issue.input),
         "available": None if allowed is None else len(files),
@@ -158,6 +158,7 @@ def model_missing_line(issue: Issue, facts: Mapping) -> str:
         names = ", ".join(f"'{name}'" for name in facts["closest"])
         listing = f"{count} file{'s' if count != 1 else ''}; " + (f"closest: {names}" if names else "none close")
     return (
-        f"node {issue.node_id} ({issue.class_type}) input '{issue.input}': '{issue.received}' is not in "
+        f"node {clip(str(issue.node_id))} ({clip(str(issue.class_type))}) input '{clip(str(issue.input))}': "
+        f"'{clip(str(issue.received))}' is not in "
         f"{place} ({listing})"
     )
