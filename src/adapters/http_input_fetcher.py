@@ -27,7 +27,7 @@ from adapters.ssrf_guard import (
     system_resolver,
 )
 from domain.budget import Budget
-from domain.errors import InputFetchFailed, InvalidInput
+from domain.errors import InputFetchFailed, InvalidInput, clip
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def redacted(url: str) -> str:
         port = f":{parts.port}" if parts.port else ""
     except ValueError:
         return "an unparsable URL"
-    host = f"[{host}]" if ":" in host else host
+    host = clip(f"[{host}]" if ":" in host else host)
     path = parts.path or "/"
     return f"{parts.scheme}://{host}{port}{path if len(path) <= 200 else path[:200] + '...'}"
 

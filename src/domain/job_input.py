@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import uuid
 from typing import Any, Callable, Optional
 
@@ -22,6 +23,7 @@ DEFAULT_MAX_INPUT_FILES = 64
 DEFAULT_MAX_TOTAL_INPUT_BYTES = 200_000_000
 MAX_NAME_BYTES = 255
 MAX_API_KEY_CHARS = 4096
+MAX_URL_CHARS = 8192  # what common HTTP servers accept in a request line
 # JSON objects and lists within each other, counted from input; deeper breaks json.dumps, copy and logging later
 MAX_NESTING = 100
 _FORMATS = ("png", "jpeg", "webp")
@@ -37,7 +39,7 @@ def parse_job_input(
     """Validate `job["input"]` (an object or a JSON string of one)."""
     data = _as_object(raw, "input")
     workflow = _workflow(data.get("workflow"))
-    _check_nesting({**data, "workflow": workflow}, "input")
+    _check_values({**data, "workflow": workflow}, "input")
     images = _images(data.get("images"), max_input_bytes, max_input_files, max_total_input_bytes)
     key = data.get("comfy_org_api_key")
     if key is not None and (not isinstance(key, str) or not key.strip()):
@@ -141,17 +143,21 @@ def _workflow(raw: Any) -> dict:
     return workflow
 
 
-def _check_nesting(data: dict, what: str) -> None:
-    """Refuse objects and lists nested over MAX_NESTING deep: one pass over the containers, no recursion."""
-    pending = [(child, 2, key) for key, child in data.items() if isinstance(child, (dict, list))]
+def _check_values(data: dict, what: str) -> None:
+    """One pass over every value, no recursion: objects and lists nest at most MAX_NESTING deep, and each
+    number is one JSON can carry (JSON parsers read NaN, Infinity and 1e400 as floats ComfyUI is never sent)."""
+    pending: list = [({key: value}, 1, key) for key, value in data.items()]
     while pending:
         item, depth, field = pending.pop()
         if depth > MAX_NESTING:
             raise InvalidInput(
                 f"{what}.{str(field)[:40]} is nested deeper than {MAX_NESTING} levels of objects and lists"
             )
-        children = item.values() if isinstance(item, dict) else item
-        pending.extend((child, depth + 1, field) for child in children if isinstance(child, (dict, list)))
+        for child in item.values() if isinstance(item, dict) else item:
+            if isinstance(child, (dict, list)):
+                pending.append((child, depth + 1, field))
+            elif isinstance(child, float) and not math.isfinite(child):
+                raise InvalidInput(f"{what}.{str(field)[:40]} holds the number {child}, which JSON cannot carry")
 
 
 def _json_type(value: Any) -> str:
@@ -211,6 +217,8 @@ def _decoded_length(value: Any) -> int:
 def _url(value: Any, index: int) -> str:
     if not isinstance(value, str) or not value.lower().startswith(("http://", "https://")):
         raise InvalidInput(f"input.images[{index}].url must be an http:// or https:// URL")
+    if len(value) > MAX_URL_CHARS:  # URL parsers hold the interpreter for a second on 10 MB
+        raise InvalidInput(f"input.images[{index}].url is longer than {MAX_URL_CHARS} characters")
     return value
 
 

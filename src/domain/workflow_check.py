@@ -8,7 +8,8 @@ from typing import Any, Collection, Mapping, Optional
 from domain.errors import clip
 from domain.node_ids import node_order
 
-MESSAGE_LIMIT = 1000  # characters of a message or details line kept: ComfyUI's messages repeat the caller's values
+# Characters of a message or details kept (in the error line, in its data): ComfyUI's messages repeat caller values.
+LINE_PART_LIMIT, MESSAGE_LIMIT = 300, 1000
 CONVERTERS = {"INT": int, "FLOAT": float, "STRING": str, "BOOLEAN": bool}
 
 
@@ -30,9 +31,9 @@ class Issue:
         where = f"node {clip(str(self.node_id))}" if self.node_id is not None else ""
         where += f" ({clip(str(self.class_type))})" if self.class_type and where else ""
         where += f" input '{clip(str(self.input))}'" if self.input and where else ""
-        message = clip(self.message or self.type, MESSAGE_LIMIT)
+        message = clip(self.message or self.type, LINE_PART_LIMIT)
         if self.details and self.details != self.input:
-            message = f"{message}: {clip(self.details, MESSAGE_LIMIT)}"
+            message = f"{message}: {clip(self.details, LINE_PART_LIMIT)}"
         return f"{where}: {message}" if where else message
 
     def to_data(self) -> dict:
