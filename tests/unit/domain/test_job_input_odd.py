@@ -1,5 +1,5 @@
 """Odd but parseable input is the caller's `invalid_input`: node `inputs` that are not objects, deep nesting,
-image names that name no file."""
+numbers JSON cannot carry, image names that name no file."""
 import json
 import pathlib
 
@@ -59,6 +59,22 @@ def test_a_workflow_sent_as_text_is_checked_once_parsed():
 def test_nesting_far_beyond_the_recursion_limit_is_refused_without_recursing():
     with pytest.raises(InvalidInput, match="nested deeper"):
         parse_job_input({"workflow": WORKFLOW, "output_format": nested(200_000)})
+
+
+@pytest.mark.parametrize("text", ["1e400", "-1e400", "Infinity", "NaN"])
+def test_numbers_json_cannot_carry_are_refused_wherever_they_are(text):
+    # Python's JSON parser, like the SDK's, reads these as floats that json.dumps(allow_nan=False) refuses
+    for where in ('{"workflow": {"1": {"class_type": "EmptyImage", "inputs": {"width": %s}}}}',
+                  '{"workflow": {"1": {"class_type": "EmptyImage", "inputs": {"x": [[{"y": %s}]]}}}}',
+                  '{"workflow": {"1": {"class_type": "EmptyImage", "_meta": %s}}}',
+                  '{"workflow": {"1": {"class_type": "EmptyImage"}}, "notes": %s}'):
+        with pytest.raises(InvalidInput, match=r"holds the number (-?inf|nan), which JSON cannot carry"):
+            parse_job_input(where % text)
+
+
+def test_large_finite_numbers_are_numbers():
+    assert parse_job_input('{"workflow": {"1": {"class_type": "EmptyImage", "inputs": {"seed": 1e300, "n": %s}}}}'
+                           % ("9" * 400))
 
 
 def test_wide_input_is_not_deep():
