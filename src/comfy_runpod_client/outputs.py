@@ -10,7 +10,9 @@ from typing import Any
 
 import requests
 
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9._ \-()\[\]]+$")
+# a name is one path component: letters, digits and a few marks; anything else (separators, NUL, ':') is "_"
+_UNSAFE_CHARACTERS = re.compile(r"[^\w.\- ()\[\]]")
+_MAX_NAME_BYTES = 200  # file systems refuse over 255
 
 
 def is_entry_list(value: Any) -> bool:
@@ -30,8 +32,9 @@ def save_outputs(answer: dict, folder: pathlib.Path) -> dict:
     for key, entries in sorted(output.items()):
         if not is_entry_list(entries):
             continue
+        directory = _key_directory(folder, key)
         for index, entry in enumerate(entries):
-            path = _free_path(folder / key, _file_name(entry, key, index))
+            path = _inside(folder, _free_path(directory, _file_name(entry, directory.name, index)))
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(_content(entry))
             files.append(
@@ -56,11 +59,32 @@ def save_outputs(answer: dict, folder: pathlib.Path) -> dict:
     return summary
 
 
+def safe_name(text: Any, fallback: str) -> str:
+    """`text` as one harmless path component: no separator, no leading dot, no NUL, not empty, the extension kept."""
+    name = _UNSAFE_CHARACTERS.sub("_", str(text)).strip(" .")
+    name = name or fallback
+    stem, dot, suffix = name.rpartition(".")
+    stem, suffix = (stem, dot + suffix) if dot and len(suffix) <= 15 else (name, "")
+    while len((stem + suffix).encode("utf-8")) > _MAX_NAME_BYTES:
+        stem = stem[: max(1, len(stem) // 2)]
+    return stem + suffix
+
+
+def _key_directory(folder: pathlib.Path, key: str) -> pathlib.Path:
+    name = safe_name(key, "output")
+    return _inside(folder, folder / (f"{name}_" if name == "summary.json" else name))
+
+
 def _file_name(entry: dict, key: str, index: int) -> str:
-    name = pathlib.PurePosixPath(str(entry.get("filename") or "")).name
-    if not name or name in (".", "..") or not _SAFE_NAME.match(name):
-        return f"{key}_{index}"
-    return name
+    base = re.split(r"[/\\]", str(entry.get("filename") or ""))[-1]  # the last component, of a Windows path too
+    return safe_name(base, f"{key}_{index}")
+
+
+def _inside(folder: pathlib.Path, path: pathlib.Path) -> pathlib.Path:
+    """`path` if it resolves inside `folder` (a symbolic link may point elsewhere), else an error."""
+    if not path.resolve().is_relative_to(folder.resolve()):
+        raise ValueError(f"refusing to write {path}: it resolves outside {folder}")
+    return path
 
 
 def _free_path(directory: pathlib.Path, name: str) -> pathlib.Path:

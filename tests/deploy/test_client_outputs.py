@@ -7,6 +7,9 @@ import json
 import pathlib
 import threading
 
+import pytest
+
+from comfy_runpod_client.cli import main
 from comfy_runpod_client.outputs import save_outputs
 
 PACKAGE = pathlib.Path(__file__).resolve().parents[2] / "src/comfy_runpod_client"
@@ -53,3 +56,68 @@ def test_client_imports_only_stdlib_requests_and_tqdm():
             else:
                 continue
             assert {name.split(".")[0] for name in names} <= allowed, (module.name, names)
+
+
+HOSTILE_KEYS = ["../escaped", "/abs-key", "..", ".", "", "a/../../b", "C:\\evil", "nul\x00key", "summary.json", "ok"]
+HOSTILE_NAMES = ["../../up.png", "/etc/cron.d/x.png", "..", ".", "", "a\\..\\..\\win.png", "nul\x00.png",
+                 "\u00e9t\u00e9.png", "x" * 400 + ".png", ".hidden.png", "C:\\Windows\\x.png", None, 7]
+
+
+class HostileRunsync(http.server.BaseHTTPRequestHandler):
+    """A loopback /runsync that answers COMPLETED with every hostile key and filename."""
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        output = {key: [{"filename": name, "type": "base64", "data": base64.b64encode(repr(name).encode()).decode(),
+                         "node_id": "9"} for name in HOSTILE_NAMES] for key in HOSTILE_KEYS}
+        body = json.dumps({"id": "hostile", "status": "COMPLETED", "output": output}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_hostile_answer_writes_only_inside_the_output_folder(tmp_path):
+    sandbox = tmp_path / "sandbox"
+    out = sandbox / "deep" / "out"
+    (sandbox / "deep").mkdir(parents=True)
+    workflow = tmp_path / "workflow.json"
+    workflow.write_text(json.dumps({"1": {"class_type": "EmptyImage", "inputs": {}}}))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), HostileRunsync)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        code = main(["run", str(workflow), "--url", f"http://127.0.0.1:{server.server_address[1]}", "--out", str(out),
+                     "--no-progress"])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert code == 0
+    written = [path for path in sandbox.rglob("*") if path.is_file()]
+    assert written and all(path.is_relative_to(out) for path in written), written
+    summary = json.loads((out / "summary.json").read_text())
+    assert len(summary["files"]) == len(HOSTILE_KEYS) * len(HOSTILE_NAMES)
+    for item in summary["files"]:
+        path = pathlib.Path(item["path"])
+        assert len(path.parts) == 2 and not path.is_absolute(), path
+        assert all(part not in ("", ".", "..") and not part.startswith(".") and "\x00" not in part
+                   for part in path.parts), path
+        assert len(path.name.encode()) <= 255
+    kept = {item["path"] for item in summary["files"] if item["path"].startswith("ok/")}
+    assert {"ok/up.png", "ok/x.png", "ok/win.png", "ok/\u00e9t\u00e9.png", "ok/hidden.png"} <= kept  # extensions kept
+    assert (out / "summary.json_").is_dir()  # the answer's key never replaces the summary
+
+
+def test_a_symbolic_link_in_the_output_folder_is_not_followed_outside(tmp_path):
+    outside, out = tmp_path / "outside", tmp_path / "out"
+    outside.mkdir()
+    out.mkdir()
+    (out / "images").symlink_to(outside, target_is_directory=True)
+    answer = {"id": "j", "status": "COMPLETED",
+              "output": {"images": [{"filename": "a.png", "type": "base64", "data": base64.b64encode(b"x").decode()}]}}
+    with pytest.raises(ValueError, match="resolves outside"):
+        save_outputs(answer, out)
+    assert not list(outside.iterdir())
