@@ -5,7 +5,7 @@ import os
 
 from aiohttp import web
 
-from .hub import SIM
+from .app_key import SIM
 
 TROUBLE = "500 Internal Server Error\n\nServer got itself in trouble"
 # audio.json and video_webm_mp4.json views: what ComfyUI's /view answered (not left to this machine's mime.types)

@@ -6,6 +6,7 @@ from typing import Callable, Optional
 
 
 def is_link(value) -> bool:
+    """An input that names another node's output: `[node_id, output_slot]`."""
     return isinstance(value, list) and len(value) == 2
 
 

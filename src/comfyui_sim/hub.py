@@ -1,22 +1,11 @@
-"""The websocket endpoint and the registry of connected clients that frames are sent to."""
+"""The registry of connected websocket clients that frames are sent to, and the ways a connection is cut."""
 
 import json
 import socket
 import struct
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 from aiohttp import web
-
-if TYPE_CHECKING:
-    from .simulator import ComfySimulator
-
-SIM: "web.AppKey[ComfySimulator]" = web.AppKey("sim")
-# save_image_websocket_metadata.json: the server's reply to a client's feature_flags message (same as GET /features)
-SERVER_FEATURES = {
-    "supports_preview_metadata": True,
-    "max_upload_size": 104857600,
-    "extension": {"manager": {"supports_v4": True}},
-}
 
 
 class Client:

@@ -5,7 +5,7 @@ import sys
 from aiohttp import web
 
 from . import nodes_audio, nodes_image, nodes_models, nodes_save, nodes_sim, nodes_video
-from .hub import SERVER_FEATURES, SIM
+from .app_key import SERVER_FEATURES, SIM
 from .registry import NODES
 
 NODE_MODULES = (nodes_image, nodes_models, nodes_save, nodes_audio, nodes_video, nodes_sim)

@@ -1,19 +1,16 @@
 """The aiohttp application: ComfyUI's HTTP API (also under /api, as ComfyUI serves it) and the websocket."""
 
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
 from . import files, info
-from .executor import now_ms
-from .hub import SIM
-from .state import SimState
+from .app_key import SIM, RunningSimulator
+from .prompt_execution import now_ms
+from .state import QueueItem, SimState
 from .validation import validate_prompt
 from .websocket import websocket_handler
-
-if TYPE_CHECKING:
-    from .simulator import ComfySimulator
 
 SENSITIVE_EXTRA_DATA_KEYS = ("auth_token_comfy_org", "api_key_comfy_org")
 routes = web.RouteTableDef()
@@ -69,7 +66,7 @@ async def post_prompt(request: web.Request) -> web.Response:
         extra.pop(key, None)
     extra["create_time"] = now_ms()
     done = state.wait_for(prompt_id) if sim.faults.frames_before_post_response else None
-    await state.put((number, prompt_id, prompt, extra, outputs))
+    await state.put(QueueItem(number, prompt_id, prompt, extra, outputs))
     if done is not None:
         await done
     return web.json_response({"prompt_id": prompt_id, "number": number, "node_errors": node_errors})
@@ -103,7 +100,7 @@ async def post_interrupt(request: web.Request) -> web.Response:
     state, body = live_state(request), await json_body(request)
     prompt_id = body.get("prompt_id") if isinstance(body, dict) else None
     # interrupt_pending_by_id.json: an id that is not the running prompt changes nothing
-    if not prompt_id or any(item[1] == prompt_id for item in state.running.values()):
+    if not prompt_id or any(item.prompt_id == prompt_id for item in state.running.values()):
         state.interrupt = True
     return empty_ok()
 
@@ -153,7 +150,7 @@ routes.post("/upload/image")(files.upload_image)
 routes.get("/ws")(websocket_handler)
 
 
-def build_app(sim: "ComfySimulator") -> web.Application:
+def build_app(sim: RunningSimulator) -> web.Application:
     app = web.Application(client_max_size=100 * 1024 * 1024)
     app[SIM] = sim
     for table in (routes, info.routes):

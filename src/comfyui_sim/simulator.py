@@ -17,7 +17,8 @@ from .faults import Faults
 from .listener import Listener
 from .paths import Dirs
 from .routes import build_app
-from .state import SimState
+from .state import QueueItem, SimState
+from .validation import validate_prompt
 
 
 class ComfySimulator:
@@ -151,7 +152,6 @@ class ComfySimulator:
 
     def queue_foreign(self, prompt: dict, count: int = 1, client_id: str = "other-client") -> list:
         """Queue `count` copies of `prompt` for another client, as if it had POSTed them; their prompt ids."""
-        from .validation import validate_prompt
 
         async def put() -> list:
             ok, error, outputs, _ = validate_prompt(prompt, self.dirs, None)
@@ -162,7 +162,7 @@ class ComfySimulator:
                 prompt_id = uuid.uuid4().hex
                 extra = {"client_id": client_id, "create_time": int(time.time() * 1000)}
                 state = self._live_state
-                await state.put((state.number, prompt_id, prompt, extra, outputs))
+                await state.put(QueueItem(state.number, prompt_id, prompt, extra, outputs))
                 state.number += 1
                 ids.append(prompt_id)
             return ids

@@ -3,11 +3,22 @@
 import asyncio
 import heapq
 import itertools
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from .hub import Hub
 
 MAXIMUM_HISTORY_SIZE = 10000
+
+
+class QueueItem(NamedTuple):
+    """A queued prompt as ComfyUI keeps it: /queue and /history show these five fields as a list
+    (queue_two_prompts_other_client.json)."""
+
+    number: float
+    prompt_id: str
+    prompt: dict
+    extra: dict
+    outputs: list
 
 
 class SimState:
@@ -36,12 +47,12 @@ class SimState:
     async def queue_updated(self) -> None:
         await self.hub.send("status", {"status": self.queue_info()}, None)
 
-    async def put(self, item: tuple) -> None:
-        heapq.heappush(self.queue, (item[0], next(self.counter), item))
+    async def put(self, item: QueueItem) -> None:
+        heapq.heappush(self.queue, (item.number, next(self.counter), item))
         await self.queue_updated()
         self.wakeup.set()
 
-    async def get(self) -> tuple:
+    async def get(self) -> tuple[int, QueueItem]:
         while not self.queue:
             self.wakeup.clear()
             await self.wakeup.wait()
@@ -54,7 +65,7 @@ class SimState:
         item = self.running.pop(item_id)
         if len(self.history) > MAXIMUM_HISTORY_SIZE:
             self.history.pop(next(iter(self.history)))
-        self.history[item[1]] = {"prompt": list(item), **entry}
+        self.history[item.prompt_id] = {"prompt": list(item), **entry}
         await self.queue_updated()
 
     def pending(self) -> list:
@@ -65,14 +76,14 @@ class SimState:
 
     async def wipe_queue(self) -> None:
         for _, _, item in self.queue:
-            self.release(item[1])
+            self.release(item.prompt_id)
         self.queue = []
         await self.queue_updated()
 
     async def delete_pending(self, prompt_id: str) -> None:
         """queue_delete_pending.json: deleting the only pending prompt broadcasts status twice (wipe + update)."""
         for index, (_, _, item) in enumerate(self.queue):
-            if item[1] == prompt_id:
+            if item.prompt_id == prompt_id:
                 if len(self.queue) == 1:
                     await self.wipe_queue()
                 else:

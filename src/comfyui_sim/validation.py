@@ -4,11 +4,8 @@ import sys
 import traceback
 from typing import Optional
 
+from .graph import is_link
 from .registry import NODES
-
-
-def is_link(value) -> bool:
-    return isinstance(value, list)
 
 
 def types_match(received, wanted) -> bool:
@@ -90,8 +87,9 @@ def validate_inputs(prompt, node_id, validated, dirs):
                 errors.append(_error("required_input_missing", "Required input is missing", name, input_name=name))
             continue
         value = inputs[name]
-        if is_link(value):
-            if len(value) != 2:
+        # ComfyUI's validate_inputs takes every list for a link, and refuses one that is not [node_id, slot]
+        if isinstance(value, list):
+            if not is_link(value):
                 errors.append(
                     _error(
                         "bad_linked_input",
@@ -147,7 +145,7 @@ def validate_inputs(prompt, node_id, validated, dirs):
         if error:
             errors.append(error)
     if ndef.validate:
-        arguments = {n: inputs[n] for n in ndef.validate_inputs if n in inputs and not is_link(inputs[n])}
+        arguments = {n: inputs[n] for n in ndef.validate_inputs if n in inputs and not isinstance(inputs[n], list)}
         verdict = ndef.validate(dirs, **arguments)
         if verdict is not True:
             for name in arguments:

@@ -6,7 +6,8 @@ import uuid
 
 from aiohttp import WSMsgType, web
 
-from .hub import SERVER_FEATURES, SIM, Client
+from .app_key import SERVER_FEATURES, SIM
+from .hub import Client
 
 
 async def websocket_handler(request: web.Request) -> web.WebSocketResponse:

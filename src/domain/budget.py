@@ -25,10 +25,6 @@ class Budget:
         self.stop = stop if stop is not None else threading.Event()
         self._clock = clock
 
-    @classmethod
-    def unlimited(cls) -> Budget:
-        return cls()
-
     @property
     def stopped(self) -> bool:
         return self.stop.is_set()

@@ -66,7 +66,7 @@ def source(comfy_sim, session):
 
 
 def _read(source, ref, budget=None):
-    with source.open(ref, budget or Budget.unlimited()) as download:
+    with source.open(ref, budget or Budget()) as download:
         return download, b"".join(download.chunks)
 
 
@@ -86,7 +86,7 @@ def test_a_large_file_arrives_in_several_chunks_byte_for_byte(comfy_sim, source)
     body = b"\x89PNG\r\n\x1a\n" + os.urandom(3 * CHUNK_BYTES + 12_345)
     ref = _upload_input(comfy_sim, "big_00001_.png", body)
 
-    with source.open(ref, Budget.unlimited()) as download:
+    with source.open(ref, Budget()) as download:
         chunks = list(download.chunks)
 
     assert len(chunks) >= 4 and max(map(len, chunks)) <= CHUNK_BYTES

@@ -19,7 +19,7 @@ def _chunked(data, size):
 
 
 def _store(chunks, budget=None):
-    return Base64ImageSink().store("job-1", "rec_single_00001_.png", "image/png", chunks, budget or Budget.unlimited())
+    return Base64ImageSink().store("job-1", "rec_single_00001_.png", "image/png", chunks, budget or Budget())
 
 
 def test_kind_is_base64():

@@ -40,7 +40,7 @@ def _ref(filename="rec_single_00001_.png", subfolder="", type_="output"):
 
 
 def _read(source, ref, budget=None):
-    with source.open(ref, budget or Budget.unlimited()) as download:
+    with source.open(ref, budget or Budget()) as download:
         return download, b"".join(download.chunks)
 
 
@@ -77,7 +77,7 @@ def test_a_large_body_arrives_in_chunks_of_at_most_one_mib(session):
     body = bytes(range(256)) * (10 * 1024 + 17)  # about 2.5 MiB
     session.get.return_value = _response(200, body, "image/png")
 
-    with ComfyViewImageSource("http://comfy", session=session).open(_ref(), Budget.unlimited()) as download:
+    with ComfyViewImageSource("http://comfy", session=session).open(_ref(), Budget()) as download:
         chunks = list(download.chunks)
 
     assert CHUNK_BYTES == 1024 * 1024
@@ -180,7 +180,7 @@ def test_leaving_early_closes_the_response(session, mocker):
     response = session.get.return_value = _response(200, b"z" * (3 * CHUNK_BYTES), "image/png")
     close = mocker.spy(response, "close")
 
-    with ComfyViewImageSource("http://comfy", session=session).open(_ref(), Budget.unlimited()) as download:
+    with ComfyViewImageSource("http://comfy", session=session).open(_ref(), Budget()) as download:
         next(download.chunks)
 
     close.assert_called_once()

@@ -10,7 +10,7 @@ from unit.domain.fakes import FakeClock
 
 
 def test_without_a_deadline_nothing_runs_out():
-    budget = Budget.unlimited()
+    budget = Budget()
     assert math.isinf(budget.remaining())
     assert budget.timeout(5.0) == 5.0
     budget.check("anything")

@@ -1,47 +1,108 @@
-"""Running one node inside a prompt: cache hits, progress_state/executing/executed frames, failures, progress."""
+"""One queued prompt's execution: node by node, cache hits, and the frames ComfyUI sends for each step."""
 
 import asyncio
 import functools
-import traceback
-from typing import TYPE_CHECKING, Optional
+import time
 
 from . import binary
+from .app_key import RunningSimulator
 from .context import Interrupted, NodeContext, ProgressState
-from .faults import Faults
-from .graph import is_link
-from .hub import Hub
-from .paths import Dirs
+from .graph import ExecutionList, is_link, signatures
+from .node_failure import node_failure
 from .registry import NODES, NodeError
-from .state import SimState
-
-if TYPE_CHECKING:
-    from .simulator import ComfySimulator
+from .state import QueueItem, SimState
 
 
-def type_name(kind: type) -> str:
-    return kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+def now_ms() -> int:
+    return int(time.time() * 1000)
 
 
-def shown(value):
-    return value if value is None or isinstance(value, (int, float, bool, str)) else str(value)
+class PromptExecution:
+    """One queued prompt run as ComfyUI's PromptExecutor does: node by node, with the frames each step sends."""
 
-
-class NodeSteps:
-    """Mixed into PromptRun, which provides prompt, state, hub, faults, keys, progress, ui, executed."""
-
-    sim: "ComfySimulator"
-    state: SimState
-    hub: Hub
-    faults: Faults
-    dirs: Dirs
-    loop: asyncio.AbstractEventLoop
-    prompt_id: str
-    prompt: dict
-    cid: Optional[str]
     keys: dict
-    progress: ProgressState
-    ui: dict
-    executed: list[str]
+
+    def __init__(self, sim: RunningSimulator, state: SimState, item: QueueItem) -> None:
+        self.sim, self.state, self.hub, self.faults = sim, state, state.hub, sim.faults
+        self.prompt_id, self.prompt, self.extra, self.outputs = item.prompt_id, item.prompt, item.extra, item.outputs
+        self.cid = self.extra.get("client_id")
+        self.dirs, self.loop = sim.dirs, asyncio.get_running_loop()
+        self.messages: list = []
+        self.ui: dict = {}
+        self.executed: list[str] = []
+        self.progress = ProgressState(self.prompt_id)
+
+    async def message(self, event: str, data: dict, broadcast: bool = False) -> None:
+        data = {**data, "timestamp": now_ms()}
+        self.messages.append([event, data])
+        if self.cid is not None or broadcast:
+            await self.hub.send(event, data, self.cid)
+
+    def is_changed(self, node_id: str):
+        ndef = NODES[self.prompt[node_id]["class_type"]]
+        if ndef.is_changed is None:
+            return None
+        try:
+            return ndef.is_changed(self.prompt[node_id].get("inputs", {}), self)
+        except Exception as ex:
+            return repr(ex)
+
+    async def run(self) -> dict:
+        state, pid = self.state, self.prompt_id
+        state.interrupt, state.client_id = False, self.cid
+        await self.message("execution_start", {"prompt_id": pid})
+        self.keys = signatures(self.prompt, self.is_changed)
+        used = set(self.keys.values())
+        state.cache = {key: value for key, value in state.cache.items() if key in used}
+        cached = [n for n in self.prompt if self.keys[n] in state.cache]
+        await self.message("execution_cached", {"nodes": cached, "prompt_id": pid})
+        order = ExecutionList(
+            self.prompt,
+            lambda n: self.keys[n] in state.cache,
+            lambda n: NODES[self.prompt[n]["class_type"]].output_node,
+        )
+        for output in self.outputs:
+            order.add_node(output)
+        success = True
+        while not order.is_empty():
+            node_id = order.stage()
+            failure = (
+                await self.execute(node_id)
+                if node_id is not None
+                else node_failure(next(iter(order.pending)), NodeError("Dependency cycle detected"), {})
+            )
+            if failure:
+                success = False
+                await self.report(failure)
+                break
+            assert node_id is not None  # stage() gives None only for a cycle, reported above
+            order.complete(node_id)
+        else:
+            await self.message("execution_success", {"prompt_id": pid})
+            if self.faults.drop_socket_after_success and self.cid is not None:
+                self.hub.drop_sid(self.cid)
+        state.last_node_id = None
+        status = {"status_str": "success" if success else "error", "completed": success, "messages": self.messages}
+        return {
+            "outputs": {n: u["output"] for n, u in self.ui.items()},
+            "status": status,
+            "meta": {n: u["meta"] for n, u in self.ui.items()},
+        }
+
+    async def report(self, failure: dict) -> None:
+        node_id = failure["node_id"]
+        head = {
+            "prompt_id": self.prompt_id,
+            "node_id": node_id,
+            "node_type": self.prompt[node_id]["class_type"],
+            "executed": list(self.executed),
+        }
+        if failure.get("interrupted"):
+            # interrupt.json: names the node that was about to run, after its executing frame
+            await self.message("execution_interrupted", head, broadcast=True)
+            return
+        body = {k: failure[k] for k in ("exception_message", "exception_type", "traceback", "current_inputs")}
+        await self.message("execution_error", {**head, **body, "current_outputs": list(self.prompt)})
 
     async def send_progress_state(self) -> None:
         await self.hub.send("progress_state", self.progress.frame(), self.cid)
@@ -93,7 +154,7 @@ class NodeSteps:
         except Interrupted:
             return {"node_id": node_id, "interrupted": True}
         except Exception as ex:
-            return self.failure(node_id, ex, inputs)
+            return node_failure(node_id, ex, inputs)
         if isinstance(result, dict):
             outputs, ui = tuple(result.get("result", ())), result.get("ui")
         else:
@@ -111,15 +172,6 @@ class NodeSteps:
         await self.send_progress_state()
         self.executed.append(node_id)
         return None
-
-    def failure(self, node_id: str, ex: Exception, inputs: dict) -> dict:
-        return {
-            "node_id": node_id,
-            "exception_message": f"{ex}\n",
-            "exception_type": type_name(type(ex)),
-            "traceback": traceback.format_tb(ex.__traceback__),
-            "current_inputs": {name: [shown(value)] for name, value in inputs.items()},
-        }
 
     async def on_progress(self, node_id: str, value, total, png, jpeg: bool = False) -> None:
         self.progress.update(node_id, value, total)
