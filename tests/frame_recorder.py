@@ -1,4 +1,4 @@
-"""Test helpers: a websocket-client socket recorded on a thread; frame labels like the transcripts' `sequence`."""
+"""A websocket-client socket recorded on a thread, and frame labels like the transcripts' `sequence`."""
 
 import json
 import threading
@@ -8,7 +8,7 @@ from typing import Callable, Optional
 import requests
 import websocket
 
-from .binary import event_type
+from comfyui_sim.binary import event_type
 
 
 def label(frame) -> str:

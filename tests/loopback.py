@@ -1,7 +1,14 @@
-"""A loopback port where nothing ever answers: TCP connects (into the backlog), no byte comes back."""
+"""Loopback ports for tests: a free one, and one where TCP connects (into the backlog) and no byte comes back."""
 
 import socket
 from typing import Optional
+
+
+def free_port() -> int:
+    """A port nothing listens on now (the kernel's pick for an ephemeral bind)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 class SilentPort:

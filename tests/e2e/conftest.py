@@ -1,7 +1,6 @@
 """Starts the worker as a user runs it: `python -m entrypoints.runpod_handler --rp_serve_api`."""
 import os
 import pathlib
-import socket
 import subprocess
 import sys
 import time
@@ -9,13 +8,9 @@ import time
 import pytest
 import requests
 
+from loopback import free_port
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class WorkerProcess:

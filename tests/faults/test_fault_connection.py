@@ -6,10 +6,9 @@ import time
 
 import pytest
 
-from comfyui_sim.silent import SilentPort
-from e2e.conftest import free_port
 from faults.workflows import chain
 from integration.sim_job import wait_until
+from loopback import SilentPort, free_port
 
 pytestmark = pytest.mark.faults
 

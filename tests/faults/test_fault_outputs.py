@@ -74,7 +74,7 @@ def s3_worker(leaks, **env):
 
 
 def test_s3_endpoint_down_is_an_error_per_output(comfy_sim, leaks):
-    from e2e.conftest import free_port
+    from loopback import free_port
     worker = s3_worker(leaks, BUCKET_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}")
     response = worker.run({"workflow": outputs("s3_down", 2)})
     assert response["error_code"] == "upload_failed", response

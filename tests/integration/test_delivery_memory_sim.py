@@ -56,7 +56,7 @@ def deliver_all(sim, sink, refs, concurrency):
 @pytest.fixture
 def s3_endpoint():
     """moto's S3 server in a process of its own, so that the objects it keeps are not traced here."""
-    from e2e.conftest import free_port
+    from loopback import free_port
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

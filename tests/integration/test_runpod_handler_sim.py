@@ -10,7 +10,7 @@ from dependency_injector import providers
 from adapters.base64_sink import Base64ImageSink
 from entrypoints.container import build_container
 from entrypoints.runpod_handler import make_handler
-from integration.sim_job import queue_holds, wait_until
+from integration.sim_job import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -69,7 +69,7 @@ def test_a_dead_comfy_process_fails_fast_and_asks_for_a_fresh_worker(comfy_sim, 
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     pid_file = tmp_path / "comfyui.pid"
     pid_file.write_text(dead.stdout.strip())
-    from e2e.conftest import free_port
+    from loopback import free_port
     _, handler = handler_for(f"127.0.0.1:{free_port()}", COMFY_PID_FILE=str(pid_file),
                              COMFY_API_AVAILABLE_MAX_RETRIES="0")
     started = time.monotonic()
@@ -89,7 +89,7 @@ def test_the_warm_up_workflow_runs_once_and_a_failing_one_is_only_logged(comfy_s
 
 
 def test_cancel_while_waiting_for_comfy_to_start_stops_the_thread(caplog):
-    from e2e.conftest import free_port
+    from loopback import free_port
     _, handler = handler_for(f"127.0.0.1:{free_port()}", COMFY_API_AVAILABLE_MAX_RETRIES="0")
     with caplog.at_level(logging.INFO):
         cancel_after(handler, {"id": "j2", "input": {"workflow": TWO_OUTPUTS}}, 0.5)

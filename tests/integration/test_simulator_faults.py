@@ -11,7 +11,7 @@ import requests
 import websocket
 
 from comfyui_sim import ComfySimulator
-from comfyui_sim.client import FrameRecorder, wait_reachable
+from frame_recorder import FrameRecorder, wait_reachable
 
 pytestmark = pytest.mark.integration
 TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

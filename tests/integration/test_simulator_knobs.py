@@ -2,7 +2,6 @@
 /upload faults, injected frames, foreign prompts), each seen from real HTTP and websocket clients."""
 import http.client
 import json
-import time
 import uuid
 
 import pytest
@@ -10,9 +9,9 @@ import requests
 import websocket
 
 from comfyui_sim import junk
-from comfyui_sim.client import FrameRecorder, wait_reachable
-from comfyui_sim.silent import SilentPort
+from frame_recorder import wait_reachable
 from integration.test_simulator_faults import chain, connect, queue, wait_history
+from loopback import SilentPort
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from comfyui_sim import audio_files
-from comfyui_sim.client import FrameRecorder
+from frame_recorder import FrameRecorder
 
 pytestmark = pytest.mark.integration
 FLAGS = {"type": "feature_flags", "data": {"supports_preview_metadata": True}}

@@ -6,7 +6,7 @@ import pytest
 import requests
 import websocket
 
-from comfyui_sim.client import FrameRecorder
+from frame_recorder import FrameRecorder
 
 pytestmark = pytest.mark.integration
 

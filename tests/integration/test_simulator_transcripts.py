@@ -21,7 +21,7 @@ import requests
 import websocket
 from PIL import Image
 
-from comfyui_sim.client import FrameRecorder, label, recorded_labels, wait_reachable
+from frame_recorder import FrameRecorder, label, recorded_labels, wait_reachable
 
 pytestmark = pytest.mark.integration
 TRANSCRIPTS = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "comfyui" / "transcripts"
