@@ -1,5 +1,6 @@
 """The RunPod handler built by the container, against the simulator: cancel in each stage, streaming, refresh."""
 import asyncio
+import http.server
 import logging
 import threading
 import time
@@ -88,11 +89,50 @@ def test_the_warm_up_workflow_runs_once_and_a_failing_one_is_only_logged(comfy_s
     assert asyncio.run(handler({"id": "after", "input": {"workflow": TWO_OUTPUTS}}))["images"]
 
 
-def test_cancel_while_waiting_for_comfy_to_start_stops_the_thread(caplog):
-    from loopback import free_port
-    _, handler = handler_for(f"127.0.0.1:{free_port()}", COMFY_API_AVAILABLE_MAX_RETRIES="0")
+class StartingComfy(http.server.BaseHTTPRequestHandler):
+    """A ComfyUI still starting: every request answers 503; the server counts the readiness probes."""
+
+    def do_GET(self):
+        if self.path == "/system_stats":
+            self.server.probes += 1
+        self.send_error(503)
+
+    do_POST = do_GET
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def starting_comfy():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), StartingComfy)
+    server.probes = 0
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_cancel_while_waiting_for_comfy_to_start_stops_the_thread(starting_comfy, caplog):
+    server = starting_comfy
+    # no retry limit: only the cancel can end the wait (the deadline is a backstop, so a regression fails, not hangs)
+    _, handler = handler_for(f"127.0.0.1:{server.server_port}", COMFY_API_AVAILABLE_MAX_RETRIES="0",
+                             JOB_TIMEOUT_S="30")
+
+    async def scenario():
+        task = asyncio.ensure_future(handler({"id": "j2", "input": {"workflow": TWO_OUTPUTS}}))
+        await asyncio.sleep(0.5)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return server.probes
+
     with caplog.at_level(logging.INFO):
-        cancel_after(handler, {"id": "j2", "input": {"workflow": TWO_OUTPUTS}}, 0.5)
+        probes_when_cancelled = asyncio.run(scenario())  # returns once the job's thread has ended
+    assert probes_when_cancelled > 0, "the job never waited for ComfyUI"
+    assert server.probes == probes_when_cancelled, "the job's thread went on probing ComfyUI after the cancel"
     assert "the cancelled job stopped" in caplog.text
 
 

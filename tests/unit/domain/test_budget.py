@@ -66,5 +66,34 @@ def test_sleeping_past_the_deadline_raises_at_once():
         budget.sleep(3600)
 
 
-def test_sleeping_zero_returns():
-    Budget().sleep(0)
+class ClockedStop(threading.Event):
+    """A stop flag whose waits move the fake clock instead of the real one, and are recorded."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__()
+        self.clock, self.waits = clock, []
+
+    def wait(self, timeout=None):
+        self.waits.append(timeout)
+        self.clock.advance(timeout)
+        return self.is_set()
+
+
+def test_sleeping_zero_or_less_waits_no_time():
+    clock = FakeClock()
+    stop = ClockedStop(clock)
+    budget = Budget(deadline=clock() + 5.0, stop=stop, clock=clock)
+    budget.sleep(0)
+    budget.sleep(-1.0)
+    assert stop.waits == [0.0, 0.0]
+    assert budget.remaining() == 5.0
+
+
+def test_a_sleep_is_cut_at_the_deadline_and_then_raises():
+    clock = FakeClock()
+    stop = ClockedStop(clock)
+    budget = Budget(deadline=clock() + 5.0, stop=stop, clock=clock)
+    budget.sleep(2.0)
+    with pytest.raises(JobTimedOut, match="while reconnecting"):
+        budget.sleep(3600, "reconnecting")
+    assert stop.waits == [2.0, 3.0]

@@ -93,9 +93,19 @@ def test_after_a_reopen_quiet_spells_are_asked_about_even_once_frames_resumed():
     # ComfyUI may notice the old socket's loss (and pop the new one) long after the new one heard frames.
     script = [SocketLost("closed"), NodeStarted(PID, "3"), Silence(30.0), PromptEnded(PID, SUCCESS),
               PromptFinished(PID)]
-    follower, comfy, stream, _, _ = follow(script, states=[RUNNING] * 8)
+    follower, comfy, stream, clock, _ = follow(script, states=[RUNNING] * 8)
+    asked_at, ask = [], comfy.prompt_state
+
+    def timed_ask(prompt_id, budget):
+        asked_at.append(clock())
+        return ask(prompt_id, budget)
+    comfy.prompt_state = timed_ask
+    lost_at = clock()
     assert follower.run().outcome == SUCCESS
-    assert stream.reopens >= 2 and len(comfy.calls.of("state")) >= 2
+    # asked once on the reopen, then after 2, 4, 8 and 16 quiet seconds (the wait doubles); each answer
+    # "running" reopens the socket again
+    assert [t - lost_at for t in asked_at] == [0.0, 2.0, 6.0, 14.0, 30.0]
+    assert stream.reopens == 5
 
 
 def test_silence_makes_it_ask_once_per_silence_period():

@@ -86,12 +86,19 @@ def test_a_step_naming_another_node_is_a_node_change():
     assert sent[-1]["nodes_done"] == 1
 
 
-def test_a_failing_progress_sink_is_ignored():
-    def broken(update):
-        raise RuntimeError("RunPod progress endpoint down")
-    progress = ProgressTracker(WORKFLOW, broken, clock=FakeClock())
+def test_a_failing_progress_sink_is_ignored_and_later_updates_still_reach_it():
+    tried = []
+
+    def down_once(update):
+        tried.append(update)
+        if len(tried) == 1:
+            raise RuntimeError("RunPod progress endpoint down")
+    clock = FakeClock()
+    progress = ProgressTracker(WORKFLOW, down_once, clock=clock)
     progress.node_started("1")
+    clock.advance(1.0)
     progress.step("1", 1, 2)
+    assert [(u["node"], u["step"], u["steps"]) for u in tried] == [("1", 0, 0), ("1", 1, 2)]
 
 
 def test_the_job_reports_queue_position_then_nodes():
