@@ -8,7 +8,7 @@ import select
 import threading
 import time
 from contextlib import contextmanager
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 import websocket
 from websocket import ABNF
@@ -38,11 +38,13 @@ class ComfyWebsocketMonitor:
         pong_timeout_s: float = 5.0,
         scheme: str = "ws",
         trace: bool = False,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._url = f"{scheme}://{host}/ws?clientId="
         self._connect_timeout_s = connect_timeout_s
         self._ping_interval_s = ping_interval_s
         self._pong_timeout_s = pong_timeout_s
+        self._clock = clock
         self._idle: dict[str, WebsocketStream] = {}
         self._lock = threading.Lock()
         if trace:
@@ -54,7 +56,11 @@ class ComfyWebsocketMonitor:
             stream = self._idle.pop(client_id, None)
         if stream is None or not stream.drain():
             stream = WebsocketStream(
-                self._url + client_id, self._connect_timeout_s, self._ping_interval_s, self._pong_timeout_s
+                self._url + client_id,
+                self._connect_timeout_s,
+                self._ping_interval_s,
+                self._pong_timeout_s,
+                clock=self._clock,
             )
             stream.reopen(budget)
         try:
@@ -75,8 +81,17 @@ class ComfyWebsocketMonitor:
 class WebsocketStream:
     """One socket for one client id; a silent peer is found out by a ping that gets no pong."""
 
-    def __init__(self, url: str, connect_timeout_s: float, ping_interval_s: float, pong_timeout_s: float) -> None:
+    def __init__(
+        self,
+        url: str,
+        connect_timeout_s: float,
+        ping_interval_s: float,
+        pong_timeout_s: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._url = url
+        self._clock = clock
         self._connect_timeout_s = connect_timeout_s
         self._ping_interval_s = ping_interval_s
         self._pong_timeout_s = pong_timeout_s
@@ -95,7 +110,7 @@ class WebsocketStream:
         except (websocket.WebSocketException, OSError) as exc:
             raise ComfyUnreachable(f"cannot open the websocket {self._url.split('?')[0]}: {exc}") from exc
         self._socket = sock
-        self._heard_at, self._ping_sent_at = time.monotonic(), None
+        self._heard_at, self._ping_sent_at = self._clock(), None
 
     @property
     def is_open(self) -> bool:
@@ -123,7 +138,7 @@ class WebsocketStream:
     def next_event(self, timeout_s: float) -> Optional[Event]:
         if self._socket is None:
             return SocketLost("the websocket is closed")
-        now = time.monotonic()
+        now = self._clock()
         lost = self._keep_alive(now)
         if lost is not None:
             return lost
@@ -135,7 +150,7 @@ class WebsocketStream:
             return None
         except _CLOSED as exc:
             return self._lost(f"{type(exc).__name__}: {exc}")
-        self._heard_at, self._ping_sent_at = time.monotonic(), None
+        self._heard_at, self._ping_sent_at = self._clock(), None
         if opcode == ABNF.OPCODE_CLOSE:
             return self._lost("ComfyUI closed the websocket")
         if opcode == ABNF.OPCODE_TEXT:

@@ -11,6 +11,7 @@ from adapters.comfy_websocket_monitor import FEATURE_FLAGS, ComfyWebsocketMonito
 from domain.budget import Budget
 from domain.errors import ComfyUnreachable
 from domain.events import InbandImage, PromptFinished, SocketLost
+from unit.domain.fakes import FakeClock
 
 TIMEOUT = websocket.WebSocketTimeoutException("timed out")
 
@@ -123,31 +124,33 @@ def test_a_close_frame_counts_as_lost(sockets):
         assert isinstance(stream.next_event(1.0), SocketLost)
 
 
-def test_silence_sends_a_ping_and_a_missing_pong_counts_as_lost(sockets, mocker):
-    clock = mocker.patch("adapters.comfy_websocket_monitor.time.monotonic", return_value=100.0)
-    with ComfyWebsocketMonitor("h:1", ping_interval_s=2, pong_timeout_s=3).open("c", Budget()) as stream:
-        clock.return_value = 101.0
+def test_silence_sends_a_ping_and_a_missing_pong_counts_as_lost(sockets):
+    clock = FakeClock(100.0)
+    monitor = ComfyWebsocketMonitor("h:1", ping_interval_s=2, pong_timeout_s=3, clock=clock)
+    with monitor.open("c", Budget()) as stream:
+        clock.advance(1.0)
         assert stream.next_event(0.1) is None
         assert sockets.made[0].pings == 0
-        clock.return_value = 102.5
+        clock.advance(1.5)
         assert stream.next_event(0.1) is None
         assert sockets.made[0].pings == 1
-        clock.return_value = 104.0
+        clock.advance(1.5)
         assert stream.next_event(0.1) is None  # pong not yet overdue
-        clock.return_value = 105.6
+        clock.advance(1.6)
         event = stream.next_event(0.1)
         assert isinstance(event, SocketLost) and "ping" in event.reason
 
 
-def test_a_pong_keeps_the_socket_alive(sockets, mocker):
-    clock = mocker.patch("adapters.comfy_websocket_monitor.time.monotonic", return_value=100.0)
+def test_a_pong_keeps_the_socket_alive(sockets):
+    clock = FakeClock(100.0)
     sockets.scripts.append([TIMEOUT, (ABNF.OPCODE_PONG, SimpleNamespace(data=b""))])
-    with ComfyWebsocketMonitor("h:1", ping_interval_s=2, pong_timeout_s=3).open("c", Budget()) as stream:
-        clock.return_value = 102.5
+    monitor = ComfyWebsocketMonitor("h:1", ping_interval_s=2, pong_timeout_s=3, clock=clock)
+    with monitor.open("c", Budget()) as stream:
+        clock.advance(2.5)
         assert stream.next_event(0.1) is None  # ping sent, then the recv timed out
-        clock.return_value = 104.0
+        clock.advance(1.5)
         assert stream.next_event(0.1) is None  # the pong
-        clock.return_value = 105.9
+        clock.advance(1.9)
         assert stream.next_event(0.1) is None
         assert sockets.made[0].pings == 1
 
