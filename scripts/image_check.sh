@@ -9,7 +9,8 @@
 #
 #   PYTHON_IMAGE, BASE_IMAGE   base images (defaults: the Dockerfile's)
 #   IMAGE_TAG                  tag prefix of the built images (default comfyui-worker-check)
-#   TORCH_WHEELS               a folder of wheels (a CPU torch) for a build that cannot reach PyTorch's index
+#   TORCH_WHEELS               a folder of wheels (a CPU torch and its torchvision) for a build that cannot reach
+#                              PyTorch's index: installed first and pinned
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

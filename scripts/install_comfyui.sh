@@ -9,7 +9,8 @@
 #   CUDA_VERSION_FOR_COMFY  the CUDA build of torch (12.6, 12.8, ...); required with --nvidia, so the build
 #                         host's driver is never what decides it. It must match the base image's CUDA_VERSION.
 #   TORCH_INDEX_URL       where torch comes from with COMFYUI_SOURCE (default: PyTorch's index for that build;
-#                         none: the default index only); *.whl files in the current folder are preferred
+#                         none: the default index only); *.whl files in the current folder (a CPU torch and
+#                         torchvision, say) are installed first and pinned: the torch family comes from them alone
 #   PYTHON                the interpreter of ComfyUI's venv (default python3)
 set -euo pipefail
 
@@ -51,11 +52,31 @@ if [[ -n "${COMFYUI_SOURCE:-}" ]]; then
     [[ -f "${COMFYUI_DIR}/main.py" ]] || fail "COMFYUI_SOURCE=${COMFYUI_SOURCE} holds no ComfyUI (no main.py at its top)"
     # wheels beside the archive (an offline build) come first; TORCH_INDEX_URL=none: the default index only
     pip_sources=()
-    compgen -G "*.whl" > /dev/null && pip_sources+=(--find-links "${PWD}")
+    wheels=()
+    compgen -G "*.whl" > /dev/null && wheels=("${PWD}"/*.whl) && pip_sources+=(--find-links "${PWD}")
     index="${TORCH_INDEX_URL:-https://download.pytorch.org/whl/${torch_tag}}"
     [[ "${index}" == none ]] || pip_sources+=(--extra-index-url "${index}")
-    "${PYTHON}" -m pip install --no-cache-dir "${pip_sources[@]}" torch torchvision torchaudio \
-        -r "${COMFYUI_DIR}/requirements.txt"
+    if ((${#wheels[@]} == 0)); then
+        "${PYTHON}" -m pip install --no-cache-dir "${pip_sources[@]}" torch torchvision torchaudio \
+            -r "${COMFYUI_DIR}/requirements.txt"
+    else
+        # the wheels are the chosen builds of the torch family: installed first, then pinned (ComfyUI's
+        # requirements name torch unpinned, and the index's newer release would replace them); a torch-family
+        # package that no wheel provides is left out rather than taken from the index in another build
+        "${PYTHON}" -m pip install --no-cache-dir "${pip_sources[@]}" "${wheels[@]}"
+        constraints="$(mktemp)" requirements="$(mktemp)"
+        for wheel in "${wheels[@]}"; do  # name-version-...whl
+            wheel="$(basename "${wheel}")" && rest="${wheel#*-}"
+            echo "${wheel%%-*}==${rest%%-*}" >> "${constraints}"
+        done
+        grep -viE '^[[:space:]]*torch(vision|audio)?[[:space:]]*([<>=!~;[].*)?$' "${COMFYUI_DIR}/requirements.txt" \
+            > "${requirements}" || true
+        for package in torch torchvision torchaudio; do
+            grep -qiE "^${package}==" "${constraints}" \
+                || echo "install_comfyui.sh: ${package}: no wheel provides it, left out (ComfyUI runs without what needs it)"
+        done
+        "${PYTHON}" -m pip install --no-cache-dir "${pip_sources[@]}" -c "${constraints}" -r "${requirements}"
+    fi
     comfy --skip-prompt set-default "${COMFYUI_DIR}"
     echo "install_comfyui.sh: ComfyUI from ${COMFYUI_SOURCE} installed in ${COMFYUI_DIR} (${COMFY_GPU_FLAG}, torch ${torch_tag})"
     exit 0

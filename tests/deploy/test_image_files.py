@@ -2,6 +2,7 @@
 build of torch, custom nodes that fail the build. The scripts run here with recording stand-ins for pip and comfy."""
 import json
 import os
+import pathlib
 import re
 import subprocess
 import tarfile
@@ -139,6 +140,36 @@ def test_install_from_a_source_archive_unpacks_it_and_takes_torch_for_the_flag(r
     log = calls.read_text()
     assert "https://download.pytorch.org/whl/cpu torch torchvision torchaudio -r" in log
     assert "comfy --skip-prompt install" not in log, "an archive is installed instead of a clone"
+
+
+def test_install_from_a_source_archive_with_wheels_pins_the_torch_they_bring(recorders, tmp_path):
+    env, calls = recorders
+    # the python stand-in also records what its -c (constraints) and -r (requirements) files say
+    (pathlib.Path(env["PATH"].split(":")[0]) / "python").write_text(
+        f'#!/usr/bin/env bash\necho "python $*" >> {calls}\n'
+        f'while (($#)); do [[ "$1" != -[cr] ]] || sed "s/^/$1 /" "$2" >> {calls}; shift; done\n')
+    source = tmp_path / "src" / "ComfyUI"
+    source.mkdir(parents=True)
+    (source / "main.py").write_text("print('ComfyUI')\n")
+    (source / "requirements.txt").write_text("torch\ntorchsde\ntorchvision>=0.15\nTorchAudio\nnumpy>=1.25.0\n")
+    archive = tmp_path / "comfyui.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(source, arcname="ComfyUI")
+    build = tmp_path / "build"
+    build.mkdir()
+    (build / "torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl").write_bytes(b"")
+    result = subprocess.run(["bash", str(ROOT / "scripts/install_comfyui.sh")], cwd=build, capture_output=True,
+                            text=True, timeout=60,
+                            env=env | {"COMFYUI_SOURCE": str(archive), "COMFY_GPU_FLAG": "--cpu", "TORCH_INDEX_URL": "none"})
+    assert result.returncode == 0, result.stderr
+    installs = [line for line in calls.read_text().splitlines() if line.startswith("python -m pip install")]
+    assert installs[-2].endswith(f"{build}/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl"), installs
+    log = calls.read_text().splitlines()
+    assert "-c torch==2.13.0+cpu" in log, "the wheel's torch is pinned while ComfyUI's requirements install"
+    requirements = [line.removeprefix("-r ") for line in log if line.startswith("-r ")]
+    assert requirements == ["torchsde", "numpy>=1.25.0"], "the torch family comes from the wheels alone"
+    assert "torchvision: no wheel provides it, left out" in result.stdout
+    assert "torchaudio: no wheel provides it, left out" in result.stdout
 
 
 def node_install(env: dict, *nodes: str) -> subprocess.CompletedProcess:
