@@ -2,29 +2,35 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
+import warnings
 from typing import Any, Optional
 
 from adapters.file_types import extension_for_format, sniff_extension
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, OutputNotConverted
 
 log = logging.getLogger(__name__)
 
 DEFAULT_QUALITY = 95
+DEFAULT_MAX_PIXELS = 50_000_000  # decoding takes 4 bytes a pixel (RGB is padded), and re-encoding a few more
 _IMAGE_EXTENSIONS = (".png", ".jpg", ".webp", ".gif")
 _PNG_MODES = ("1", "L", "LA", "I", "I;16", "P", "RGB", "RGBA")
 _WHITE = (255, 255, 255)
 
 
 class PillowImageConverter:
-    """Implements the `ImageConverter` port for png, jpeg and webp."""
+    """Implements the `ImageConverter` port for png, jpeg and webp, decoding at most `max_pixels` a picture."""
+
+    def __init__(self, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+        self._max_pixels = max_pixels
 
     def convert(self, data: bytes, image_format: str, quality: Optional[int] = None) -> bytes:
         target = image_format.lower() if isinstance(image_format, str) else image_format
         extension_for_format(target)  # refuses an unknown format
         quality = _checked_quality(quality)
-        with _open_still(data) as image:
+        with _open_still(data, self._max_pixels) as image:
             before = f"{image.format} {image.mode} {image.width}x{image.height}"
             encoded = _encode(image, target, quality)
         log.debug("converted %s (%d bytes) to %s (%d bytes)", before, len(data), target, len(encoded))
@@ -51,17 +57,50 @@ def _checked_quality(quality: Optional[int]) -> int:
     return quality
 
 
-def _open_still(data: bytes) -> Any:
-    """The image opened and decoded; `InvalidInput` if Pillow cannot read it or it has several frames."""
+def _open_still(data: bytes, max_pixels: int) -> Any:
+    """The image opened and decoded; `InvalidInput` if Pillow cannot read it or it has several frames,
+    `OutputNotConverted` if its header gives it more than `max_pixels` (then nothing is decoded)."""
     from PIL import Image
 
-    image = _open_single_frame(data)
+    image = _open_within(data, max_pixels)
     try:
         image.load()
     except (Image.DecompressionBombError, OSError, ValueError, SyntaxError) as exc:
         image.close()
         raise InvalidInput(f"cannot convert: the {image.format} image cannot be decoded ({exc})") from exc
     return image
+
+
+def _open_within(data: bytes, max_pixels: int) -> Any:
+    """The image opened, its size read from the header; `OutputNotConverted` if it has more than `max_pixels`."""
+    from PIL import Image
+
+    # Pillow checks at open: a warning beyond MAX_IMAGE_PIXELS, DecompressionBombError beyond twice it. With its
+    # limit set to ours, what it refuses is over ours too; ours refuses the rest before decoding, naming the size.
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    _quiet_bomb_warnings()
+    try:
+        image = _open_single_frame(data)
+    except InvalidInput as exc:
+        if isinstance(exc.__cause__, Image.DecompressionBombError):
+            raise _over(max_pixels, "the image") from exc
+        raise
+    if image.width * image.height > max_pixels:
+        image.close()
+        raise _over(max_pixels, f"{image.width}x{image.height}")
+    return image
+
+
+@functools.cache
+def _quiet_bomb_warnings() -> None:
+    """Once: Pillow's warning would reach stderr, outside the job's log lines, for an image refused anyway."""
+    from PIL import Image
+
+    warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+
+
+def _over(max_pixels: int, what: str) -> OutputNotConverted:
+    return OutputNotConverted(f"{what} is over OUTPUT_FORMAT_MAX_PIXELS ({max_pixels:,} pixels)")
 
 
 def _open_single_frame(data: bytes) -> Any:

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import contextvars
-import hashlib
 import logging
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Optional
 
 from domain.budget import Budget
-from domain.errors import Cancelled, JobTimedOut, WorkerError
+from domain.errors import Cancelled, JobTimedOut, OutputNotConverted, ResponseTooLarge, WorkerError
 from domain.model import Download, OutputFailure, OutputFormat, OutputRef, StoredOutput
 from domain.node_ids import node_order
+from domain.output_storage import OutputStorage
 from domain.ports import ImageConverter, ImageSink, ImageSource
+from domain.response_allowance import ResponseAllowance
 
 log = logging.getLogger(__name__)
 
@@ -30,26 +31,13 @@ class DeliveryOptions:
     output_format: Optional[OutputFormat] = None
 
 
-class Digest:
-    """Counts and hashes chunks as they pass through to a sink."""
-
-    def __init__(self, chunks: Iterable[bytes]) -> None:
-        self._chunks = chunks
-        self.size = 0
-        self._sha = hashlib.sha256()
-
-    def __iter__(self) -> Iterator[bytes]:
-        for chunk in self._chunks:
-            self.size += len(chunk)
-            self._sha.update(chunk)
-            yield chunk
-
-    def hexdigest(self) -> str:
-        return self._sha.hexdigest()
-
-
 class Delivery:
-    """One job's outputs: `submit` as ComfyUI announces them, `finish` with `/history`'s list."""
+    """One job's outputs: `submit` as ComfyUI announces them, `finish` with `/history`'s list.
+
+    With an `allowance`, inline outputs are counted against the answer's limit before their bytes are fetched
+    (from the download's length) or as they stream; one that does not fit goes to `overflow`, or, without it,
+    the job fails with `response_too_large` and nothing more is fetched.
+    """
 
     def __init__(
         self,
@@ -61,22 +49,28 @@ class Delivery:
         options: DeliveryOptions,
         converter: Optional[ImageConverter] = None,
         on_stored: Optional[Callable[[StoredOutput], None]] = None,
+        allowance: Optional[ResponseAllowance] = None,
+        overflow: Optional[ImageSink] = None,
     ) -> None:
-        self._job_id, self._source, self._sink, self._budget = job_id, source, sink, budget
+        self._job_id, self._source, self._budget = job_id, source, budget
         self._options, self._converter, self._on_stored = options, converter, on_stored
+        self._storage = OutputStorage(job_id, sink, budget, allowance=allowance, overflow=overflow)
         self._pool: Optional[ThreadPoolExecutor] = None
         self._futures: dict[OutputRef, Future] = {}
         self._inband: dict[OutputRef, bytes] = {}
+        self._notes: dict[OutputRef, OutputFailure] = {}
+        self._refusal: Optional[ResponseTooLarge] = None
         self._lock = threading.Lock()
 
     def wanted(self, ref: OutputRef) -> bool:
         return ref.type != "temp" or self._options.include_temp
 
     def submit(self, ref: OutputRef) -> None:
-        """Start delivering `ref` unless it is unwanted or already on its way."""
+        """Start delivering `ref` unless it is unwanted or already on its way; `ResponseTooLarge` once refused."""
         if not self.wanted(ref):
             return
         with self._lock:
+            self._raise_if_refused()
             if ref in self._futures:
                 return
             if self._pool is None:
@@ -98,19 +92,25 @@ class Delivery:
     def finish(self, refs: Iterable[OutputRef]) -> tuple[list[StoredOutput], list[OutputFailure]]:
         """Deliver what `/history` lists and was not yet on its way, wait for all, in node then list order."""
         final = [ref for ref in refs if self.wanted(ref)] + list(self._inband)
-        for ref in final:
-            self.submit(ref)
         stored, failures = [], []
-        for ref in sorted(final, key=lambda r: node_order(r.node_id)):
-            try:
-                stored.append(self._wait(self._futures[ref]))
-            except (Cancelled, JobTimedOut):
-                self.abort()
-                raise
-            except WorkerError as exc:
-                failure = OutputFailure(ref=ref, code=exc.code, message=" ".join(exc.message.split()))
-                log.warning("output failed: %s", failure)
-                failures.append(failure)
+        try:
+            for ref in final:
+                self.submit(ref)
+            for ref in sorted(final, key=lambda r: node_order(r.node_id)):
+                try:
+                    stored.append(self._wait(self._futures[ref]))
+                except (Cancelled, JobTimedOut, ResponseTooLarge):
+                    raise
+                except WorkerError as exc:
+                    failure = OutputFailure(ref=ref, code=exc.code, message=" ".join(exc.message.split()))
+                    log.warning("output failed: %s", failure)
+                    failures.append(failure)
+                if ref in self._notes:
+                    failures.append(self._notes[ref])
+        except (Cancelled, JobTimedOut, ResponseTooLarge):
+            self.abort()
+            self._raise_if_refused()
+            raise
         self.close()
         return stored, failures
 
@@ -128,16 +128,35 @@ class Delivery:
     def _wait(self, future: Future) -> StoredOutput:
         while True:
             self._budget.check("delivering outputs")
+            self._raise_if_refused()
             try:
                 return future.result(timeout=min(0.5, max(0.001, self._budget.remaining())))
             except FutureTimeout:
                 continue
+            except CancelledError:
+                self._raise_if_refused()  # futures are cancelled by a refusal, or by an abort nobody waits for
+                raise
+
+    def _raise_if_refused(self) -> None:
+        if self._refusal is not None:
+            raise self._refusal
+
+    def _refuse(self, refusal: ResponseTooLarge) -> None:
+        """The job fails: what has not started never starts, what runs stops at its next chunk."""
+        with self._lock:
+            if self._refusal is None:
+                self._refusal = refusal
+                log.warning("the answer would pass MAX_RESPONSE_BYTES and no S3 can take outputs: %s", refusal)
+                for future in self._futures.values():
+                    future.cancel()
 
     def _deliver(self, ref: OutputRef) -> StoredOutput:
         self._budget.check(f"fetching {ref.filename}")
+        self._raise_if_refused()
         if ref in self._inband:
+            data = self._inband[ref]
             content_type = "image/jpeg" if ref.filename.endswith(".jpg") else "image/png"
-            stored = self._store(ref, ref.filename, content_type, iter([self._inband[ref]]))
+            stored = self._store(ref, ref.filename, content_type, iter([data]), len(data))
         else:
             with self._source.open(ref, self._budget) as download:
                 stored = self._store_download(ref, download)
@@ -155,22 +174,30 @@ class Delivery:
             or ref.kind != "images"
             or extension not in STILL_IMAGE_EXTENSIONS
         ):
-            return self._store(ref, ref.filename, download.content_type, download.chunks)
-        data = self._converter.convert(b"".join(download.chunks), target.format, target.quality)
+            return self._store(ref, ref.filename, download.content_type, download.chunks, download.length)
+        original = b"".join(self._unless_refused(download.chunks))
+        try:
+            data = self._converter.convert(original, target.format, target.quality)
+        except OutputNotConverted as exc:
+            note = OutputFailure(ref=ref, code=exc.code, message=" ".join(exc.message.split()))
+            log.warning("delivering unconverted: %s", note)
+            with self._lock:
+                self._notes[ref] = note
+            return self._store(ref, ref.filename, download.content_type, iter([original]), len(original))
         new_extension, content_type = FORMAT_FILES[target.format]
         filename = ref.filename[: len(ref.filename) - len(extension)] + new_extension
-        return self._store(ref, filename, content_type, iter([data]))
+        return self._store(ref, filename, content_type, iter([data]), len(data))
 
-    def _store(self, ref: OutputRef, filename: str, content_type: str, chunks: Iterator[bytes]) -> StoredOutput:
-        digest = Digest(chunks)
-        data = self._sink.store(self._job_id, filename, content_type, digest, self._budget)
-        log.info("delivered %s of node %s (%d bytes, %s)", filename, ref.node_id, digest.size, self._sink.kind)
-        return StoredOutput(
-            ref=ref,
-            filename=filename,
-            type=self._sink.kind,
-            data=data,
-            content_type=content_type,
-            size_bytes=digest.size,
-            sha256=digest.hexdigest(),
-        )
+    def _store(
+        self, ref: OutputRef, filename: str, content_type: str, chunks: Iterator[bytes], length: Optional[int]
+    ) -> StoredOutput:
+        try:
+            return self._storage.store(ref, filename, content_type, self._unless_refused(chunks), length)
+        except ResponseTooLarge as exc:
+            self._refuse(exc)
+            raise
+
+    def _unless_refused(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        for chunk in chunks:
+            self._raise_if_refused()
+            yield chunk

@@ -21,6 +21,7 @@ WorkerError                      (code)
 ├── Cancelled                    cancelled             RunPod cancelled the job
 ├── JobTimedOut                  timed_out             JOB_TIMEOUT_S passed
 ├── OutputFetchFailed            output_fetch_failed
+├── OutputNotConverted           output_not_converted  over OUTPUT_FORMAT_MAX_PIXELS: delivered unconverted
 ├── UploadFailed                 upload_failed
 └── ResponseTooLarge             response_too_large    the outputs do not fit in RunPod's response
 """
@@ -110,6 +111,12 @@ class JobTimedOut(WorkerError):
 
 class OutputFetchFailed(WorkerError):
     code = "output_fetch_failed"
+
+
+class OutputNotConverted(WorkerError):
+    """Never fails a job: the output is delivered as ComfyUI made it, and this line goes to `errors`."""
+
+    code = "output_not_converted"
 
 
 class UploadFailed(WorkerError):

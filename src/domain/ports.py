@@ -96,7 +96,8 @@ class ImageConverter(Protocol):
     """Re-encodes still images for `input.output_format`."""
 
     def convert(self, data: bytes, image_format: str, quality: Optional[int]) -> bytes:
-        """The image in `image_format` (png, jpeg, webp); `InvalidInput` if `data` is not a still image."""
+        """The image in `image_format` (png, jpeg, webp); `InvalidInput` if `data` is not a still image,
+        `OutputNotConverted` if it has more pixels than the adapter decodes (told from its header, before decoding)."""
         ...
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from typing import Any, Optional
 
 from domain.budget import Budget
@@ -11,6 +12,10 @@ from domain.errors import ResponseTooLarge, WorkerError
 from domain.model import JobResult, StoredOutput
 from domain.node_ids import node_order
 from domain.ports import ImageSink
+
+log = logging.getLogger(__name__)
+
+S3_HINT = "configure S3 (BUCKET_ENDPOINT_URL...) to get URLs, "
 
 
 def file_entry(out: StoredOutput) -> dict[str, Any]:
@@ -74,10 +79,15 @@ def response_size(response: dict) -> int:
 def fit_response(
     job_id: str, response: dict[str, Any], max_bytes: int, overflow: Optional[ImageSink], budget: Budget
 ) -> dict[str, Any]:
-    """Move the largest inline outputs to `overflow` (S3) until the response fits; without it, refuse clearly."""
+    """Move the largest inline outputs to `overflow` (S3) until the response fits; without it, refuse clearly.
+
+    Delivery keeps the answer within `max_bytes` as it goes (`ResponseAllowance`); what is left to do here comes
+    from what it could not count: texts, error lines, an answer frame larger than reckoned.
+    """
     size = response_size(response)
     if size <= max_bytes:
         return response
+    log.warning("the answer is %d bytes once built, over MAX_RESPONSE_BYTES=%d: fitting it now", size, max_bytes)
     inline = sorted(
         (
             entry
@@ -90,7 +100,7 @@ def fit_response(
         reverse=True,
     )
     if overflow is None:
-        raise _too_large(size, max_bytes, inline, "configure S3 (BUCKET_ENDPOINT_URL...) to get URLs, ")
+        raise too_large(size, max_bytes, inline, S3_HINT)
     for entry in inline:
         if size <= max_bytes:
             break
@@ -100,11 +110,11 @@ def fit_response(
         entry["data"], entry["type"] = url, overflow.kind
     size = response_size(response)
     if size > max_bytes:
-        raise _too_large(size, max_bytes, [], "")
+        raise too_large(size, max_bytes, [], "")
     return response
 
 
-def _too_large(size: int, max_bytes: int, inline: list, s3_hint: str) -> ResponseTooLarge:
+def too_large(size: int, max_bytes: int, inline: list, s3_hint: str) -> ResponseTooLarge:
     listed = ", ".join(f"{e['filename']} (node {e['node_id']}, {e['size_bytes']:,} bytes)" for e in inline)
     return ResponseTooLarge(
         f"the outputs make a {size:,}-byte response, over MAX_RESPONSE_BYTES={max_bytes:,} (RunPod refuses larger "

@@ -19,6 +19,7 @@ from domain.errors import (
     ExecutionInterrupted,
     InvalidInput,
     JobTimedOut,
+    ResponseTooLarge,
     Stalled,
 )
 from domain.follow import FollowPolicy, PromptFollower
@@ -28,6 +29,7 @@ from domain.ports import ComfyApi, EventStream, ExecutionMonitor, ImageConverter
 from domain.progress import ProgressSink, ProgressTracker
 from domain.prompt_run import Laps, PromptRun
 from domain.response import fit_response, success_response
+from domain.response_allowance import ResponseAllowance
 from domain.workflow_check import check_workflow
 from domain.workflow_errors import raise_for_issues
 
@@ -77,6 +79,8 @@ def run_job(
         converter=svc.converter,
         on_stored=on_output,
         options=DeliveryOptions(svc.concurrency, job.input.include_temp, job.input.output_format),
+        allowance=ResponseAllowance(svc.max_response_bytes),
+        overflow=svc.overflow,
     )
     run = PromptRun(job, delivery, ProgressTracker(job.prompt.workflow, on_progress, clock=clock), laps)
     with ExitStack() as stack:
@@ -91,7 +95,7 @@ def run_job(
             ending = PromptFollower(
                 stream, svc.comfy, job.prompt.id, budget, svc.policy, run.on_event, clock=clock
             ).run()
-        except (Cancelled, JobTimedOut, Stalled):
+        except (Cancelled, JobTimedOut, Stalled, ResponseTooLarge):
             delivery.abort()
             if queued:
                 svc.comfy.cancel(job.prompt.id)
