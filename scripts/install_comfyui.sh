@@ -72,8 +72,8 @@ if [[ -n "${COMFYUI_SOURCE:-}" ]]; then
         grep -viE '^[[:space:]]*torch(vision|audio)?[[:space:]]*([<>=!~;[].*)?$' "${COMFYUI_DIR}/requirements.txt" \
             > "${requirements}" || true
         for package in torch torchvision torchaudio; do
-            grep -qiE "^${package}==" "${constraints}" \
-                || echo "install_comfyui.sh: ${package}: no wheel provides it, left out (ComfyUI runs without what needs it)"
+            grep -qiE "^${package}==" "${constraints}" || echo "install_comfyui.sh: ${package}: no wheel provides it," \
+                "left out: what in ComfyUI imports it will not load"
         done
         "${PYTHON}" -m pip install --no-cache-dir "${pip_sources[@]}" -c "${constraints}" -r "${requirements}"
     fi
