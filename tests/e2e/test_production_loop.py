@@ -129,5 +129,6 @@ def test_a_result_over_the_limit_ends_the_job_with_a_clear_error(comfy_sim, smal
         lambda: job.status in ("COMPLETED", "FAILED") or small_limit_standin.book.refused_results, what="an answer")
     assert not small_limit_standin.book.refused_results, "the worker sent a result RunPod refuses"
     assert job.status == "FAILED", worker.output()
-    assert job.error.startswith("response_too_large: ") if isinstance(job.error, str) else \
-        "response_too_large" in str(job.error), job.error
+    # rp_job.run_job: the handler's `error` string becomes the result's `error`, the other keys its `output`
+    assert isinstance(job.error, str) and job.error.startswith("response_too_large: "), job.error
+    assert job.output["error_code"] == "response_too_large", job.output
