@@ -1,7 +1,10 @@
-"""Shared pytest set-up: the ComfyUI simulator fixture `comfy_sim`, or a real ComfyUI when COMFY_TEST_URL is set."""
+"""Shared pytest set-up: the ComfyUI simulator fixture `comfy_sim`, or a real ComfyUI when COMFY_TEST_URL is set;
+a session fails when a process the tests started outlives it (leftover_processes)."""
 import pytest
 
 from contract import COMFY_TEST_URL, real_comfy
+
+pytest_plugins = ["leftover_processes"]
 
 if COMFY_TEST_URL:
     @pytest.fixture
@@ -13,4 +16,4 @@ if COMFY_TEST_URL:
             if item.path.name.startswith("test_simulator_"):
                 item.add_marker(pytest.mark.skip(reason="tests the simulator itself (contract run)"))
 else:
-    pytest_plugins = ["comfyui_sim.pytest_plugin"]
+    pytest_plugins.append("comfyui_sim.pytest_plugin")

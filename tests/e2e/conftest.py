@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from loopback import free_port
+from processes import end_process_group
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -24,7 +25,8 @@ class WorkerProcess:
         if not extra_args:
             args += ["--rp_serve_api", "--rp_api_host", "127.0.0.1", "--rp_api_port", str(self.port)]
         self.log = open(self.log_path, "w")
-        self.process = subprocess.Popen(args, env=full_env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(args, env=full_env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
 
     def wait_until_serving(self, timeout_s: float = 60.0) -> None:
         give_up = time.monotonic() + timeout_s
@@ -48,12 +50,7 @@ class WorkerProcess:
         return self.log_path.read_text()
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        end_process_group(self.process, grace_s=10)
         self.log.close()
         self.log_path.unlink(missing_ok=True)
 

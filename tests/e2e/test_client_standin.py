@@ -1,27 +1,42 @@
 """The caller client end to end: RunPod stand-in or the SDK's local API, the worker, the ComfyUI simulator."""
 import base64
-import io
 import json
 import os
 import signal
 import subprocess
 import sys
 
+import pytest
 import requests
 from PIL import Image
 
 from comfy_runpod_client.transport import RunpodEndpoint
+from e2e.test_production_loop import invert_chain, tiled_workflow
+from processes import end_process_group
 from runpod_standin.pytest_plugin import production_worker, runpod_standin  # noqa: F401  (fixtures)
 from runpod_standin.worker_process import ROOT
-from e2e.test_production_loop import invert_chain, tiled_workflow
 
 SAMPLE = json.loads((ROOT / "test_input.json").read_text())["input"]
 
 
-def client(*args: str, env: dict, **popen) -> subprocess.Popen:
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), **env}
-    return subprocess.Popen([sys.executable, "-m", "comfy_runpod_client", *args], env=full_env, cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen)
+@pytest.fixture
+def client():
+    """Starts `python -m comfy_runpod_client ARGS`; every client started is ended with the test, whatever its outcome."""
+    started = []
+
+    def start(*args: str, env: dict) -> subprocess.Popen:
+        full_env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), **env}
+        process = subprocess.Popen([sys.executable, "-m", "comfy_runpod_client", *args], env=full_env, cwd=ROOT,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                   start_new_session=True)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        end_process_group(process, grace_s=5)
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 def sample_files(tmp_path):
@@ -37,7 +52,7 @@ def endpoint_args(standin) -> list:
 
 
 def test_client_runs_a_workflow_on_the_endpoint_and_saves_every_output(comfy_sim, runpod_standin,
-                                                                       production_worker, tmp_path):
+                                                                       production_worker, client, tmp_path):
     worker = production_worker(runpod_standin, {"COMFY_HOST": comfy_sim.host})
     workflow, image = sample_files(tmp_path)
     run = client("run", str(workflow), "--image", str(image), *endpoint_args(runpod_standin),
@@ -64,7 +79,7 @@ def test_client_feeds_the_bar_with_the_workers_progress_updates(comfy_sim, runpo
     assert in_order == sorted(in_order)
 
 
-def test_ctrl_c_cancels_the_job(comfy_sim, runpod_standin, production_worker, tmp_path):
+def test_ctrl_c_cancels_the_job(comfy_sim, runpod_standin, production_worker, client, tmp_path):
     comfy_sim.faults.node_delay_s = {"ImageInvert": 0.5}
     worker = production_worker(runpod_standin, {"COMFY_HOST": comfy_sim.host})
     (tmp_path / "slow.json").write_text(json.dumps(invert_chain(40)))
@@ -80,7 +95,7 @@ def test_ctrl_c_cancels_the_job(comfy_sim, runpod_standin, production_worker, tm
     assert job.status == "CANCELLED", worker.output()
 
 
-def test_client_against_the_local_api(comfy_sim, start_worker, tmp_path):
+def test_client_against_the_local_api(comfy_sim, start_worker, client, tmp_path):
     worker = start_worker({"COMFY_HOST": comfy_sim.host})
     workflow, image = sample_files(tmp_path)
     run = client("run", str(workflow), "--image", str(image), "--url", worker.url, "--out", str(tmp_path / "out"),
@@ -90,7 +105,7 @@ def test_client_against_the_local_api(comfy_sim, start_worker, tmp_path):
     assert len(list((tmp_path / "out" / "images").iterdir())) == 3
 
 
-def test_client_reports_a_failed_job(comfy_sim, runpod_standin, production_worker, tmp_path):
+def test_client_reports_a_failed_job(comfy_sim, runpod_standin, production_worker, client, tmp_path):
     production_worker(runpod_standin, {"COMFY_HOST": comfy_sim.host})
     bad = {"1": {"class_type": "EmptyImage", "inputs": {"width": 0, "height": 8, "batch_size": 1, "color": 0}},
            "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "bad"}}}

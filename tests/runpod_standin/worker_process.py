@@ -7,6 +7,8 @@ import subprocess
 import sys
 import tempfile
 
+from processes import end_process_group
+
 from .server import RunpodStandIn
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -21,20 +23,15 @@ class ProductionWorker:
         clean = {k: v for k, v in os.environ.items() if not k.startswith(_INHERITED_PREFIXES)}
         full_env = {**clean, "PYTHONPATH": str(ROOT / "src"), **standin.worker_env(pod_id), **env}
         self._log = tempfile.NamedTemporaryFile("w+", prefix="production-worker-", suffix=".log", delete=False)
+        # a group of its own: the SDK's heartbeat is a forked child that outlives a SIGTERM to the worker alone
         self.process = subprocess.Popen([sys.executable, "-m", "entrypoints.runpod_handler"], env=full_env,
-                                        cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT)
+                                        cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def output(self) -> str:
         self._log.flush()
         return pathlib.Path(self._log.name).read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=15)
+        end_process_group(self.process)
         self._log.close()
         pathlib.Path(self._log.name).unlink(missing_ok=True)
