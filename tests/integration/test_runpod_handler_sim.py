@@ -115,11 +115,12 @@ def starting_comfy():
         server.server_close()
 
 
-def test_cancel_while_waiting_for_comfy_to_start_stops_the_thread(starting_comfy, caplog):
+def test_cancel_while_waiting_for_comfy_to_start_stops_the_thread(starting_comfy, caplog, tmp_path):
     server = starting_comfy
-    # no retry limit: only the cancel can end the wait (the deadline is a backstop, so a regression fails, not hangs)
+    # no retry limit and no PID file: only the cancel can end the wait (the deadline is a backstop, so a
+    # regression fails instead of hanging)
     _, handler = handler_for(f"127.0.0.1:{server.server_port}", COMFY_API_AVAILABLE_MAX_RETRIES="0",
-                             JOB_TIMEOUT_S="30")
+                             JOB_TIMEOUT_S="30", COMFY_PID_FILE=str(tmp_path / "no-comfyui.pid"))
 
     async def scenario():
         task = asyncio.ensure_future(handler({"id": "j2", "input": {"workflow": TWO_OUTPUTS}}))
