@@ -10,7 +10,7 @@ from PIL import Image
 
 from adapters.file_types import sniff_extension
 from adapters.pillow_converter import DEFAULT_QUALITY, PillowImageConverter, is_still_image
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, OutputNotConverted
 
 SRC = Path(__file__).resolve().parents[3] / "src"
 
@@ -126,7 +126,7 @@ def test_a_truncated_image_is_invalid_input():
 
 @pytest.mark.parametrize("source_format", ["WEBP", "PNG", "GIF"])
 def test_an_animated_image_is_refused(source_format):
-    with pytest.raises(InvalidInput, match="animated .*3 frames"):
+    with pytest.raises(InvalidInput, match=r"animated .*3 frames"):
         _convert(_animated(source_format), "png")
 
 
@@ -172,3 +172,27 @@ def test_pillow_is_imported_only_when_an_image_is_looked_at():
 
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+@pytest.fixture
+def pillow_limit(monkeypatch):
+    """Pillow's process-wide MAX_IMAGE_PIXELS, which the converter sets to its own, put back after the test."""
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", Image.MAX_IMAGE_PIXELS)
+
+
+def test_an_image_over_max_pixels_is_refused_from_its_header_naming_its_size(pillow_limit):
+    with pytest.raises(OutputNotConverted) as caught:
+        PillowImageConverter(max_pixels=100).convert(_encode(Image.new("RGB", (20, 10)), "PNG"), "jpeg")
+    assert caught.value.message == "20x10 is over OUTPUT_FORMAT_MAX_PIXELS (100 pixels)"
+    assert caught.value.code == "output_not_converted"
+
+
+def test_an_image_at_max_pixels_converts(pillow_limit):
+    converted = PillowImageConverter(max_pixels=100).convert(_encode(Image.new("RGB", (10, 10)), "PNG"), "jpeg")
+    assert sniff_extension(converted) == ".jpg"
+
+
+def test_an_image_past_pillows_own_bomb_limit_is_refused_the_same_way_never_as_an_error(pillow_limit):
+    # over twice MAX_IMAGE_PIXELS Pillow's open raises DecompressionBombError before the header is handed over
+    with pytest.raises(OutputNotConverted, match=r"over OUTPUT_FORMAT_MAX_PIXELS \(100 pixels\)"):
+        PillowImageConverter(max_pixels=100).convert(_encode(Image.new("L", (40, 40)), "PNG"), "webp")
