@@ -26,7 +26,7 @@ def settings() -> tuple[str, str, str | None]:
     sink = os.environ.get("OUTPUT_SINK") or ("s3" if os.environ.get("BUCKET_ENDPOINT_URL") else "base64")
     if sink == "s3":
         from runpod.serverless.utils import rp_upload  # noqa: F401  (set-up, not the first job's cost)
-    return os.environ.get("COMFY_HOST", "127.0.0.1:8188"), sink, os.environ.get("BUCKET_NAME") or None
+    return os.environ.get("COMFY_HOST") or "127.0.0.1:8188", sink, os.environ.get("BUCKET_NAME") or None
 
 
 def saved_files(entry: dict) -> list[dict]:

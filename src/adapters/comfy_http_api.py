@@ -17,6 +17,9 @@ from domain.model import Prompt, PromptHistory, PromptState
 
 log = logging.getLogger(__name__)
 
+# worker-comfyui 5.8.3+: with no retry limit (0) and no PID file to watch, the wait still ends after 500 probes.
+NO_PID_FILE_MAX_RETRIES = 500
+
 
 class ComfyHttpApi:
     """Implements the `ComfyApi` port."""
@@ -44,7 +47,7 @@ class ComfyHttpApi:
         self.version: Optional[str] = None
 
     def wait_until_ready(self, budget: Budget, *, recheck: bool = False) -> None:
-        """Probe `/system_stats`: while the PID file's process lives, else `ready_max_retries` times (0: no limit)."""
+        """Probe `/system_stats`: while the PID file's process lives, else `ready_max_retries` times (0: 500)."""
         if self._ready and not recheck:
             return
         started, attempts = time.monotonic(), 0
@@ -55,7 +58,7 @@ class ComfyHttpApi:
                 raise ComfyProcessDied(
                     f"ComfyUI's process ({self._liveness.describe()}) is gone; nothing answers at {self._base_url}"
                 )
-            if alive is None and 0 < self._ready_max_retries <= attempts:
+            if alive is None and attempts >= (self._ready_max_retries or NO_PID_FILE_MAX_RETRIES):
                 raise ComfyUnreachable(
                     f"ComfyUI did not answer at {self._base_url} after {attempts} tries in {time.monotonic() - started:.1f} s"
                 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from typing import Callable, Mapping, Optional
@@ -24,7 +25,7 @@ from adapters.s3_sink import S3ImageSink
 from domain.follow import FollowPolicy
 from domain.run_job import Services
 from entrypoints.job_runner import JobRunner
-from entrypoints.settings import read_settings
+from entrypoints.settings import Settings, read_settings
 
 log = logging.getLogger(__name__)
 
@@ -37,17 +38,25 @@ def _comfy_session() -> requests.Session:
     return session
 
 
-def _s3_sink(**settings: object) -> S3ImageSink:
+def _s3_sink(
+    *, endpoint_url: str, access_key_id: str, secret_access_key: str, bucket_name: str, region: Optional[str]
+) -> S3ImageSink:
     """The S3 sink with its boto3 client made at start, not in the first job (S3 mode only)."""
-    sink = S3ImageSink(**settings)  # type: ignore[arg-type]
+    sink = S3ImageSink(
+        endpoint_url=endpoint_url,
+        access_key_id=access_key_id,
+        secret_access_key=secret_access_key,
+        bucket_name=bucket_name,
+        region=region,
+    )
     sink.prepare()
     return sink
 
 
-def _input_fetcher(**settings: object) -> Optional[HttpInputFetcher]:
+def _input_fetcher(*, max_bytes: int, allow_private: bool, fetch_timeout_s: float) -> Optional[HttpInputFetcher]:
     """The URL input fetcher, or None (URL inputs refused) when the installed requests cannot pin connections."""
     try:
-        return HttpInputFetcher(**settings)  # type: ignore[arg-type]
+        return HttpInputFetcher(max_bytes=max_bytes, allow_private=allow_private, fetch_timeout_s=fetch_timeout_s)
     except PinningUnavailable as exc:
         log.error("URL inputs are refused: %s", exc)
         return None
@@ -69,7 +78,7 @@ def _progress(enabled: bool) -> Optional[Callable[[dict, dict], None]]:
 class Container(containers.DeclarativeContainer):
     """Wires the ports to their adapters; `config.output.sink` selects the image sink."""
 
-    config = providers.Configuration(strict=True)
+    config = providers.Configuration(strict=True)  # `Settings` as a dict: its fields by the same names
 
     http_session = providers.Singleton(_comfy_session)
 
@@ -86,6 +95,7 @@ class Container(containers.DeclarativeContainer):
         ComfyWebsocketMonitor,
         host=config.comfy.host,
         ping_interval_s=config.websocket.ping_interval_s,
+        # a ping unanswered by the time the next one is due means the socket is lost
         pong_timeout_s=config.websocket.ping_interval_s,
         trace=config.websocket.trace,
     )
@@ -123,13 +133,11 @@ class Container(containers.DeclarativeContainer):
         concurrency=config.output.concurrency,
         max_response_bytes=config.output.max_response_bytes,
         overflow=overflow_sink,
-        converter=providers.Singleton(PillowImageConverter),
+        converter=providers.Singleton(PillowImageConverter, max_pixels=config.output_format.max_pixels),
         fetcher=providers.Singleton(
             _input_fetcher,
             max_bytes=config.inputs.max_bytes,
             allow_private=config.inputs.allow_private,
-            connect_timeout_s=10.0,
-            read_timeout_s=30.0,
             fetch_timeout_s=config.inputs.fetch_timeout_s,
         ),
         max_input_total_bytes=config.inputs.max_total_bytes,
@@ -148,8 +156,10 @@ class Container(containers.DeclarativeContainer):
     )
 
 
-def build_container(env: Optional[Mapping[str, str]] = None, *, settings: Optional[dict] = None) -> Container:
+def build_container(env: Optional[Mapping[str, str]] = None, *, settings: Optional[Settings] = None) -> Container:
     """A container configured from `settings`, else read from `env` (the process environment by default)."""
+    if settings is None:
+        settings = read_settings(os.environ if env is None else env)
     container = Container()
-    container.config.from_dict(settings if settings is not None else read_settings(os.environ if env is None else env))
+    container.config.from_dict(dataclasses.asdict(settings))
     return container

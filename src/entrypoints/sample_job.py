@@ -32,9 +32,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("input", type=pathlib.Path, help="a JSON file with {'input': {...}}")
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("out"))
     args = parser.parse_args(argv)
-    configure_logging(os.environ.get("LOG_LEVEL", "WARNING"))
+    configure_logging((os.environ.get("LOG_LEVEL") or "").strip().upper() or "WARNING")
     env = dict(os.environ)
-    wanted = env.get("COMFY_HOST", "127.0.0.1:8188")
+    wanted = env.get("COMFY_HOST", "").strip() or "127.0.0.1:8188"  # empty is unset, as for the worker
     job = json.loads(args.input.read_text())
     with _comfy_at(wanted) as host:
         env["COMFY_HOST"] = host

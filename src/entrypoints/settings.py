@@ -1,4 +1,4 @@
-"""Reads and checks the worker's configuration from the environment, once, at start."""
+"""Reads and checks the worker's configuration from the environment, once, at start, into frozen dataclasses."""
 
 from __future__ import annotations
 
@@ -7,11 +7,104 @@ import json
 import math
 import re
 import time
-from typing import Any, Mapping, Optional
+from dataclasses import dataclass
+from typing import Mapping, Optional
+
+from adapters.pillow_converter import DEFAULT_MAX_PIXELS
+from domain.errors import excerpt
+from domain.job_input import DEFAULT_MAX_INPUT_BYTES, DEFAULT_MAX_INPUT_FILES, DEFAULT_MAX_TOTAL_INPUT_BYTES
 
 
 class ConfigError(ValueError):
-    """A configuration value that would make the worker misbehave; the worker must not start."""
+    """A configuration value that would make the worker misbehave: `variable` names it, `why` says what is wrong."""
+
+    def __init__(self, variable: str, why: str) -> None:
+        super().__init__(f"{variable}: {why}")
+        self.variable = variable
+        self.why = why
+
+
+@dataclass(frozen=True)
+class ComfySettings:
+    host: str
+    base_url: str
+    ready_interval_s: float
+    ready_max_retries: int  # 0: while ComfyUI's process (PID file) lives; without a PID file, a bounded wait
+    pid_file: Optional[str]
+    org_api_key: Optional[str]
+    silence_check_s: float
+
+
+@dataclass(frozen=True)
+class WebsocketSettings:
+    reconnect_attempts: int
+    reconnect_delay_s: float
+    ping_interval_s: float
+    trace: bool
+
+
+@dataclass(frozen=True)
+class OutputSettings:
+    sink: str
+    concurrency: int
+    max_response_bytes: int
+    stream: bool
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    configured: bool
+    endpoint_url: Optional[str]
+    access_key_id: Optional[str]
+    secret_access_key: Optional[str]
+    bucket_name: str
+    region: Optional[str]
+
+
+@dataclass(frozen=True)
+class OutputFormatSettings:
+    max_pixels: int
+
+
+@dataclass(frozen=True)
+class InputSettings:
+    max_bytes: int
+    allow_private: bool
+    fetch_timeout_s: float
+    max_files: int
+    max_total_bytes: int
+
+
+@dataclass(frozen=True)
+class WarmupSettings:
+    workflow: Optional[dict]
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    level: str
+    runpod_level: str
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    timeout_s: Optional[float]
+    stall_timeout_s: float
+    refresh_worker: bool
+    progress_updates: bool
+
+
+@dataclass(frozen=True)
+class Settings:
+    comfy: ComfySettings
+    websocket: WebsocketSettings
+    output: OutputSettings
+    s3: S3Settings
+    output_format: OutputFormatSettings
+    inputs: InputSettings
+    warmup: WarmupSettings
+    logging: LoggingSettings
+    job: JobSettings
 
 
 # The RunPod SDK's own names (runpod/serverless/modules/rp_logger.py LOG_LEVELS); it has no WARNING or CRITICAL.
@@ -32,86 +125,102 @@ _PYTHON_LEVELS = {
     "CRITICAL": "CRITICAL",
 }
 _BUCKET_VARIABLES = ("BUCKET_ENDPOINT_URL", "BUCKET_ACCESS_KEY_ID", "BUCKET_SECRET_ACCESS_KEY")
+_SECRET_VARIABLES = ("COMFY_ORG_API_KEY", "BUCKET_ACCESS_KEY_ID", "BUCKET_SECRET_ACCESS_KEY")
+_SHOWN_CHARS = 100  # of a bad value, in the config_error line every job answers
 
 
-def read_settings(env: Mapping[str, str]) -> dict[str, Any]:
-    """Every setting as a plain dict for the container, or `ConfigError` naming the bad variable."""
+def read_settings(env: Mapping[str, str]) -> Settings:
+    """Every setting, or `ConfigError` naming the first bad variable. An empty value is the same as an unset one."""
     host = comfy_host(env, "COMFY_HOST", "127.0.0.1:8188")
     s3 = _s3(env)
-    sink = text(env, "OUTPUT_SINK").lower() or ("s3" if s3["endpoint_url"] else "base64")
+    sink = text(env, "OUTPUT_SINK").lower() or ("s3" if s3.endpoint_url else "base64")
     if sink not in ("base64", "s3"):
-        raise ConfigError(f"OUTPUT_SINK={sink!r} is not supported: use 'base64' or 's3'")
-    if sink == "s3" and not s3["configured"]:
-        raise ConfigError(
-            f"OUTPUT_SINK=s3 needs {', '.join(_missing_bucket_variables(env))}: without them outputs would be "
-            "written to a local folder instead of S3"
-        )
+        raise ConfigError("OUTPUT_SINK", f"{_shown(sink)} is not supported: use 'base64' or 's3'")
     missing = _missing_bucket_variables(env)
+    if sink == "s3" and not s3.configured:
+        raise ConfigError(
+            "OUTPUT_SINK" if text(env, "OUTPUT_SINK") else missing[0],
+            f"S3 output needs {', '.join(missing)}: without them outputs would be written to a local folder "
+            "instead of S3",
+        )
     if 0 < len(missing) < len(_BUCKET_VARIABLES):
         raise ConfigError(
-            f"S3 is partly configured: {', '.join(missing)} missing (set all of "
-            f"{', '.join(_BUCKET_VARIABLES)}, or none)"
+            missing[0],
+            f"S3 is partly configured: {', '.join(missing)} missing (set all of {', '.join(_BUCKET_VARIABLES)}, "
+            "or none)",
         )
-    return {
-        "comfy": {
-            "host": host,
-            "base_url": f"http://{host}",
-            "ready_interval_s": number(env, "COMFY_API_AVAILABLE_INTERVAL_MS", 50, minimum=1) / 1000.0,
-            # 0 = no retry limit: wait as long as ComfyUI's process (PID file) lives, or for ever without one.
-            "ready_max_retries": int(number(env, "COMFY_API_AVAILABLE_MAX_RETRIES", 1200, minimum=0, integer=True)),
-            "pid_file": text(env, "COMFY_PID_FILE") or None,
-            "org_api_key": text(env, "COMFY_ORG_API_KEY") or None,
-            "silence_check_s": number(env, "COMFY_SILENCE_CHECK_S", 60, above=0),
-        },
-        "websocket": {
-            "reconnect_attempts": int(number(env, "WEBSOCKET_RECONNECT_ATTEMPTS", 5, minimum=0, integer=True)),
-            "reconnect_delay_s": number(env, "WEBSOCKET_RECONNECT_DELAY_S", 3, minimum=0),
-            "ping_interval_s": number(env, "WEBSOCKET_PING_INTERVAL_S", 3, above=0),
-            "trace": flag(env, "WEBSOCKET_TRACE", False),
-        },
-        "output": {
-            "sink": sink,
-            "concurrency": int(number(env, "OUTPUT_CONCURRENCY", 4, minimum=1, maximum=32, integer=True)),
-            "max_response_bytes": int(number(env, "MAX_RESPONSE_BYTES", 10_000_000, minimum=1000, integer=True)),
-            "stream": flag(env, "STREAM_OUTPUTS", False),
-        },
-        "s3": s3,
-        "inputs": {
-            "max_bytes": int(number(env, "INPUT_MAX_BYTES", 50_000_000, minimum=1, integer=True)),
-            "allow_private": flag(env, "INPUT_URL_ALLOW_PRIVATE", False),
-            "fetch_timeout_s": number(env, "INPUT_FETCH_TIMEOUT_S", 120, above=0),
-            "max_files": int(number(env, "INPUT_MAX_FILES", 64, minimum=0, integer=True)),
-            "max_total_bytes": int(number(env, "INPUT_MAX_TOTAL_BYTES", 200_000_000, minimum=1, integer=True)),
-        },
-        "warmup": {"workflow": workflow_file(env, "WARMUP_WORKFLOW")},
-        "logging": {
-            "level": level(env, "LOG_LEVEL", "INFO", _PYTHON_LEVELS),
-            "runpod_level": level(env, "RUNPOD_LOG_LEVEL", "INFO", _RUNPOD_LEVELS),
-        },
-        "job": {
-            "timeout_s": optional_number(env, "JOB_TIMEOUT_S"),
-            "stall_timeout_s": number(env, "COMFY_STALL_TIMEOUT_S", 900, above=0),
-            "refresh_worker": flag(env, "REFRESH_WORKER", False),
-            "progress_updates": bool(env.get("RUNPOD_WEBHOOK_POST_OUTPUT")),
-        },
-    }
+    return Settings(
+        comfy=ComfySettings(
+            host=host,
+            base_url=f"http://{host}",
+            # worker-comfyui 5.x waits max(1, value) ms between probes: 0 and below are 1 ms, not a mistake.
+            ready_interval_s=max(1.0, number(env, "COMFY_API_AVAILABLE_INTERVAL_MS", 50)) / 1000.0,
+            # 5.x reads 0 (and below) as "no limit": the wait lasts while the PID file's process lives, 500 probes
+            # without a PID file (5.8.3+).
+            ready_max_retries=max(0, int(number(env, "COMFY_API_AVAILABLE_MAX_RETRIES", 1200, integer=True))),
+            pid_file=text(env, "COMFY_PID_FILE") or None,
+            org_api_key=text(env, "COMFY_ORG_API_KEY") or None,
+            silence_check_s=number(env, "COMFY_SILENCE_CHECK_S", 60, above=0),
+        ),
+        websocket=WebsocketSettings(
+            reconnect_attempts=int(number(env, "WEBSOCKET_RECONNECT_ATTEMPTS", 5, minimum=0, integer=True)),
+            reconnect_delay_s=number(env, "WEBSOCKET_RECONNECT_DELAY_S", 3, minimum=0),
+            ping_interval_s=number(env, "WEBSOCKET_PING_INTERVAL_S", 3, above=0),
+            trace=five_x_flag(env, "WEBSOCKET_TRACE", False),
+        ),
+        output=OutputSettings(
+            sink=sink,
+            concurrency=int(number(env, "OUTPUT_CONCURRENCY", 4, minimum=1, maximum=32, integer=True)),
+            max_response_bytes=int(number(env, "MAX_RESPONSE_BYTES", 10_000_000, minimum=1000, integer=True)),
+            stream=flag(env, "STREAM_OUTPUTS", False),
+        ),
+        s3=s3,
+        output_format=OutputFormatSettings(
+            max_pixels=int(number(env, "OUTPUT_FORMAT_MAX_PIXELS", DEFAULT_MAX_PIXELS, minimum=1, integer=True)),
+        ),
+        inputs=InputSettings(
+            max_bytes=int(number(env, "INPUT_MAX_BYTES", DEFAULT_MAX_INPUT_BYTES, minimum=1, integer=True)),
+            allow_private=flag(env, "INPUT_URL_ALLOW_PRIVATE", False),
+            fetch_timeout_s=number(env, "INPUT_FETCH_TIMEOUT_S", 120, above=0),
+            max_files=int(number(env, "INPUT_MAX_FILES", DEFAULT_MAX_INPUT_FILES, minimum=0, integer=True)),
+            max_total_bytes=int(
+                number(env, "INPUT_MAX_TOTAL_BYTES", DEFAULT_MAX_TOTAL_INPUT_BYTES, minimum=1, integer=True)
+            ),
+        ),
+        warmup=WarmupSettings(workflow=workflow_file(env, "WARMUP_WORKFLOW")),
+        logging=LoggingSettings(
+            level=level(env, "LOG_LEVEL", "INFO", _PYTHON_LEVELS),
+            runpod_level=level(env, "RUNPOD_LOG_LEVEL", "INFO", _RUNPOD_LEVELS),
+        ),
+        job=JobSettings(
+            timeout_s=optional_number(env, "JOB_TIMEOUT_S"),
+            stall_timeout_s=number(env, "COMFY_STALL_TIMEOUT_S", 900, above=0),
+            refresh_worker=five_x_flag(env, "REFRESH_WORKER", False),
+            progress_updates=bool(env.get("RUNPOD_WEBHOOK_POST_OUTPUT")),
+        ),
+    )
 
 
-def _s3(env: Mapping[str, str]) -> dict[str, Any]:
+def secret_values(env: Mapping[str, str]) -> list[str]:
+    """The worker's own secrets as set, whether or not the rest of the configuration is valid (to hide from logs)."""
+    return [value for value in (text(env, name) for name in _SECRET_VARIABLES) if value]
+
+
+def _s3(env: Mapping[str, str]) -> S3Settings:
     """S3 is configured when all three BUCKET_* values are set, whichever sink is chosen (it is the overflow target)."""
     endpoint = text(env, "BUCKET_ENDPOINT_URL")
-    missing = _missing_bucket_variables(env)
     if endpoint and not endpoint.startswith(("http://", "https://")):
-        raise ConfigError(f"BUCKET_ENDPOINT_URL={endpoint!r} must start with http:// or https://")
-    return {
-        "configured": not missing,
-        "endpoint_url": endpoint or None,
-        "access_key_id": text(env, "BUCKET_ACCESS_KEY_ID") or None,
-        "secret_access_key": text(env, "BUCKET_SECRET_ACCESS_KEY") or None,
+        # the value is not echoed: it may carry credentials
+        raise ConfigError("BUCKET_ENDPOINT_URL", "must start with http:// or https://")
+    return S3Settings(
+        configured=not _missing_bucket_variables(env),
+        endpoint_url=endpoint or None,
+        access_key_id=text(env, "BUCKET_ACCESS_KEY_ID") or None,
+        secret_access_key=text(env, "BUCKET_SECRET_ACCESS_KEY") or None,
         # rp_upload's default bucket is the month of the upload (time.strftime("%m-%y")); here: the month of the start.
-        "bucket_name": text(env, "BUCKET_NAME") or time.strftime("%m-%y"),
-        "region": text(env, "BUCKET_REGION") or (region_from_endpoint(endpoint) if endpoint else None),
-    }
+        bucket_name=text(env, "BUCKET_NAME") or time.strftime("%m-%y"),
+        region=text(env, "BUCKET_REGION") or (region_from_endpoint(endpoint) if endpoint else None),
+    )
 
 
 def _missing_bucket_variables(env: Mapping[str, str]) -> list[str]:
@@ -128,9 +237,9 @@ def region_from_endpoint(endpoint_url: str) -> Optional[str]:
     return None
 
 
-# ---- one checked value each; every error names its variable ----
+# ---- one checked value each; every error names its variable; empty or blank is unset ----
 
-_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 _HOST_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
 _HOST_PORT = re.compile(r"(?P<host>[^\[\]:]+)(?::(?P<port>\d+))?")
 _BRACKETED = re.compile(r"\[(?P<host>[0-9A-Fa-f:.]+)\](?::(?P<port>\d+))?")
@@ -140,23 +249,27 @@ def text(env: Mapping[str, str], name: str) -> str:
     return env.get(name, "").strip()
 
 
+def _shown(raw: str) -> str:
+    return excerpt(raw, _SHOWN_CHARS)
+
+
 def comfy_host(env: Mapping[str, str], name: str, default: str) -> str:
     """`host[:port]`; an IPv6 address only in brackets (`[::1]:8188`), a port from 1 to 65535."""
     raw = text(env, name) or default
-    problem = f"{name}={raw!r} must be host:port, without a scheme or path (e.g. 127.0.0.1:8188 or [::1]:8188)"
+    problem = f"{_shown(raw)} must be host:port, without a scheme or path (e.g. 127.0.0.1:8188 or [::1]:8188)"
     match = _BRACKETED.fullmatch(raw) or _HOST_PORT.fullmatch(raw)
     if not match:
-        raise ConfigError(problem)
+        raise ConfigError(name, problem)
     host, port = match.group("host"), match.group("port")
     if raw.startswith("["):
         try:
             ipaddress.IPv6Address(host)
         except ValueError:
-            raise ConfigError(f"{problem}: {host!r} is not an IPv6 address") from None
+            raise ConfigError(name, f"{problem}: {host!r} is not an IPv6 address") from None
     elif not _HOST_NAME.fullmatch(host):
-        raise ConfigError(problem)
+        raise ConfigError(name, problem)
     if port is not None and not 1 <= int(port) <= 65535:
-        raise ConfigError(f"{name}={raw!r}: the port must be between 1 and 65535")
+        raise ConfigError(name, f"{_shown(raw)}: the port must be between 1 and 65535")
     return raw
 
 
@@ -177,15 +290,15 @@ def number(
     try:
         value = int(raw) if integer else float(raw)
     except ValueError:
-        raise ConfigError(f"{name}={raw!r} must be {'a whole number' if integer else 'a number'}") from None
+        raise ConfigError(name, f"{_shown(raw)} must be {'a whole number' if integer else 'a number'}") from None
     if not math.isfinite(value):
-        raise ConfigError(f"{name}={raw!r} must be a finite number")
+        raise ConfigError(name, f"{_shown(raw)} must be a finite number")
     if minimum is not None and value < minimum:
-        raise ConfigError(f"{name}={raw!r} must be at least {minimum}")
+        raise ConfigError(name, f"{_shown(raw)} must be at least {minimum}")
     if above is not None and value <= above:
-        raise ConfigError(f"{name}={raw!r} must be greater than {above}")
+        raise ConfigError(name, f"{_shown(raw)} must be greater than {above}")
     if maximum is not None and value > maximum:
-        raise ConfigError(f"{name}={raw!r} must be at most {maximum}")
+        raise ConfigError(name, f"{_shown(raw)} must be at most {maximum}")
     return value
 
 
@@ -194,26 +307,32 @@ def optional_number(env: Mapping[str, str], name: str) -> Optional[float]:
         return None
     value = number(env, name, 0)
     if value <= 0:
-        raise ConfigError(f"{name} must be greater than 0 (unset it for no deadline)")
+        raise ConfigError(name, "must be greater than 0 (unset it for no deadline)")
     return value
 
 
 def flag(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name)
-    if raw is None:
+    raw = text(env, name).lower()
+    if not raw:
         return default
-    value = raw.strip().lower()
-    if value in _TRUE:
+    if raw in _TRUE:
         return True
-    if value in _FALSE:
+    if raw in _FALSE:
         return False
-    raise ConfigError(f"{name}={raw!r} must be true or false")
+    raise ConfigError(name, f"{_shown(raw)} must be true or false")
+
+
+def five_x_flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """A flag worker-comfyui 5.x also reads, read as it does (`value.lower() == "true"`): any other value is false,
+    never a mistake."""
+    raw = text(env, name).lower()
+    return default if not raw else raw == "true"
 
 
 def level(env: Mapping[str, str], name: str, default: str, names: Mapping[str, str]) -> str:
     raw = text(env, name).upper() or default
     if raw not in names:
-        raise ConfigError(f"{name}={env.get(name)!r} must be one of {', '.join(names)}")
+        raise ConfigError(name, f"{_shown(text(env, name))} must be one of {', '.join(names)}")
     return names[raw]
 
 
@@ -226,9 +345,9 @@ def workflow_file(env: Mapping[str, str], name: str) -> Optional[dict]:
         with open(path, encoding="utf-8") as handle:
             workflow = json.load(handle)
     except OSError as exc:
-        raise ConfigError(f"{name}={path!r} cannot be read: {exc.strerror or exc}") from None
+        raise ConfigError(name, f"{_shown(path)} cannot be read: {exc.strerror or exc}") from None
     except ValueError as exc:
-        raise ConfigError(f"{name}={path!r} is not valid JSON: {exc}") from None
+        raise ConfigError(name, f"{_shown(path)} is not valid JSON: {exc}") from None
     if not isinstance(workflow, dict) or not workflow:
-        raise ConfigError(f"{name}={path!r} must hold a JSON object (a workflow in ComfyUI's API format)")
+        raise ConfigError(name, f"{_shown(path)} must hold a JSON object (a workflow in ComfyUI's API format)")
     return workflow

@@ -19,7 +19,10 @@ def read_variables() -> set:
 
 
 def defaults() -> dict:
-    """NAME -> default for `env.get("NAME", default)` and `_helper(env, "NAME", default, ...)` calls."""
+    """NAME -> default for `env.get("NAME", default)` and `_helper(env, "NAME", default, ...)` calls; a default
+    given by a name (a constant settings.py imports, such as the domain's DEFAULT_MAX_INPUT_BYTES) is its value."""
+    import entrypoints.settings
+
     found = {}
     for node in ast.walk(ast.parse(SETTINGS.read_text())):
         if not isinstance(node, ast.Call):
@@ -31,6 +34,8 @@ def defaults() -> dict:
             name, default = args[1], args[2]
         else:
             continue
+        if isinstance(default, ast.Name) and hasattr(entrypoints.settings, default.id):
+            default = ast.Constant(getattr(entrypoints.settings, default.id))
         if isinstance(name, ast.Constant) and isinstance(default, ast.Constant) and _NAME.match(str(name.value)):
             found[name.value] = default.value
     return found

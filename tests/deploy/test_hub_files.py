@@ -74,8 +74,9 @@ def hub_default_env() -> dict:
 
 def test_hub_defaults_are_a_configuration_the_code_accepts():
     settings = read_settings(hub_default_env())
-    assert settings["output"]["sink"] == "base64" and settings["comfy"]["host"] == "127.0.0.1:8188"
-    assert settings["job"]["timeout_s"] is None
+    assert settings.output.sink == "base64" and settings.comfy.host == "127.0.0.1:8188"
+    assert settings.job.timeout_s is None
+    assert settings == read_settings({}), "an empty hub default must read as the variable's default"
 
 
 def test_every_numeric_hub_field_has_a_number_default():

@@ -200,9 +200,9 @@ def test_boto3_is_not_imported_until_the_first_upload():
         "from adapters.s3_sink import S3ImageSink\n"
         "configure_logging()\n"
         "s3 = read_settings({'BUCKET_ENDPOINT_URL': 'http://127.0.0.1:9', 'BUCKET_ACCESS_KEY_ID': 'a',"
-        " 'BUCKET_SECRET_ACCESS_KEY': 'b'})['s3']\n"
-        "S3ImageSink(endpoint_url=s3['endpoint_url'], access_key_id=s3['access_key_id'],"
-        " secret_access_key=s3['secret_access_key'], bucket_name=s3['bucket_name'], region=s3['region'])\n"
+        " 'BUCKET_SECRET_ACCESS_KEY': 'b'}).s3\n"
+        "S3ImageSink(endpoint_url=s3.endpoint_url, access_key_id=s3.access_key_id,"
+        " secret_access_key=s3.secret_access_key, bucket_name=s3.bucket_name, region=s3.region)\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore', 's3transfer')))\n"
     )
     src = os.path.join(os.path.dirname(__file__), "..", "..", "..", "src")

@@ -1,32 +1,35 @@
-"""read_settings: defaults, every new key, and a refusal naming the variable for each bad value."""
+"""read_settings: typed frozen defaults, every variable, 5.x-tolerated values, empty as unset, and a refusal naming
+the variable for each bad value."""
+import dataclasses
 import json
 import time
 
 import pytest
 from runpod.serverless.utils import rp_upload
 
-from entrypoints.settings import ConfigError, read_settings, region_from_endpoint
+from entrypoints.settings import ConfigError, Settings, read_settings, region_from_endpoint
 
+asdict = dataclasses.asdict
 S3_ENV = {"BUCKET_ENDPOINT_URL": "http://127.0.0.1:9", "BUCKET_ACCESS_KEY_ID": "id", "BUCKET_SECRET_ACCESS_KEY": "secret"}
 
 
 def test_defaults():
     settings = read_settings({})
-    assert settings["comfy"] == {
+    assert asdict(settings.comfy) == {
         "host": "127.0.0.1:8188", "base_url": "http://127.0.0.1:8188", "ready_interval_s": 0.05,
         "ready_max_retries": 1200, "pid_file": None, "org_api_key": None, "silence_check_s": 60,
     }
-    assert settings["websocket"] == {"reconnect_attempts": 5, "reconnect_delay_s": 3, "ping_interval_s": 3,
+    assert asdict(settings.websocket) == {"reconnect_attempts": 5, "reconnect_delay_s": 3, "ping_interval_s": 3,
                                      "trace": False}
-    assert settings["output"] == {"sink": "base64", "concurrency": 4, "max_response_bytes": 10_000_000,
+    assert asdict(settings.output) == {"sink": "base64", "concurrency": 4, "max_response_bytes": 10_000_000,
                                   "stream": False}
-    assert settings["inputs"] == {"max_bytes": 50_000_000, "allow_private": False, "fetch_timeout_s": 120,
+    assert asdict(settings.inputs) == {"max_bytes": 50_000_000, "allow_private": False, "fetch_timeout_s": 120,
                                   "max_files": 64, "max_total_bytes": 200_000_000}
-    assert settings["warmup"] == {"workflow": None}
-    assert settings["logging"] == {"level": "INFO", "runpod_level": "INFO"}
-    assert settings["job"] == {"timeout_s": None, "stall_timeout_s": 900, "refresh_worker": False,
+    assert asdict(settings.warmup) == {"workflow": None}
+    assert asdict(settings.logging) == {"level": "INFO", "runpod_level": "INFO"}
+    assert asdict(settings.job) == {"timeout_s": None, "stall_timeout_s": 900, "refresh_worker": False,
                                "progress_updates": False}
-    assert settings["s3"] == {"configured": False, "endpoint_url": None, "access_key_id": None,
+    assert asdict(settings.s3) == {"configured": False, "endpoint_url": None, "access_key_id": None,
                               "secret_access_key": None, "bucket_name": time.strftime("%m-%y"), "region": None}
 
 
@@ -42,16 +45,16 @@ def test_every_new_variable_reaches_its_key(tmp_path):
         "COMFY_PID_FILE": " comfy.pid ", "INPUT_FETCH_TIMEOUT_S": "1.5", "INPUT_MAX_FILES": "0",
         "INPUT_MAX_TOTAL_BYTES": "5",
     })
-    assert settings["output"] == {"sink": "base64", "concurrency": 32, "max_response_bytes": 1000, "stream": True}
-    assert settings["job"]["stall_timeout_s"] == 0.5
-    assert settings["inputs"] == {"max_bytes": 1, "allow_private": True, "fetch_timeout_s": 1.5, "max_files": 0,
+    assert asdict(settings.output) == {"sink": "base64", "concurrency": 32, "max_response_bytes": 1000, "stream": True}
+    assert settings.job.stall_timeout_s == 0.5
+    assert asdict(settings.inputs) == {"max_bytes": 1, "allow_private": True, "fetch_timeout_s": 1.5, "max_files": 0,
                                   "max_total_bytes": 5}
-    assert settings["warmup"]["workflow"] == workflow
-    assert settings["logging"] == {"level": "WARNING", "runpod_level": "WARN"}
-    assert settings["websocket"]["ping_interval_s"] == 2.5
-    assert settings["comfy"]["silence_check_s"] == 30
-    assert settings["comfy"]["ready_max_retries"] == 0
-    assert settings["comfy"]["pid_file"] == "comfy.pid"
+    assert settings.warmup.workflow == workflow
+    assert asdict(settings.logging) == {"level": "WARNING", "runpod_level": "WARN"}
+    assert settings.websocket.ping_interval_s == 2.5
+    assert settings.comfy.silence_check_s == 30
+    assert settings.comfy.ready_max_retries == 0
+    assert settings.comfy.pid_file == "comfy.pid"
 
 
 @pytest.mark.parametrize("given, runpod, python", [
@@ -60,15 +63,15 @@ def test_every_new_variable_reaches_its_key(tmp_path):
 ])
 def test_log_levels_map_to_what_each_logger_understands(given, runpod, python):
     settings = read_settings({"RUNPOD_LOG_LEVEL": given, "LOG_LEVEL": given})
-    assert settings["logging"] == {"level": python, "runpod_level": runpod}
+    assert asdict(settings.logging) == {"level": python, "runpod_level": runpod}
 
 
 def test_s3_is_configured_by_the_three_bucket_values_even_with_base64_output():
     settings = read_settings({**S3_ENV, "OUTPUT_SINK": "base64", "BUCKET_NAME": "outputs"})
-    assert settings["output"]["sink"] == "base64"
-    assert settings["s3"] == {"configured": True, "endpoint_url": "http://127.0.0.1:9", "access_key_id": "id",
+    assert settings.output.sink == "base64"
+    assert asdict(settings.s3) == {"configured": True, "endpoint_url": "http://127.0.0.1:9", "access_key_id": "id",
                               "secret_access_key": "secret", "bucket_name": "outputs", "region": None}
-    assert read_settings(S3_ENV)["output"]["sink"] == "s3"
+    assert read_settings(S3_ENV).output.sink == "s3"
 
 
 @pytest.mark.parametrize("endpoint", [
@@ -79,14 +82,14 @@ def test_s3_is_configured_by_the_three_bucket_values_even_with_base64_output():
 def test_the_region_is_derived_exactly_as_rp_upload_does(endpoint):
     assert region_from_endpoint(endpoint) == rp_upload.extract_region_from_url(endpoint)
     env = {**S3_ENV, "BUCKET_ENDPOINT_URL": endpoint}
-    assert read_settings(env)["s3"]["region"] == rp_upload.extract_region_from_url(endpoint)
-    assert read_settings({**env, "BUCKET_REGION": "auto"})["s3"]["region"] == "auto"
+    assert read_settings(env).s3.region == rp_upload.extract_region_from_url(endpoint)
+    assert read_settings({**env, "BUCKET_REGION": "auto"}).s3.region == "auto"
 
 
 @pytest.mark.parametrize("host", ["comfy:9000", "127.0.0.1:8188", "comfy", "[::1]:8188", "[fe80::1]", "my-host.local:1",
                                   "host:65535"])
 def test_accepted_hosts(host):
-    assert read_settings({"COMFY_HOST": host})["comfy"]["base_url"] == f"http://{host}"
+    assert read_settings({"COMFY_HOST": host}).comfy.base_url == f"http://{host}"
 
 
 @pytest.mark.parametrize("host", ["::1", "::1:8188", "a:b:c", "host:65536", "host:0", "host:99999999",
@@ -97,7 +100,7 @@ def test_refused_hosts_name_the_variable(host):
 
 
 @pytest.mark.parametrize("name", [
-    "COMFY_API_AVAILABLE_INTERVAL_MS", "WEBSOCKET_RECONNECT_DELAY_S", "JOB_TIMEOUT_S", "COMFY_STALL_TIMEOUT_S",
+    "WEBSOCKET_RECONNECT_DELAY_S", "JOB_TIMEOUT_S", "COMFY_STALL_TIMEOUT_S",
     "WEBSOCKET_PING_INTERVAL_S", "COMFY_SILENCE_CHECK_S",
 ])
 @pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-inf", "Infinity", "-1", "-0.5"])
@@ -107,7 +110,6 @@ def test_non_finite_and_negative_numbers_are_refused_with_the_name(name, value):
 
 
 @pytest.mark.parametrize("name, value, message", [
-    ("COMFY_API_AVAILABLE_MAX_RETRIES", "-1", "at least 0"),
     ("COMFY_API_AVAILABLE_MAX_RETRIES", "1.5", "whole number"),
     ("WEBSOCKET_RECONNECT_ATTEMPTS", "-1", "at least 0"),
     ("OUTPUT_CONCURRENCY", "0", "at least 1"),
@@ -127,6 +129,8 @@ def test_non_finite_and_negative_numbers_are_refused_with_the_name(name, value):
     ("RUNPOD_LOG_LEVEL", "TRACE", "one of DEBUG, INFO, WARN, WARNING, ERROR, CRITICAL"),
     ("LOG_LEVEL", "verbose", "one of"),
     ("OUTPUT_SINK", "ftp", "not supported"),
+    ("COMFY_API_AVAILABLE_INTERVAL_MS", "nan", "finite"),
+    ("COMFY_API_AVAILABLE_INTERVAL_MS", "fast", "a number"),
 ])
 def test_bad_values_are_refused_with_the_name_and_the_rule(name, value, message):
     with pytest.raises(ConfigError, match=name) as caught:
@@ -135,10 +139,11 @@ def test_bad_values_are_refused_with_the_name_and_the_rule(name, value, message)
 
 
 @pytest.mark.parametrize("env, message", [
-    ({"OUTPUT_SINK": "s3"}, "OUTPUT_SINK=s3 needs BUCKET_ENDPOINT_URL, BUCKET_ACCESS_KEY_ID, BUCKET_SECRET_ACCESS_KEY"),
-    ({"BUCKET_ENDPOINT_URL": "http://x"}, "needs BUCKET_ACCESS_KEY_ID, BUCKET_SECRET_ACCESS_KEY"),
-    ({"OUTPUT_SINK": "base64", "BUCKET_ACCESS_KEY_ID": "id"}, "partly configured: BUCKET_ENDPOINT_URL, BUCKET_SECRET"),
-    ({**S3_ENV, "BUCKET_ENDPOINT_URL": "s3.example"}, "BUCKET_ENDPOINT_URL='s3.example' must start with http"),
+    ({"OUTPUT_SINK": "s3"}, "OUTPUT_SINK: S3 output needs BUCKET_ENDPOINT_URL, BUCKET_ACCESS_KEY_ID, BUCKET_SECRET_"),
+    ({"BUCKET_ENDPOINT_URL": "http://x"}, "BUCKET_ACCESS_KEY_ID: S3 output needs BUCKET_ACCESS_KEY_ID, BUCKET_SECRET_"),
+    ({"OUTPUT_SINK": "base64", "BUCKET_ACCESS_KEY_ID": "id"},
+     "BUCKET_ENDPOINT_URL: S3 is partly configured: BUCKET_ENDPOINT_URL, BUCKET_SECRET"),
+    ({**S3_ENV, "BUCKET_ENDPOINT_URL": "s3.example"}, "BUCKET_ENDPOINT_URL: must start with http"),
 ])
 def test_incomplete_s3_settings_are_refused(env, message):
     with pytest.raises(ConfigError) as caught:
@@ -162,3 +167,80 @@ def test_a_warmup_workflow_must_exist_and_be_a_json_object(tmp_path, content, me
     with pytest.raises(ConfigError, match="WARMUP_WORKFLOW") as caught:
         read_settings({"WARMUP_WORKFLOW": str(path)})
     assert message in str(caught.value)
+
+
+def test_settings_are_typed_and_frozen():
+    settings = read_settings({})
+    assert isinstance(settings, Settings)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.comfy.host = "elsewhere:1"  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.output = settings.output  # type: ignore[misc]
+
+
+def test_a_config_error_names_the_variable_and_says_why():
+    with pytest.raises(ConfigError) as caught:
+        read_settings({"OUTPUT_CONCURRENCY": "lots"})
+    assert caught.value.variable == "OUTPUT_CONCURRENCY"
+    assert caught.value.why == "'lots' must be a whole number"
+    assert str(caught.value) == "OUTPUT_CONCURRENCY: 'lots' must be a whole number"
+
+
+def test_a_long_bad_value_is_echoed_in_short():
+    with pytest.raises(ConfigError) as caught:
+        read_settings({"COMFY_HOST": "h" * 100_000 + "/path"})
+    assert caught.value.variable == "COMFY_HOST" and len(str(caught.value)) < 400
+
+
+# every variable read, with a value that is not its default: an empty or blank value must give the default instead
+NOT_DEFAULT = {
+    "COMFY_HOST": "comfy:9000", "COMFY_API_AVAILABLE_INTERVAL_MS": "20", "COMFY_API_AVAILABLE_MAX_RETRIES": "7",
+    "COMFY_PID_FILE": "comfy.pid", "COMFY_ORG_API_KEY": "key-123456", "COMFY_SILENCE_CHECK_S": "9",
+    "WEBSOCKET_RECONNECT_ATTEMPTS": "1", "WEBSOCKET_RECONNECT_DELAY_S": "0.5", "WEBSOCKET_PING_INTERVAL_S": "9",
+    "WEBSOCKET_TRACE": "true", "OUTPUT_SINK": "s3", "OUTPUT_CONCURRENCY": "2", "MAX_RESPONSE_BYTES": "5000",
+    "STREAM_OUTPUTS": "true", "OUTPUT_FORMAT_MAX_PIXELS": "99", "BUCKET_NAME": "outputs", "BUCKET_REGION": "auto",
+    "INPUT_MAX_BYTES": "5", "INPUT_URL_ALLOW_PRIVATE": "true", "INPUT_FETCH_TIMEOUT_S": "5", "INPUT_MAX_FILES": "3",
+    "INPUT_MAX_TOTAL_BYTES": "9", "WARMUP_WORKFLOW": "no-such-file.json", "LOG_LEVEL": "DEBUG",
+    "RUNPOD_LOG_LEVEL": "DEBUG", "JOB_TIMEOUT_S": "60", "COMFY_STALL_TIMEOUT_S": "9", "REFRESH_WORKER": "true",
+}
+
+
+@pytest.mark.parametrize("name", sorted(NOT_DEFAULT))
+@pytest.mark.parametrize("empty", ["", "  "])
+def test_an_empty_value_is_the_default(name, empty):
+    base = S3_ENV if name.startswith("BUCKET_") else {}
+    default = read_settings(base)
+    assert read_settings({**base, name: empty}) == default
+    changed = {**base, name: NOT_DEFAULT[name]}
+    try:
+        assert read_settings(changed) != default, f"{name} did not change any setting: the test's value is wrong"
+    except ConfigError as refused:
+        assert refused.variable == name
+
+
+def test_every_variable_read_is_in_the_empty_value_test():
+    from deploy.settings_reader import read_variables
+
+    assert read_variables() - set(NOT_DEFAULT) <= set(S3_ENV), "a new variable: add it to NOT_DEFAULT"
+
+
+@pytest.mark.parametrize("value, seconds", [("0", 0.001), ("-5", 0.001), ("1", 0.001), ("0.5", 0.001), ("20", 0.02)])
+def test_a_readiness_interval_below_one_ms_is_one_ms_as_in_5x(value, seconds):
+    assert read_settings({"COMFY_API_AVAILABLE_INTERVAL_MS": value}).comfy.ready_interval_s == seconds
+
+
+@pytest.mark.parametrize("value, retries", [("0", 0), ("-1", 0), ("-100", 0), ("3", 3)])
+def test_zero_or_fewer_readiness_retries_is_no_limit_as_in_5x(value, retries):
+    assert read_settings({"COMFY_API_AVAILABLE_MAX_RETRIES": value}).comfy.ready_max_retries == retries
+
+
+@pytest.mark.parametrize("name, path", [("REFRESH_WORKER", ("job", "refresh_worker")),
+                                        ("WEBSOCKET_TRACE", ("websocket", "trace"))])
+@pytest.mark.parametrize("value, expected", [
+    ("true", True), ("TRUE", True), (" True ", True), ("enabled", False), ("1", False), ("yes", False),
+    ("on", False), ("false", False), ("maybe", False),
+])
+def test_the_flags_5x_reads_are_read_as_5x_reads_them(name, path, value, expected):
+    """worker-comfyui 5.x: `os.environ.get(NAME, "false").lower() == "true"`; anything else is false, not an error."""
+    settings = read_settings({name: value})
+    assert getattr(getattr(settings, path[0]), path[1]) is expected
