@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import sys
 from typing import Any, AsyncIterator, Awaitable, Callable, Union
 
 from domain.model import StoredOutput
 from domain.response import file_entry
+from entrypoints.config_error import config_error_handler
 from entrypoints.container import Container, build_container
 from entrypoints.job_logging import MAX_JOB_ID_CHARS, configure_logging, current_job_id
-from entrypoints.settings import ConfigError, read_settings
+from entrypoints.settings import ConfigError, read_settings, secret_values
 
 log = logging.getLogger(__name__)
 
@@ -72,28 +72,31 @@ def _summary(response: dict) -> dict:
 def main() -> None:
     try:
         settings = read_settings(os.environ)
-    except ConfigError as exc:
-        print(f"worker configuration error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+    except ConfigError as problem:
+        _serve_config_error(problem)
+        return
     # The SDK reads RUNPOD_LOG_LEVEL once, when it is first imported: set up logging before that.
-    configure_logging(
-        settings["logging"]["level"],
-        settings["logging"]["runpod_level"],
-        secrets=[
-            settings["comfy"]["org_api_key"],
-            settings["s3"]["access_key_id"],
-            settings["s3"]["secret_access_key"],
-        ],
-    )
+    configure_logging(settings.logging.level, settings.logging.runpod_level, secrets=secret_values(os.environ))
     import runpod
 
+    if settings.job.refresh_worker:
+        log.warning("REFRESH_WORKER is true: every job will now replace the worker after it ends (5.x ignored it)")
     container = build_container(settings=settings)
 
     handler = make_handler(container)
-    warmup = container.config.warmup.workflow()
-    if warmup:
-        container.job_runner().warm_up(warmup)
+    if settings.warmup.workflow:
+        container.job_runner().warm_up(settings.warmup.workflow)
     runpod.serverless.start({"handler": handler, "return_aggregate_stream": True})
+
+
+def _serve_config_error(problem: ConfigError) -> None:
+    """A bad variable: the worker still takes jobs (else RunPod restarts it in a loop, jobs waiting unanswered) and
+    answers each one `config_error`; logging keeps its defaults, since its own variables may be the bad ones."""
+    configure_logging(secrets=secret_values(os.environ))
+    import runpod
+
+    log.error("configuration error, every job will fail with config_error: %s", problem)
+    runpod.serverless.start({"handler": config_error_handler(problem)})
 
 
 if __name__ == "__main__":
