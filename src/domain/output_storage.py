@@ -126,7 +126,7 @@ class OutputStorage:
         except BaseException:
             allowance.give_back(overhead + meter.taken)
             raise
-        allowance.take(0, listed(ref, filename, stored.size_bytes))
+        allowance.list_output(listed(ref, filename, stored.size_bytes))
         return stored
 
     def _store_elsewhere(

@@ -52,6 +52,11 @@ class ResponseAllowance:
                 self._inline.append(listed)
             return True
 
+    def list_output(self, listed: dict[str, Any]) -> None:
+        """Name an inline output whose size was counted as it streamed, for a later refusal's list."""
+        with self._lock:
+            self._inline.append(listed)
+
     def add(self, size: int) -> None:
         """Count bytes that are in the answer whatever the limit (an entry's URL)."""
         with self._lock:

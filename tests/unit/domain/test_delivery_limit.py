@@ -133,3 +133,16 @@ def test_an_image_over_the_pixel_limit_is_delivered_unconverted_with_a_line_in_e
     assert w.sink.stored == {"huge.png": b"png bytes"}
     assert answer["errors"] == ["output_not_converted: huge.png (node 9): 10000x10000 is over "
                                 "OUTPUT_FORMAT_MAX_PIXELS (50,000,000 pixels)"]
+
+
+def test_the_running_total_never_counts_less_than_the_answer_so_nothing_is_left_to_move_at_the_end():
+    # names JSON escapes (six characters for one), a content type, sizes with more digits: all in the entries
+    files = {"\u00e9\u20ac\U0001f600\"\\.png": b"a" * 2999, "b.png": b"b" * 1001, "c\u0001.png": b"c" * 17}
+    everything_inline = limited_world(files, limit=10**6).run()
+    just_too_small = response_size(everything_inline) - 1
+    overflow = InMemorySink(kind="s3_url")
+    w = limited_world(files, limit=just_too_small, overflow=overflow)
+    answer = w.run()
+    assert overflow.stored and response_size(answer) <= just_too_small
+    # what went to S3 went there while delivering: the final check moved nothing that had been stored inline
+    assert not {name for _, name in w.calls.of("store")} & {name for _, name in overflow.calls.of("store")}
