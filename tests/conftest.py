@@ -2,6 +2,7 @@
 a session fails when a process the tests started outlives it (leftover_processes)."""
 import pytest
 
+from adapters.process_liveness import ProcessLiveness
 from contract import COMFY_TEST_URL, real_comfy
 
 pytest_plugins = ["leftover_processes"]
@@ -17,3 +18,13 @@ if COMFY_TEST_URL:
                 item.add_marker(pytest.mark.skip(reason="tests the simulator itself (contract run)"))
 else:
     pytest_plugins.append("comfyui_sim.pytest_plugin")
+
+
+@pytest.fixture(autouse=True)
+def _no_machine_pid_file(request, monkeypatch, tmp_path_factory):
+    """Workers built in the tests never read the machine's /tmp/comfyui.pid: one left by any earlier run would
+    name a dead process and turn every connection failure into comfy_process_died."""
+    if request.module.__name__.endswith("test_process_liveness"):
+        return
+    absent = str(tmp_path_factory.getbasetemp() / "no-comfyui.pid")
+    monkeypatch.setitem(ProcessLiveness.__init__.__kwdefaults__, "default_pid_file", absent)

@@ -90,7 +90,9 @@ def test_hub_defaults_give_a_working_worker(tmp_path):
     """Every hub.json default, empty or not, set as the Hub sets it: the image's start script serves jobs."""
     comfy_port, api_port = free_port(), free_port()
     env = base_env(tmp_path, comfy_port, api_port) | hub_default_env()
-    env.update({"COMFYUI_CMD": sim_command(comfy_port), "SERVE_API_LOCALLY": "true"})
+    # the Hub's empty COMFY_PID_FILE makes start.sh use /tmp/comfyui.pid: a stale one would outlive the test
+    env.update({"COMFYUI_CMD": sim_command(comfy_port), "SERVE_API_LOCALLY": "true",
+                "COMFY_PID_FILE": str(tmp_path / "comfyui.pid")})
     log = tmp_path / "start.log"
     process = launch(env, log)
     url = f"http://127.0.0.1:{api_port}"
