@@ -81,10 +81,18 @@ def test_execution_error_names_node_and_exception(comfy_sim, start_worker):
     assert answer["error"].startswith("execution_failed: node 2 (ImageToMask): IndexError:")
 
 
-def test_bad_configuration_stops_the_worker_at_start(start_worker):
-    worker = start_worker({"OUTPUT_SINK": "ftp"}, "--rp_serve_api", "--rp_api_port", str(free_port()))
-    assert worker.process.wait(timeout=60) == 2
-    assert "OUTPUT_SINK='ftp' is not supported: use 'base64' or 's3'" in worker.output()
+def test_bad_configuration_answers_every_job_config_error(start_worker):
+    """The worker starts and stays up (exiting made RunPod restart it in a loop, jobs left IN_QUEUE): each job is
+    FAILED naming the variable, the problem is logged once at start and one line per job carries its id."""
+    worker = start_worker({"OUTPUT_SINK": "ftp"})
+    answers = [worker.runsync(SAMPLE) for _ in range(2)]
+    expected = "config_error: OUTPUT_SINK: 'ftp' is not supported: use 'base64' or 's3'"
+    assert [(a["status"], a["error"]) for a in answers] == [("FAILED", expected)] * 2
+    assert worker.process.poll() is None
+    log = worker.output()
+    assert log.count("configuration error, every job will fail with config_error: OUTPUT_SINK:") == 1, log
+    for answer in answers:
+        assert f"job={answer['id']} entrypoints.config_error: job answered config_error: OUTPUT_SINK" in log, log
 
 
 def test_test_input_flag_runs_one_job_and_exits(comfy_sim, start_worker):
