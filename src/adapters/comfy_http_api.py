@@ -10,9 +10,10 @@ import requests
 
 from adapters.comfy_errors import workflow_rejected
 from adapters.comfy_messages import prompt_history
+from adapters.json_chunks import TooLongToRead, dumps_bytes, loads_elided
 from adapters.process_liveness import ProcessLiveness
 from domain.budget import Budget
-from domain.errors import ComfyError, ComfyProcessDied, ComfyUnreachable, InvalidInput
+from domain.errors import ComfyError, ComfyProcessDied, ComfyUnreachable, InvalidInput, WorkflowRejected
 from domain.model import Prompt, PromptHistory, PromptState
 
 log = logging.getLogger(__name__)
@@ -86,12 +87,22 @@ class ComfyHttpApi:
         body: dict[str, Any] = {"prompt": dict(prompt.workflow), "client_id": prompt.client_id, "prompt_id": prompt.id}
         if prompt.extra_data:
             body["extra_data"] = dict(prompt.extra_data)
-        response = self._call("POST", "/prompt", budget, json=body)
+        # A workflow may hold megabyte strings: encoded in slices, so the event loop's thread is not held up.
+        data = dumps_bytes(body)
+        response = self._call("POST", "/prompt", budget, data=data, headers={"Content-Type": "application/json"})
         if response.status_code == 400:
-            body = _json_or_text(response)
+            # ComfyUI's refusal repeats the values it refuses: their long strings are elided before parsing.
+            try:
+                refusal: Any = loads_elided(response.content)
+            except TooLongToRead:
+                raise WorkflowRejected(
+                    f"ComfyUI refused the workflow; its answer of {len(response.content):,} bytes is too long to read"
+                ) from None
+            except ValueError:
+                refusal = _head_text(response, 300)
             # missing_model_validation.json: ComfyUI leaves a file list out of the error past 20 entries
-            needs_lists = "value_not_in_list" in response.text and self._object_info is None
-            raise workflow_rejected(body, self._try_object_info(budget) if needs_lists else self._object_info)
+            needs_lists = b"value_not_in_list" in response.content and self._object_info is None
+            raise workflow_rejected(refusal, self._try_object_info(budget) if needs_lists else self._object_info)
         answered = self._body(response, "POST /prompt").get("prompt_id")
         if answered not in (None, prompt.id):
             raise ComfyError(f"ComfyUI queued the prompt as {answered!r} instead of the id {prompt.id!r} it was given")
@@ -187,12 +198,14 @@ class ComfyHttpApi:
             raise ComfyUnreachable(f"{method} {path} to ComfyUI at {self._base_url} failed: {exc}") from exc
 
 
-def _json_or_text(response: requests.Response) -> Any:
+def _head_text(response: requests.Response, chars: int) -> str:
+    """The first `chars` characters of the body, decoding only what they need."""
+    head = response.content[: chars * 4]
     try:
-        return response.json()
-    except ValueError:
-        return response.text
+        return head.decode(response.encoding or "utf-8", errors="replace")[:chars]
+    except LookupError:
+        return head.decode("utf-8", errors="replace")[:chars]
 
 
 def _text(response: requests.Response) -> str:
-    return " ".join(response.text.split())[:300]
+    return " ".join(_head_text(response, 3000).split())[:300]

@@ -76,9 +76,6 @@ CASES = {
     "input as a non-JSON string": (lambda s: "{" + s, "invalid_input"),
 }
 
-# Values ComfyUI must be sent (a workflow may carry megabytes legitimately) and that its refusal repeats.
-SENT_TO_COMFY = {"workflow class_type", "workflow input value", "workflow file name"}
-
 
 @pytest.fixture(scope="module")
 def comfy_process():
@@ -155,9 +152,6 @@ def test_a_huge_caller_string_neither_stalls_the_loop_nor_the_answer(handler, wo
     assert answer.get("error_code") == code, str(answer)[:2000]
     assert len(answer["error"]) <= MAX_ERROR_CHARS, answer["error"][:2000]
     assert elapsed < MAX_ANSWER_S, f"answered in {elapsed:.2f} s"
-    if lag >= MAX_LAG_S and length == HUGE and field in SENT_TO_COMFY:
-        pytest.xfail(f"the loop was held up {lag * 1000:.0f} ms: encoding the 10 MB prompt and decoding ComfyUI's "
-                     "answer, which repeats the value, are each one call that holds the interpreter")
     assert lag < MAX_LAG_S, f"the event loop was held up {lag * 1000:.0f} ms"
     lines = worker_logs.getvalue().splitlines()
     assert lines and max(map(len, lines)) < 10_000, max(lines, key=len)[:300]

@@ -60,7 +60,7 @@ def test_validation_400_is_workflow_rejected(mocker):
 def test_queue_sends_our_ids_and_extra_data(mocker):
     api, session = api_answering(mocker, response(200, {"prompt_id": "p-1", "number": 0, "node_errors": {}}))
     api.queue_prompt(Prompt(id="p-1", client_id="c-1", workflow={}, extra_data={"api_key_comfy_org": "k"}), Budget())
-    sent = session.request.call_args.kwargs["json"]
+    sent = json.loads(session.request.call_args.kwargs["data"])
     assert (sent["prompt_id"], sent["client_id"], sent["extra_data"]) == ("p-1", "c-1", {"api_key_comfy_org": "k"})
 
 
