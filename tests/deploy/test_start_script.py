@@ -3,35 +3,16 @@ import json
 import os
 import pathlib
 import signal
-import socket
 import subprocess
 import sys
-import time
 
 import pytest
 import requests
 
+from deploy.start_harness import free_port, wait_until
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SAMPLE = json.loads((ROOT / "test_input.json").read_text())["input"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_until(condition, what: str, process: subprocess.Popen, log: pathlib.Path, timeout_s: float = 60.0):
-    give_up = time.monotonic() + timeout_s
-    while time.monotonic() < give_up:
-        assert process.poll() is None, f"start.sh exited with {process.returncode}:\n{log.read_text()}"
-        try:
-            if condition():
-                return
-        except (requests.RequestException, OSError, ValueError):
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"no {what} within {timeout_s} s:\n{log.read_text()}")
 
 
 def alive(pid: int) -> bool:
@@ -62,7 +43,7 @@ def started(tmp_path):
                                    stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{api_port}"
     try:
-        wait_until(lambda: requests.get(url + "/docs", timeout=2).ok, "local API", process, log)
+        wait_until(lambda: requests.get(url + "/docs", timeout=2).ok, "local API", log, process=process)
         yield {"url": url, "pid_file": pid_file, "process": process, "log": log}
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -93,7 +74,7 @@ def test_killing_comfyui_makes_the_next_job_fail_fast(started):
     pid = int(started["pid_file"].read_text())
     os.kill(pid, signal.SIGKILL)
     wait_until(lambda: not alive(pid) or pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z",
-               "dead ComfyUI", started["process"], started["log"])
+               "dead ComfyUI", started["log"], process=started["process"])
     answer = runsync(started["url"], SAMPLE)
     assert answer["status"] == "FAILED"
     # comfy_process_died is the code another change introduces; comfy_unreachable is today's
