@@ -61,8 +61,8 @@ if [[ -n "${COMFYUI_SOURCE:-}" ]]; then
             -r "${COMFYUI_DIR}/requirements.txt"
     else
         # the wheels are the chosen builds of the torch family: installed first, then pinned (ComfyUI's
-        # requirements name torch unpinned, and the index's newer release would replace them); a torch-family
-        # package that no wheel provides is left out rather than taken from the index in another build
+        # requirements name torch unpinned, and the index's newer release would replace them); ComfyUI's own
+        # requirement on a torch-family package that no wheel provides is dropped
         "${PYTHON}" -m pip install --no-cache-dir "${pip_sources[@]}" "${wheels[@]}"
         constraints="$(mktemp)" requirements="$(mktemp)"
         for wheel in "${wheels[@]}"; do  # name-version-...whl
@@ -72,8 +72,8 @@ if [[ -n "${COMFYUI_SOURCE:-}" ]]; then
         grep -viE '^[[:space:]]*torch(vision|audio)?[[:space:]]*([<>=!~;[].*)?$' "${COMFYUI_DIR}/requirements.txt" \
             > "${requirements}" || true
         for package in torch torchvision torchaudio; do
-            grep -qiE "^${package}==" "${constraints}" || echo "install_comfyui.sh: ${package}: no wheel provides it," \
-                "left out: what in ComfyUI imports it will not load"
+            grep -qiE "^${package}==" "${constraints}" || echo "install_comfyui.sh: ${package}: no wheel provides it;" \
+                "ComfyUI's own requirement is dropped (a package that needs it still takes the index's build)"
         done
         "${PYTHON}" -m pip install --no-cache-dir "${pip_sources[@]}" -c "${constraints}" -r "${requirements}"
     fi
