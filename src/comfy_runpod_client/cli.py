@@ -1,4 +1,4 @@
-"""Command line: `run WORKFLOW [--image FILE ...] (--endpoint ID | --url URL) [--out DIR]`."""
+"""Command line: `run (WORKFLOW [--image FILE ...] | --resume JOB_ID) (--endpoint ID | --url URL) [--out DIR]`."""
 
 from __future__ import annotations
 
@@ -11,26 +11,39 @@ import pathlib
 import sys
 from typing import Optional, Sequence
 
-from .outputs import save_outputs
+from .api_calls import ApiError
+from .outputs import OutputWriter
 from .progress import ProgressBar
 from .transport import LocalApi, RunpodEndpoint
 
 log = logging.getLogger("comfy_runpod_client")
+# the RunPod SDK's variable and default (runpod/__init__.py: endpoint_url_base)
+BASE_URL_VARIABLE = "RUNPOD_ENDPOINT_BASE_URL"
 DEFAULT_API_BASE = "https://api.runpod.ai/v2"
+EXIT_FAILED, EXIT_USAGE, EXIT_API, EXIT_INTERRUPTED = 1, 2, 3, 130
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="comfy_runpod_client", description="Run a ComfyUI workflow on the worker.")
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="submit a workflow, follow it, save its outputs")
-    run.add_argument("workflow", type=pathlib.Path, help='API-format workflow JSON, or a {"input": {...}} request')
+    run = commands.add_parser("run", help="submit a workflow (or resume a job), follow it, save its outputs")
+    run.add_argument(
+        "workflow", type=pathlib.Path, nargs="?", help='API-format workflow JSON, or a {"input": {...}} request'
+    )
     run.add_argument("--image", action="append", default=[], type=pathlib.Path, help="input image (repeatable)")
+    run.add_argument("--resume", metavar="JOB_ID", help="follow a job submitted before instead of a new one")
     target = run.add_mutually_exclusive_group(required=True)
     target.add_argument("--endpoint", help="RunPod endpoint id (the API key comes from RUNPOD_API_KEY)")
     target.add_argument("--url", help="the worker's local API, e.g. http://127.0.0.1:8000")
-    run.add_argument("--api-base", default=os.environ.get("RUNPOD_API_BASE", DEFAULT_API_BASE), help=argparse.SUPPRESS)
+    run.add_argument(
+        "--api-base",
+        default=os.environ.get(BASE_URL_VARIABLE) or DEFAULT_API_BASE,
+        help=f"default: ${BASE_URL_VARIABLE}",
+    )
     run.add_argument("--out", type=pathlib.Path, default=pathlib.Path("out"), help="folder for outputs (default: out)")
     run.add_argument("--poll-interval", type=float, default=1.0, help="seconds between /status polls")
+    run.add_argument("--http-timeout", type=float, default=30.0, help="seconds each API call may take (default 30)")
+    run.add_argument("--retries", type=int, default=5, help="retries of a failed API call, with backoff (default 5)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
@@ -48,37 +61,89 @@ def job_input(workflow_file: pathlib.Path, images: Sequence[pathlib.Path]) -> di
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if (args.workflow is None) == (args.resume is None):
+        parser.error("give a workflow file or --resume JOB_ID (one of them)")
+    if args.resume and not args.endpoint:
+        parser.error("--resume follows a job of a RunPod endpoint: give --endpoint")
     if args.endpoint:
         api_key = os.environ.get("RUNPOD_API_KEY", "")
         if not api_key:
             log.error("RUNPOD_API_KEY is not set")
-            return 2
+            return EXIT_USAGE
         target: RunpodEndpoint | LocalApi = RunpodEndpoint(
-            args.api_base, args.endpoint, api_key, poll_interval_s=args.poll_interval
+            args.api_base,
+            args.endpoint,
+            api_key,
+            poll_interval_s=args.poll_interval,
+            timeout_s=args.http_timeout,
+            retries=args.retries,
         )
     else:
         target = LocalApi(args.url)
     bar = ProgressBar(enabled=not args.no_progress)
+    writer = OutputWriter(args.out)
     try:
-        answer = target.run(job_input(args.workflow, args.image), bar)
+        if args.resume:
+            assert isinstance(target, RunpodEndpoint)
+            answer = target.follow(args.resume, bar, on_status=bar.status, on_stream_item=writer.add)
+        else:
+            answer = target.run(
+                job_input(args.workflow, args.image), bar, on_status=bar.status, on_stream_item=writer.add
+            )
     except KeyboardInterrupt:
         bar.close()
-        cancelled = target.cancel()
-        log.warning(
-            "interrupted: %s", f"cancel sent, status {cancelled.get('status')}" if cancelled else "nothing to cancel"
-        )
-        return 130
+        return interrupted(target)
+    except ApiError as problem:
+        bar.close()
+        log.error("%s", api_failure_line(target.job_id, problem))
+        return EXIT_API
     bar.close()
-    return report(answer, args.out)
+    return report(answer, writer)
 
 
-def report(answer: dict, folder: pathlib.Path) -> int:
+def api_failure_line(job_id: Optional[str], problem: ApiError) -> str:
+    """One line: the job (or that none was queued), what failed, and how to pick the job up again."""
+    if job_id is None:
+        return f"error: no job queued: {problem}"
+    return f"error: job {job_id}: {problem}; follow it again with --resume {job_id}"
+
+
+def interrupted(target: RunpodEndpoint | LocalApi) -> int:
+    """Ctrl-C: asks whether to cancel the job on the endpoint (Enter or end of input: yes)."""
+    job_id = target.job_id
+    if job_id is None or isinstance(target, LocalApi):
+        log.warning("interrupted: nothing to cancel")
+        return EXIT_INTERRUPTED
+    print(f"\ninterrupted: cancel job {job_id} on the endpoint? [Y/n] ", end="", file=sys.stderr, flush=True)
+    try:
+        answer = sys.stdin.readline().strip().lower()
+    except KeyboardInterrupt:
+        answer = "n"
+    if answer not in ("", "y", "yes"):
+        log.warning("job %s keeps running; follow it again with --resume %s", job_id, job_id)
+        return EXIT_INTERRUPTED
+    try:
+        cancelled = target.cancel() or {}
+    except ApiError as problem:
+        log.error("%s", api_failure_line(job_id, problem))
+        return EXIT_INTERRUPTED
+    log.warning("interrupted: job %s: cancel sent, status %s", job_id, cancelled.get("status"))
+    return EXIT_INTERRUPTED
+
+
+def report(answer: dict, writer: OutputWriter) -> int:
     status = answer.get("status")
     if status != "COMPLETED":
         log.error("job %s %s: %s", answer.get("id"), status, answer.get("error", "no error message"))
-        return 1
-    summary = save_outputs(answer, folder)
+        if writer.files:
+            writer.finish(answer)
+        return EXIT_FAILED
+    if not isinstance(answer.get("output"), list):  # a list: a streamed job's items, each handed to the writer
+        writer.add(answer.get("output") or {})
+    summary = writer.finish(answer)
+    folder = writer.folder
     for item in summary["files"]:
         log.info("%-8s node %-4s %8d bytes  %s", item["key"], item["node_id"], item["bytes"], folder / item["path"])
     for error in summary["errors"]:

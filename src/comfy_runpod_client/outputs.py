@@ -6,7 +6,7 @@ import base64
 import json
 import pathlib
 import re
-from typing import Any
+from typing import Any, Optional
 
 import requests
 
@@ -24,39 +24,71 @@ def is_entry_list(value: Any) -> bool:
     )
 
 
-def save_outputs(answer: dict, folder: pathlib.Path) -> dict:
-    """Writes the files of a COMPLETED answer under `folder/<key>/`; returns the summary it also writes."""
-    output = answer.get("output") or {}
-    folder.mkdir(parents=True, exist_ok=True)
-    files = []
-    for key, entries in sorted(output.items()):
-        if not is_entry_list(entries):
-            continue
-        directory = _key_directory(folder, key)
-        for index, entry in enumerate(entries):
-            path = _inside(folder, _free_path(directory, _file_name(entry, directory.name, index)))
+class OutputWriter:
+    """Writes outputs as they come (a whole answer's, or a streamed job's items one by one), then the summary."""
+
+    def __init__(self, folder: pathlib.Path) -> None:
+        self.folder = folder
+        self.files: list[dict] = []
+        self.errors: list[Any] = []
+        self.output_status: Optional[Any] = None
+
+    def add(self, output: Any) -> list[dict]:
+        """Writes every entry of `output` (an answer's output, a streamed item, or a list of items)."""
+        if isinstance(output, list):
+            return [record for item in output for record in self.add(item)]
+        if not isinstance(output, dict):
+            return []
+        self.folder.mkdir(parents=True, exist_ok=True)
+        written = [self._write(key, entries) for key, entries in sorted(output.items()) if is_entry_list(entries)]
+        if isinstance(output.get("errors"), list):
+            self.errors.extend(output["errors"])
+        if "status" in output:
+            self.output_status = output["status"]
+        records = [record for group in written for record in group]
+        self.files.extend(records)
+        return records
+
+    def finish(self, answer: dict) -> dict:
+        """Writes summary.json for the job's final answer and returns it."""
+        summary: dict = {
+            "id": answer.get("id"),
+            "status": answer.get("status"),
+            "files": self.files,
+            "errors": self.errors,
+        }
+        if self.output_status is not None:
+            summary["output_status"] = self.output_status
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        return summary
+
+    def _write(self, key: str, entries: list) -> list[dict]:
+        directory = _key_directory(self.folder, key)
+        records: list[dict] = []
+        for entry in entries:
+            name = _file_name(entry, directory.name, len(self.files) + len(records))
+            path = _inside(self.folder, _free_path(directory, name))
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(_content(entry))
-            files.append(
+            records.append(
                 {
                     "key": key,
                     "node_id": entry.get("node_id"),
                     "type": entry["type"],
                     "content_type": entry.get("content_type"),
-                    "path": str(path.relative_to(folder)),
+                    "path": str(path.relative_to(self.folder)),
                     "bytes": path.stat().st_size,
                 }
             )
-    summary = {
-        "id": answer.get("id"),
-        "status": answer.get("status"),
-        "files": files,
-        "errors": list(output.get("errors", [])) if isinstance(output, dict) else [],
-    }
-    if isinstance(output, dict) and "status" in output:
-        summary["output_status"] = output["status"]
-    (folder / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    return summary
+        return records
+
+
+def save_outputs(answer: dict, folder: pathlib.Path) -> dict:
+    """Writes the files of a COMPLETED answer under `folder/<key>/`; returns the summary it also writes."""
+    writer = OutputWriter(folder)
+    writer.add(answer.get("output") or {})
+    return writer.finish(answer)
 
 
 def safe_name(text: Any, fallback: str) -> str:

@@ -1,4 +1,4 @@
-"""A tqdm bar fed by the worker's progress updates: one bar over the whole prompt's `percent`."""
+"""A tqdm bar fed by the job's status (its time in the queue) and the worker's progress updates (`percent`)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ class ProgressBar:
             bar_format="{l_bar}{bar}| {n:.0f}/{total_fmt}% [{elapsed}]",
         )
         self.updates = 0
+        self._started = False
 
     def __call__(self, update: Any) -> None:
         self.updates += 1
@@ -33,6 +34,14 @@ class ProgressBar:
             self._bar.set_description(f"{node}{steps} ({update.get('nodes_done', 0)}/{update.get('nodes_total', '?')})")
         self._bar.n = max(self._bar.n, float(update["percent"]))
         self._bar.refresh()
+
+    def status(self, status: str, waited_s: float) -> None:
+        """RunPod's status before the worker's first update: the time in the queue, cold start included."""
+        if status == "IN_QUEUE":
+            self._bar.set_description(f"in queue {waited_s:.0f} s")
+        elif status == "IN_PROGRESS" and not self.updates and not self._started:
+            self._started = True
+            self._bar.set_description(f"started after {waited_s:.0f} s in queue")
 
     def close(self) -> None:
         self._bar.close()
