@@ -100,6 +100,8 @@ def _output_format(raw: Any) -> Optional[OutputFormat]:
     if fmt not in _FORMATS:
         raise InvalidInput(f"input.output_format.format must be one of {', '.join(_FORMATS)}, got {excerpt(fmt)}")
     quality = raw.get("quality")
+    if isinstance(quality, float) and quality.is_integer():  # JSON's 80.0 is the number 80, as JSON Schema reads it
+        quality = int(quality)
     if quality is not None and (isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 100):
         raise InvalidInput(f"input.output_format.quality must be a whole number from 1 to 100, got {excerpt(quality)}")
     return OutputFormat(format=fmt, quality=quality)  # type: ignore[arg-type]
