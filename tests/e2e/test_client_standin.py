@@ -27,8 +27,8 @@ def client():
     def start(*args: str, env: dict) -> subprocess.Popen:
         full_env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), **env}
         process = subprocess.Popen([sys.executable, "-m", "comfy_runpod_client", *args], env=full_env, cwd=ROOT,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                   start_new_session=True)
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   text=True, start_new_session=True)
         started.append(process)
         return process
 
