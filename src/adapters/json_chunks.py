@@ -16,7 +16,7 @@ ELISION = "\u2026"
 
 # Complete tokens outside strings and whole string literals; stops at a string that does not close before endpos.
 TOKENS = re.compile(r'(?:[^"]++|"[^"\\]*+(?:\\.[^"\\]*+)*+")*+', re.S)
-# A string's content up to its closing quote, or up to endpos without cutting an escape (\uXXXX included).
+# A string's content up to its closing quote, or up to endpos without cutting an escape (a six-character \u escape included).
 CONTENT = re.compile(r'[^"\\]*+(?:\\(?:u[0-9a-fA-F]{4}|[^u])[^"\\]*+)*+', re.S)
 HIGH_SURROGATE_AT_END = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}$")
 LOW_SURROGATE_AT_START = re.compile(r"\\u[dD][c-fC-F][0-9a-fA-F]{2}")
