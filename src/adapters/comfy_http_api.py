@@ -75,13 +75,19 @@ class ComfyHttpApi:
             raise ComfyProcessDied(f"ComfyUI's process ({self._liveness.describe()}) is gone")
 
     def upload_input(self, name: str, data: bytes, budget: Budget) -> None:
-        files = {"image": (name, data, "application/octet-stream")}
-        response = self._call("POST", "/upload/image", budget, files=files, data={"type": "input", "overwrite": "true"})
+        """Store `name` ("a.png", or "sub/a.png" in the folder sub/) in ComfyUI's input folder."""
+        subfolder, _, filename = name.rpartition("/")
+        files = {"image": (filename, data, "application/octet-stream")}
+        form = {"type": "input", "overwrite": "true", **({"subfolder": subfolder} if subfolder else {})}
+        response = self._call("POST", "/upload/image", budget, files=files, data=form)
         if 400 <= response.status_code < 500:
             raise InvalidInput(f"ComfyUI refused input file {name!r}: HTTP {response.status_code} {_text(response)}")
-        stored = self._body(response, "POST /upload/image").get("name")
-        if stored != name:
-            raise ComfyError(f"ComfyUI stored input file {name!r} as {stored!r}")
+        body = self._body(response, "POST /upload/image")
+        # ComfyUI answers {"name", "subfolder", "type"}, the subfolder as it was sent
+        stored, stored_in = body.get("name"), body.get("subfolder") or ""
+        if (stored, stored_in) != (filename, subfolder):
+            where = f"{stored_in}/{stored}" if stored_in else stored
+            raise ComfyError(f"ComfyUI stored input file {name!r} as {where!r}")
 
     def queue_prompt(self, prompt: Prompt, budget: Budget) -> None:
         body: dict[str, Any] = {"prompt": dict(prompt.workflow), "client_id": prompt.client_id, "prompt_id": prompt.id}

@@ -22,6 +22,7 @@ DEFAULT_MAX_INPUT_BYTES = 50_000_000
 DEFAULT_MAX_INPUT_FILES = 64
 DEFAULT_MAX_TOTAL_INPUT_BYTES = 200_000_000
 MAX_NAME_BYTES = 255
+MAX_NAME_PARTS = 8  # "a/b/.../f.png": seven folders at most under ComfyUI's input folder
 MAX_API_KEY_CHARS = 4096
 MAX_URL_CHARS = 8192  # what common HTTP servers accept in a request line
 # JSON objects and lists within each other, counted from input; deeper breaks json.dumps, copy and logging later
@@ -42,7 +43,8 @@ def parse_job_input(
     _check_values({**data, "workflow": workflow}, "input")
     images = _images(data.get("images"), max_input_bytes, max_input_files, max_total_input_bytes)
     key = data.get("comfy_org_api_key")
-    if key is not None and (not isinstance(key, str) or not key.strip()):
+    # worker-comfyui 5.x: an empty key means "no key", so the worker's COMFY_ORG_API_KEY is sent instead
+    if key is not None and (not isinstance(key, str) or (key and not key.strip())):
         raise InvalidInput("input.comfy_org_api_key must be a non-empty string")
     if key is not None and len(key) > MAX_API_KEY_CHARS:
         raise InvalidInput(f"input.comfy_org_api_key is longer than {MAX_API_KEY_CHARS} characters")
@@ -225,15 +227,27 @@ def _url(value: Any, index: int) -> str:
 
 
 def _image_name(name: Any, index: int) -> str:
+    """A file name, or a path of folders and a file name under ComfyUI's input folder ("sub/a.png")."""
     if not isinstance(name, str) or not name.strip():
         raise InvalidInput(f"input.images[{index}].name must be a non-empty string")
     if len(name.encode("utf-8", errors="replace")) > MAX_NAME_BYTES:
         raise InvalidInput(f"input.images[{index}].name is longer than {MAX_NAME_BYTES} bytes (file systems refuse it)")
-    for bad, label in (("/", "'/'"), ("\\", "'\\'"), ("..", "'..'"), ("\x00", "a NUL byte")):
+    for bad, label in (("\\", "'\\'"), ("..", "'..'"), ("\x00", "a NUL byte")):
         if bad in name:
             raise InvalidInput(f"input.images[{index}].name {name!r} must not contain {label}")
-    if not name.replace(".", "").strip():
-        raise InvalidInput(f"input.images[{index}].name {name!r} names no file: it is only dots and spaces")
+    if name.startswith("/"):
+        raise InvalidInput(
+            f"input.images[{index}].name {name!r} must not start with '/': names are paths in ComfyUI's input folder"
+        )
+    parts = name.split("/")
+    if "" in parts:
+        raise InvalidInput(f"input.images[{index}].name {name!r} has an empty part: a '/' at its end or two in a row")
+    if len(parts) > MAX_NAME_PARTS:
+        raise InvalidInput(f"input.images[{index}].name {name!r} is more than {MAX_NAME_PARTS - 1} folders deep")
+    for part in parts:
+        if not part.replace(".", "").strip():
+            what = "it is" if part == name else f"{part!r} is"
+            raise InvalidInput(f"input.images[{index}].name {name!r} names no file: {what} only dots and spaces")
     return name
 
 

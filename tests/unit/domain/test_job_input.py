@@ -46,10 +46,37 @@ def test_refuses_bad_input_with_a_clear_message(raw, message):
         parse_job_input(raw)
 
 
-@pytest.mark.parametrize("name", ["", "  ", "a/b.png", "a\\b.png", "..png", "x\x00.png", None, 3])
+@pytest.mark.parametrize("name", ["", "  ", "/a.png", "a\\b.png", "..png", "x\x00.png", None, 3])
 def test_refuses_unsafe_image_names(name):
     with pytest.raises(InvalidInput, match=r"input.images\[0\].name"):
         parse_job_input({"workflow": WORKFLOW, "images": [{"name": name, "image": "aGk="}]})
+
+
+@pytest.mark.parametrize("name", ["sub/a.png", "a/b/c/d/e/f/g/h.png", "sub dir/.hidden/a b.png", "\u00e9t\u00e9/a.png"])
+def test_names_with_folders_are_paths_in_the_input_folder(name):
+    parsed = parse_job_input({"workflow": WORKFLOW, "images": [{"name": name, "image": "aGk="}]})
+    assert parsed.images[0].name == name
+
+
+@pytest.mark.parametrize(("name", "said"), [
+    ("/a.png", "must not start with '/'"),
+    ("/etc/passwd", "must not start with '/'"),
+    ("sub/../a.png", "must not contain '..'"),
+    ("../a.png", "must not contain '..'"),
+    ("a//b.png", "has an empty part"),
+    ("sub/", "has an empty part"),
+    ("sub\\a.png", "must not contain '\\'"),
+    ("sub/\x00a.png", "NUL"),
+    ("./a.png", "names no file: '.' is only dots and spaces"),
+    ("sub/ . /a.png", "names no file: ' . ' is only dots and spaces"),
+    ("sub/ ", "names no file: ' ' is only dots and spaces"),
+    ("a/b/c/d/e/f/g/h/i.png", "more than 7 folders deep"),
+    ("d" * 100 + "/" + "e" * 100 + "/" + "a" * 60, "longer than 255 bytes"),
+])
+def test_refuses_names_that_leave_the_input_folder_or_name_no_file(name, said):
+    with pytest.raises(InvalidInput, match=r"input.images\[0\].name") as caught:
+        parse_job_input({"workflow": WORKFLOW, "images": [{"name": name, "image": "aGk="}]})
+    assert said in str(caught.value)
 
 
 def test_refuses_duplicated_names():
@@ -121,6 +148,12 @@ def test_api_key_goes_to_extra_data_and_never_into_reprs():
 def test_env_default_key_is_used_when_the_input_has_none():
     assert new_job("j", {"workflow": WORKFLOW}, default_api_key="k").prompt.extra_data == {"api_key_comfy_org": "k"}
     assert new_job("j", {"workflow": WORKFLOW}).prompt.extra_data == {}
+
+
+def test_an_empty_key_means_the_workers_key_as_in_worker_comfyui_5():
+    job = new_job("j", {"workflow": WORKFLOW, "comfy_org_api_key": ""}, default_api_key="k")
+    assert job.prompt.extra_data == {"api_key_comfy_org": "k"}
+    assert new_job("j", {"workflow": WORKFLOW, "comfy_org_api_key": ""}).prompt.extra_data == {}
 
 
 def test_each_job_gets_fresh_ids():
