@@ -12,7 +12,7 @@ from typing import Callable, Iterable, Iterator, Optional
 
 from domain.budget import Budget
 from domain.errors import Cancelled, JobTimedOut, OutputNotConverted, ResponseTooLarge, WorkerError
-from domain.model import Download, OutputFailure, OutputFormat, OutputRef, StoredOutput
+from domain.model import Download, OutputFailure, OutputFormat, OutputRef, StoredOutput, TextOutput
 from domain.node_ids import node_order
 from domain.output_storage import OutputStorage
 from domain.ports import ImageConverter, ImageSink, ImageSource
@@ -54,12 +54,14 @@ class Delivery:
     ) -> None:
         self._job_id, self._source, self._budget = job_id, source, budget
         self._options, self._converter, self._on_stored = options, converter, on_stored
+        self._allowance = allowance
         self._storage = OutputStorage(job_id, sink, budget, allowance=allowance, overflow=overflow)
         self._pool: Optional[ThreadPoolExecutor] = None
         self._futures: dict[OutputRef, Future] = {}
         self._inband: dict[OutputRef, bytes] = {}
         self._notes: dict[OutputRef, OutputFailure] = {}
         self._refusal: Optional[ResponseTooLarge] = None
+        self._texts: set[TextOutput] = set()
         self._lock = threading.Lock()
 
     def wanted(self, ref: OutputRef) -> bool:
@@ -89,8 +91,20 @@ class Delivery:
             self._inband[ref] = data
         self.submit(ref)
 
-    def finish(self, refs: Iterable[OutputRef]) -> tuple[list[StoredOutput], list[OutputFailure]]:
-        """Deliver what `/history` lists and was not yet on its way, wait for all, in node then list order."""
+    def add_texts(self, texts: Iterable[TextOutput]) -> None:
+        """Texts the answer will carry: counted once each, so that outputs still to come make room for them."""
+        with self._lock:
+            new = [text for text in texts if text not in self._texts]
+            self._texts.update(new)
+        if self._allowance is not None and new:
+            self._allowance.add_texts(new)
+
+    def finish(
+        self, refs: Iterable[OutputRef], texts: Iterable[TextOutput] = ()
+    ) -> tuple[list[StoredOutput], list[OutputFailure]]:
+        """Deliver what `/history` lists and was not yet on its way, wait for all, in node then list order;
+        `ResponseTooLarge` if the texts and error lines, which no sink can take, leave the answer over its limit."""
+        self.add_texts(texts)
         final = [ref for ref in refs if self.wanted(ref)] + list(self._inband)
         stored, failures = [], []
         try:
@@ -112,7 +126,18 @@ class Delivery:
             self._raise_if_refused()
             raise
         self.close()
+        self._check_size(failures)
         return stored, failures
+
+    def _check_size(self, failures: list[OutputFailure]) -> None:
+        if self._allowance is None:
+            return
+        for failure in failures:
+            self._allowance.add_failure(failure)
+        too_large = self._allowance.over()
+        if too_large is not None:
+            log.warning("the texts and error lines leave the answer over MAX_RESPONSE_BYTES: %s", too_large)
+            raise too_large
 
     def abort(self) -> None:
         """Stop what has not started; what runs sees the budget's stop or deadline between chunks."""

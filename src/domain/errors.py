@@ -43,12 +43,22 @@ class WorkerError(Exception):
     """
 
     code = "worker_error"
+    replace_worker = False  # the worker cannot be trusted with another job: RunPod should start a fresh one
 
-    def __init__(self, message: str, *, details: Sequence[str] = (), data: Optional[Mapping[str, Any]] = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        details: Sequence[str] = (),
+        data: Optional[Mapping[str, Any]] = None,
+        replace_worker: Optional[bool] = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details = list(details)
         self.data = dict(data or {})
+        if replace_worker is not None:
+            self.replace_worker = replace_worker
 
     def summary(self) -> str:
         first_line = " ".join(self.message[: SUMMARY_LIMIT + 1].split())
@@ -137,6 +147,7 @@ class NodeMissing(WorkflowRejected):
 
 class ComfyProcessDied(ComfyUnreachable):
     code = "comfy_process_died"
+    replace_worker = True
 
 
 class Stalled(ComfyError):

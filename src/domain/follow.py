@@ -190,7 +190,7 @@ class PromptFollower:
             return
         raise ComfyUnreachable(
             f"cannot reopen the websocket to ComfyUI after {self._p.reconnect_attempts} retries: {last}",
-            data={"refresh_worker": True},
+            replace_worker=True,
         )
 
     def _ask(self, why: str) -> tuple[Optional[Ending], Optional[str]]:

@@ -145,8 +145,18 @@ class OutputFailure:
 
 @dataclass(frozen=True)
 class JobResult:
-    """What a finished job produced: stored files, texts and per-output failures."""
+    """What a finished job produced: stored files, texts, per-output failures, and how it went."""
 
     outputs: tuple[StoredOutput, ...] = ()
     texts: tuple[TextOutput, ...] = ()
     failures: tuple[OutputFailure, ...] = ()
+    timings_ms: Mapping[str, int] = field(default_factory=dict)
+    comfyui_version: Optional[str] = None
+    replace_worker: bool = False
+
+
+@dataclass(frozen=True)
+class WorkflowChecked:
+    """A dry run's result: the workflow is valid on this ComfyUI, and nothing was queued."""
+
+    nodes: int

@@ -10,7 +10,7 @@ from typing import Any, Iterable, Iterator, Optional
 from domain.budget import Budget
 from domain.model import OutputRef, StoredOutput
 from domain.ports import ImageSink
-from domain.response_allowance import INLINE_KIND, ResponseAllowance, base64_length, entry_bytes, listed
+from domain.response_allowance import INLINE_KIND, ResponseAllowance, base64_length, listed
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ class OutputStorage:
             return self._store_in(self._sink, ref, filename, content_type, chunks)
         if self._sink.kind != INLINE_KIND:
             return self._store_counted(allowance, self._sink, ref, filename, content_type, chunks)
-        overhead = entry_bytes(ref, filename, content_type, self._sink.kind)
+        overhead = allowance.entry_bytes(ref, filename, content_type, self._sink.kind)
         if length is None:
             return self._store_metered(allowance, ref, filename, content_type, chunks, overhead)
         size, entry = base64_length(length) + overhead, listed(ref, filename, length)
@@ -155,7 +155,7 @@ class OutputStorage:
     ) -> StoredOutput:
         """Into a sink whose entries hold a URL: in the answer whatever the limit, and counted."""
         stored = self._store_in(sink, ref, filename, content_type, chunks)
-        allowance.add(entry_bytes(ref, filename, content_type, sink.kind, len(stored.data)))
+        allowance.add(allowance.entry_bytes(ref, filename, content_type, sink.kind, len(stored.data)))
         return stored
 
     def _store_in(

@@ -6,7 +6,16 @@ from typing import Any, ContextManager, Iterable, Mapping, Optional, Protocol
 
 from domain.budget import Budget
 from domain.events import Event
-from domain.model import Download, OutputRef, Prompt, PromptHistory, PromptState
+from domain.model import (
+    Download,
+    OutputFailure,
+    OutputRef,
+    Prompt,
+    PromptHistory,
+    PromptState,
+    StoredOutput,
+    TextOutput,
+)
 
 
 class ComfyApi(Protocol):
@@ -109,3 +118,17 @@ class InputFetcher(Protocol):
         URL that is refused (scheme, address, size cap) before the bytes are held, `InputFetchFailed` when the
         download fails or outlasts the adapter's own deadline. Never puts credentials or query strings in errors."""
         ...
+
+
+class AnswerFormat(Protocol):
+    """What the job's answer spends on each thing it carries: the wire format is the entrypoint's, the size limit
+    the use case's, so the use case asks."""
+
+    def output_bytes(self, out: StoredOutput) -> int:
+        """One output's entry, `data` included."""
+
+    def text_bytes(self, text: TextOutput) -> int:
+        """One text's entry."""
+
+    def failure_bytes(self, failure: OutputFailure) -> int:
+        """One line of `errors`."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable, Optional
+from typing import Optional
 
 from domain.delivery import Delivery
 from domain.events import (
@@ -19,6 +19,7 @@ from domain.events import (
     StepProgress,
 )
 from domain.follow import Ending
+from domain.job_timings import JobTimings
 from domain.model import Job, OutputRef, PromptHistory, TextOutput
 from domain.progress import ProgressTracker
 
@@ -31,8 +32,8 @@ INBAND_OUTPUT_CLASSES = frozenset({"SaveImageWebsocket"})
 class PromptRun:
     """Routes one prompt's events to progress, timings and delivery."""
 
-    def __init__(self, job: Job, delivery: Delivery, tracker: ProgressTracker, laps: Laps) -> None:
-        self._job, self._delivery, self._tracker, self._laps = job, delivery, tracker, laps
+    def __init__(self, job: Job, delivery: Delivery, tracker: ProgressTracker, timings: JobTimings) -> None:
+        self._job, self._delivery, self._tracker, self._timings = job, delivery, tracker, timings
         workflow = job.prompt.workflow
         self._inband_nodes = {str(k) for k, v in workflow.items() if v.get("class_type") in INBAND_OUTPUT_CLASSES}
         self._started = False
@@ -63,7 +64,9 @@ class PromptRun:
             self._tracker.step(event.node_id, event.value, event.max)
         elif isinstance(event, NodeExecuted):
             self._files.extend(event.files)
-            self._texts.extend(TextOutput(event.node_id, text) for text in event.texts)
+            texts = [TextOutput(event.node_id, text) for text in event.texts]
+            self._texts.extend(texts)
+            self._delivery.add_texts(texts)
             self._announced.extend(event.files)
         elif isinstance(event, InbandImage):
             node = event.node_id or self._node
@@ -101,33 +104,10 @@ class PromptRun:
     def _start(self) -> None:
         if not self._started:
             self._started = True
-            self._laps.lap("queue_wait", since="queued")
+            self._timings.execution_started()
 
     def _node_changed(self, node_id: Optional[str]) -> None:
         now = time.monotonic()
         if self._node is not None and node_id != self._node:
             log.debug("node %s ran for %.0f ms", self._node, (now - self._node_since) * 1000)
         self._node, self._node_since = node_id, now
-
-
-class Laps:
-    """Wall-clock marks of a job's stages, in milliseconds."""
-
-    def __init__(self, clock: Callable[[], float]) -> None:
-        self._clock = clock
-        self._marks = {"start": clock()}
-        self._last = "start"
-        self.values: dict[str, int] = {}
-
-    def lap(self, name: str, since: Optional[str] = None) -> None:
-        now = self._clock()
-        start = self._marks.get(since or self._last, self._marks[self._last])
-        self.values[name] = int((now - start) * 1000)
-        self._marks[name] = now
-        self._last = name
-        if name == "upload_inputs":
-            self._marks["queued"] = now
-
-    def timings(self) -> dict[str, int]:
-        order = ("wait_ready", "upload_inputs", "queue_wait", "execute", "deliver", "total")
-        return {name: self.values[name] for name in order if name in self.values}

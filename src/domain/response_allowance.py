@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from typing import Any, Optional
 
 from domain.errors import ResponseTooLarge
-from domain.model import OutputRef, StoredOutput
-from domain.response import S3_HINT, file_entry, too_large
+from domain.model import OutputFailure, OutputRef, StoredOutput, TextOutput
+from domain.ports import AnswerFormat
 
 INLINE_KIND = "base64"  # the sink kind whose entries carry the bytes themselves
-# the answer around its entries: keys, timings, ComfyUI's version, the odd error line
+# the answer around its entries: keys, timings, ComfyUI's version, the odd status line
 ANSWER_FRAME_BYTES = 512
+S3_HINT = "configure S3 (BUCKET_ENDPOINT_URL...) to get URLs, "
 
 
 def base64_length(size: int) -> int:
     return (size + 2) // 3 * 4
-
-
-def entry_bytes(ref: OutputRef, filename: str, content_type: str, kind: str, data_chars: int = 0) -> int:
-    """What one entry adds to the answer's JSON: its fields, `data_chars` of data (base64 or a URL), a comma."""
-    skeleton = StoredOutput(ref, filename, kind, "", content_type, size_bytes=10**15, sha256="0" * 64)
-    return len(json.dumps(file_entry(skeleton), separators=(",", ":")).encode("utf-8")) + 1 + data_chars
 
 
 class ResponseAllowance:
@@ -32,8 +26,9 @@ class ResponseAllowance:
     is refused, and the caller sends it to the overflow sink or fails the job with `refusal`.
     """
 
-    def __init__(self, max_bytes: int, used: int = ANSWER_FRAME_BYTES) -> None:
+    def __init__(self, max_bytes: int, answer: AnswerFormat, used: int = ANSWER_FRAME_BYTES) -> None:
         self.max_bytes = max_bytes
+        self._answer = answer
         self._used = used
         self._inline: list[dict[str, Any]] = []
         self._lock = threading.Lock()
@@ -41,6 +36,27 @@ class ResponseAllowance:
     @property
     def used(self) -> int:
         return self._used
+
+    def entry_bytes(self, ref: OutputRef, filename: str, content_type: str, kind: str, data_chars: int = 0) -> int:
+        """What one output's entry adds to the answer: its fields at their largest, and `data_chars` of data."""
+        skeleton = StoredOutput(ref, filename, kind, "", content_type, size_bytes=10**15, sha256="0" * 64)
+        return self._answer.output_bytes(skeleton) + data_chars
+
+    def add_texts(self, texts: list[TextOutput]) -> None:
+        """Count texts, which the answer carries whatever the limit."""
+        self.add(sum(self._answer.text_bytes(text) for text in texts))
+
+    def add_failure(self, failure: OutputFailure) -> None:
+        """Count a line of `errors`, which the answer carries whatever the limit."""
+        self.add(self._answer.failure_bytes(failure))
+
+    def over(self) -> Optional[ResponseTooLarge]:
+        """The job's error when what the answer carries whatever the limit took it over; None if it fits."""
+        with self._lock:
+            if self._used <= self.max_bytes:
+                return None
+            outputs = sorted(self._inline, key=lambda e: e["size_bytes"], reverse=True)
+            return too_large(self._used, self.max_bytes, outputs, S3_HINT)
 
     def take(self, size: int, listed: Optional[dict[str, Any]] = None) -> bool:
         """Count `size` more bytes if the answer stays within the limit; `listed` names the output they belong to."""
@@ -78,3 +94,17 @@ class ResponseAllowance:
 def listed(ref: OutputRef, filename: str, size: int) -> dict[str, Any]:
     """An output as a refusal lists it."""
     return {"filename": filename, "node_id": ref.node_id, "size_bytes": size}
+
+
+def too_large(size: int, max_bytes: int, inline: list, s3_hint: str) -> ResponseTooLarge:
+    listed = ", ".join(f"{e['filename']} (node {e['node_id']}, {e['size_bytes']:,} bytes)" for e in inline)
+    return ResponseTooLarge(
+        f"the outputs make a {size:,}-byte response, over MAX_RESPONSE_BYTES={max_bytes:,} (RunPod refuses larger "
+        f"results): {s3_hint}ask for a smaller format (input.output_format), or raise MAX_RESPONSE_BYTES up to "
+        f"RunPod's limit" + (f"; outputs: {listed}" if listed else ""),
+        data={
+            "response_bytes": size,
+            "max_response_bytes": max_bytes,
+            "outputs": [{k: e[k] for k in ("filename", "node_id", "size_bytes")} for e in inline],
+        },
+    )

@@ -7,7 +7,7 @@ import logging
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import Callable, Optional, TypeVar
+from typing import Callable, Optional, TypeVar, Union
 
 from domain.budget import Budget
 from domain.delivery import Delivery, DeliveryOptions
@@ -24,11 +24,20 @@ from domain.errors import (
 )
 from domain.follow import FollowPolicy, PromptFollower
 from domain.job_input import DEFAULT_MAX_TOTAL_INPUT_BYTES
-from domain.model import Job, JobResult, Outcome, StoredOutput
-from domain.ports import ComfyApi, EventStream, ExecutionMonitor, ImageConverter, ImageSink, ImageSource, InputFetcher
+from domain.job_timings import JobTimings
+from domain.model import Job, JobResult, Outcome, StoredOutput, WorkflowChecked
+from domain.ports import (
+    AnswerFormat,
+    ComfyApi,
+    EventStream,
+    ExecutionMonitor,
+    ImageConverter,
+    ImageSink,
+    ImageSource,
+    InputFetcher,
+)
 from domain.progress import ProgressSink, ProgressTracker
-from domain.prompt_run import Laps, PromptRun
-from domain.response import fit_response, success_response
+from domain.prompt_run import PromptRun
 from domain.response_allowance import ResponseAllowance
 from domain.workflow_check import check_workflow
 from domain.workflow_errors import raise_for_issues
@@ -45,6 +54,7 @@ class Services:
     monitor: ExecutionMonitor
     source: ImageSource
     sink: ImageSink
+    answer: AnswerFormat
     policy: FollowPolicy = field(default_factory=FollowPolicy)
     concurrency: int = 4
     max_response_bytes: int = 10_000_000
@@ -62,15 +72,16 @@ def run_job(
     on_progress: Optional[ProgressSink] = None,
     on_output: Optional[Callable[[StoredOutput], None]] = None,
     clock: Callable[[], float] = time.monotonic,
-) -> dict:
-    """Wait for ComfyUI, upload inputs, queue with the socket open, deliver outputs as they come, answer."""
-    laps = Laps(clock)
+) -> Union[JobResult, WorkflowChecked]:
+    """Wait for ComfyUI, upload inputs, queue with the socket open, deliver outputs as they come; the result, or
+    for a dry run the check's. Raises the job's `WorkerError` when it fails."""
+    timings = JobTimings(clock)
     svc.comfy.wait_until_ready(budget)
-    laps.lap("wait_ready")
+    timings.ready()
     if job.input.validate_only:
         return validate_only(job, svc, budget)
     _upload_inputs(job, svc, budget)
-    laps.lap("upload_inputs")
+    timings.uploaded()
     delivery = Delivery(
         job.id,
         source=svc.source,
@@ -79,10 +90,10 @@ def run_job(
         converter=svc.converter,
         on_stored=on_output,
         options=DeliveryOptions(svc.concurrency, job.input.include_temp, job.input.output_format),
-        allowance=ResponseAllowance(svc.max_response_bytes),
+        allowance=ResponseAllowance(svc.max_response_bytes, svc.answer),
         overflow=svc.overflow,
     )
-    run = PromptRun(job, delivery, ProgressTracker(job.prompt.workflow, on_progress, clock=clock), laps)
+    run = PromptRun(job, delivery, ProgressTracker(job.prompt.workflow, on_progress, clock=clock), timings)
     with ExitStack() as stack:
         stack.callback(delivery.close)
         stream = _open_stream(job, svc, budget, stack)
@@ -103,23 +114,25 @@ def run_job(
         except BaseException:
             delivery.abort()
             raise
-        laps.lap("execution", since="queued")
+        timings.prompt_ended()
         if ending.outcome.status != "success":
             delivery.abort()
             raise_for_outcome(ending.outcome)
         history = ending.history or run.history_from_frames(ending) or svc.comfy.history(job.prompt.id, budget)
-        stored, failures = delivery.finish(history.files)
-    laps.lap("deliver", since="execution")
-    if history.started_ms is not None and history.ended_ms is not None:
-        laps.values["execute"] = history.ended_ms - history.started_ms
-    laps.lap("total", since="start")
+        stored, failures = delivery.finish(history.files, history.texts)
+    timings.delivered()
+    timings.executed(history.started_ms, history.ended_ms)
     log.info("prompt %s succeeded: %d output(s) delivered, %d failed", job.prompt.id, len(stored), len(failures))
-    result = JobResult(outputs=tuple(stored), texts=history.texts, failures=tuple(failures))
-    extra = {"timings_ms": laps.timings(), "comfyui": {"version": getattr(svc.comfy, "version", None)}}
-    return fit_response(job.id, success_response(result, extra), svc.max_response_bytes, svc.overflow, budget)
+    return JobResult(
+        outputs=tuple(stored),
+        texts=history.texts,
+        failures=tuple(failures),
+        timings_ms=timings.report(),
+        comfyui_version=getattr(svc.comfy, "version", None),
+    )
 
 
-def validate_only(job: Job, svc: Services, budget: Budget) -> dict:
+def validate_only(job: Job, svc: Services, budget: Budget) -> WorkflowChecked:
     """Check the workflow against this ComfyUI's `/object_info` without queueing anything."""
     names = {item.name for item in job.input.images}
     info = svc.comfy.object_info(budget)
@@ -130,7 +143,7 @@ def validate_only(job: Job, svc: Services, budget: Budget) -> dict:
         issues = check_workflow(job.prompt.workflow, info, input_files=names)
     raise_for_issues(issues, info)
     log.info("workflow is valid (%d nodes); nothing was queued", len(job.prompt.workflow))
-    return {"status": "valid", "nodes": len(job.prompt.workflow)}
+    return WorkflowChecked(nodes=len(job.prompt.workflow))
 
 
 def raise_for_outcome(outcome: Outcome) -> None:

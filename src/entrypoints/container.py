@@ -24,6 +24,7 @@ from adapters.process_liveness import ProcessLiveness
 from adapters.s3_sink import S3ImageSink
 from domain.follow import FollowPolicy
 from domain.run_job import Services
+from entrypoints.answers import RunPodAnswerFormat
 from entrypoints.job_runner import JobRunner
 from entrypoints.settings import Settings, read_settings
 
@@ -129,6 +130,7 @@ class Container(containers.DeclarativeContainer):
         monitor=execution_monitor,
         source=image_source,
         sink=image_sink,
+        answer=providers.Object(RunPodAnswerFormat()),
         policy=follow_policy,
         concurrency=config.output.concurrency,
         max_response_bytes=config.output.max_response_bytes,

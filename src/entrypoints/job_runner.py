@@ -6,14 +6,14 @@ import asyncio
 import logging
 import time
 import uuid
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Optional
 
 from domain.budget import Budget
-from domain.errors import WorkerError, clip
+from domain.errors import WorkerError
 from domain.job_input import DEFAULT_MAX_INPUT_FILES, DEFAULT_MAX_TOTAL_INPUT_BYTES, new_job
-from domain.model import Job, StoredOutput
-from domain.response import error_response
+from domain.model import Job, JobResult, StoredOutput
 from domain.run_job import Services, run_job
+from entrypoints.answers import answer, answer_without_files, error_answer, internal_error_answer, within_limit
 from entrypoints.job_logging import register_secret
 
 log = logging.getLogger(__name__)
@@ -22,7 +22,7 @@ OutputCallback = Callable[[StoredOutput], None]
 
 
 class JobRunner:
-    """Turns a RunPod job into a response dict; never raises but `CancelledError`."""
+    """Turns a RunPod job into its answer, one path per job; never raises but `CancelledError`."""
 
     def __init__(
         self,
@@ -49,35 +49,23 @@ class JobRunner:
         self._still_running: set[str] = set()
 
     async def run(self, job: dict, on_output: Optional[OutputCallback] = None) -> dict[str, Any]:
+        """The job's answer; with `on_output` each output goes there as it is delivered, and the answer leaves
+        the files out (a streamed job's last item)."""
         budget = Budget(deadline=time.monotonic() + self._timeout_s if self._timeout_s else None)
         client_id = self._free_client_ids.pop() if self._free_client_ids else str(uuid.uuid4())
-        try:
-            return await self._run_with(job, budget, client_id, on_output)
-        finally:
-            if not budget.stopped or self._stopped_in_time(client_id):
-                self._free_client_ids.append(client_id)
-
-    async def _run_with(
-        self, job: dict, budget: Budget, client_id: str, on_output: Optional[OutputCallback]
-    ) -> dict[str, Any]:
         prompt_id = str(uuid.uuid4())  # chosen here, so that a cancel can name the prompt before the input is read
-        progress = self._progress
-        on_progress = (lambda update: progress(job, update)) if progress else None
-        guarded = (lambda out: None if budget.stopped else on_output(out)) if on_output else None
         # Everything that reads the caller's input, logs it or answers it runs in the thread: caller text can be
         # megabytes long, and the event loop carries the SDK's heartbeat and every other job.
-        work = asyncio.ensure_future(
-            asyncio.to_thread(self._run, job, prompt_id, client_id, budget, on_progress, guarded)
-        )
+        work = asyncio.ensure_future(asyncio.to_thread(self._answer, job, prompt_id, client_id, budget, on_output))
         try:
-            response = await asyncio.shield(work)
+            return await asyncio.shield(work)
         except asyncio.CancelledError:
             if not await self._cancelled(prompt_id, budget, work):
                 self._still_running.add(client_id)
             raise
-        if self._refresh_worker or response.pop("_refresh_worker", False):
-            response["refresh_worker"] = True
-        return response
+        finally:
+            if not budget.stopped or self._stopped_in_time(client_id):
+                self._free_client_ids.append(client_id)
 
     def warm_up(self, workflow: dict) -> None:
         """Run `workflow` once before the first job so its models are loaded; a failure is only logged."""
@@ -90,42 +78,46 @@ class JobRunner:
             return
         log.info("warm-up workflow ran in %.1f s", time.monotonic() - started)
 
-    def _run(self, raw: dict, prompt_id: str, client_id: str, budget: Budget, on_progress, on_output) -> dict[str, Any]:
-        job = self._read(raw, prompt_id, client_id)
-        if isinstance(job, dict):
-            return job
-        register_secret(job.input.comfy_org_api_key)
+    def _answer(
+        self, raw: dict, prompt_id: str, client_id: str, budget: Budget, on_output: Optional[OutputCallback]
+    ) -> dict[str, Any]:
+        """Read the input, run the job, answer: in the job's thread, never raising."""
+        refresh = self._refresh_worker
         try:
-            return run_job(job, self._svc, budget, on_progress=on_progress, on_output=on_output)
-        except WorkerError as exc:
-            log.error("job failed: %s", exc.summary())
-            response = error_response(exc)
-            if exc.data.get("refresh_worker") or exc.code == "comfy_process_died":
-                response["_refresh_worker"] = True
-            return response
-        except Exception as exc:  # an unforeseen bug must still give the caller one clear line
-            log.exception("job failed unexpectedly")
-            return _internal_error(exc)
-
-    def _read(self, raw: dict, prompt_id: str, client_id: str) -> Union[Job, dict[str, Any]]:
-        """The job, or the answer that rejects its input."""
-        try:
-            return new_job(
-                str(raw.get("id", "")),
-                raw.get("input"),
-                default_api_key=self._default_api_key,
-                max_input_bytes=self._max_input_bytes,
-                max_input_files=self._max_input_files,
-                max_total_input_bytes=self._max_total_input_bytes,
-                client_id=client_id,
-                new_id=lambda: prompt_id,
-            )
+            job = self._read(raw, prompt_id, client_id)
         except WorkerError as exc:
             log.warning("rejected input: %s", exc.summary())
-            return error_response(exc)
-        except Exception as exc:  # an unforeseen bug must still give the caller one clear line
+            return error_answer(exc, replace_worker=refresh)
+        except Exception as exc:
             log.exception("reading the job's input failed unexpectedly")
-            return _internal_error(exc)
+            return internal_error_answer(exc, replace_worker=refresh)
+        register_secret(job.input.comfy_org_api_key)
+        progress = self._progress
+        on_progress = (lambda update: progress(raw, update)) if progress else None
+        guarded = (lambda out: None if budget.stopped else on_output(out)) if on_output else None
+        try:
+            finished = run_job(job, self._svc, budget, on_progress=on_progress, on_output=guarded)
+        except WorkerError as exc:
+            log.error("job failed: %s", exc.summary())
+            return error_answer(exc, replace_worker=refresh)
+        except Exception as exc:
+            log.exception("job failed unexpectedly")
+            return internal_error_answer(exc, replace_worker=refresh)
+        if on_output is not None and isinstance(finished, JobResult):
+            return answer_without_files(finished, replace_worker=refresh)
+        return within_limit(answer(finished, replace_worker=refresh), self._svc.max_response_bytes)
+
+    def _read(self, raw: dict, prompt_id: str, client_id: str) -> Job:
+        return new_job(
+            str(raw.get("id", "")),
+            raw.get("input"),
+            default_api_key=self._default_api_key,
+            max_input_bytes=self._max_input_bytes,
+            max_input_files=self._max_input_files,
+            max_total_input_bytes=self._max_total_input_bytes,
+            client_id=client_id,
+            new_id=lambda: prompt_id,
+        )
 
     def _stopped_in_time(self, client_id: str) -> bool:
         """A thread still running after a cancel keeps its socket: its client id is not handed out again."""
@@ -142,7 +134,3 @@ class JobRunner:
             return False
         log.info("the cancelled job stopped")
         return True
-
-
-def _internal_error(exc: Exception) -> dict[str, Any]:
-    return {"error": f"internal_error: {type(exc).__name__}: {clip(str(exc))}", "error_code": "internal_error"}

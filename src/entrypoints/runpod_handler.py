@@ -8,7 +8,7 @@ import os
 from typing import Any, AsyncIterator, Awaitable, Callable, Union
 
 from domain.model import StoredOutput
-from domain.response import file_entry
+from entrypoints.answers import stream_item
 from entrypoints.config_error import config_error_handler
 from entrypoints.container import Container, build_container
 from entrypoints.job_logging import MAX_JOB_ID_CHARS, configure_logging, current_job_id
@@ -45,10 +45,10 @@ def make_handler(container: Container) -> Handler:
                 await asyncio.wait({work, getter}, return_when=asyncio.FIRST_COMPLETED)
                 if getter.done():
                     out = getter.result()
-                    yield {out.ref.kind: [file_entry(out)]}
+                    yield stream_item(out)
                 else:
                     getter.cancel()
-            yield _summary(work.result())
+            yield work.result()
         except asyncio.CancelledError:
             work.cancel()
             await asyncio.wait({work})
@@ -57,16 +57,6 @@ def make_handler(container: Container) -> Handler:
             current_job_id.reset(token)
 
     return streaming_handler if container.config.output.stream() else handler
-
-
-def _summary(response: dict) -> dict:
-    """The streamed job's last item: everything but the file entries already yielded one by one."""
-    return {
-        key: value
-        for key, value in response.items()
-        if not (isinstance(value, list) and value and isinstance(value[0], dict) and "filename" in value[0])
-        and key != "images"
-    }
 
 
 def main() -> None:

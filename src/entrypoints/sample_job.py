@@ -18,6 +18,7 @@ import sys
 from typing import Iterator, Optional
 
 from adapters.comfy_http_api import ComfyHttpApi
+from comfy_runpod_client.outputs import is_entry_list
 from domain.budget import Budget
 from domain.errors import ComfyUnreachable
 from entrypoints.container import build_container
@@ -70,13 +71,7 @@ def _report(response: dict, out: pathlib.Path) -> int:
         print(f"Job failed: {response['error']}")
         return 1
     out.mkdir(parents=True, exist_ok=True)
-    files = [
-        e
-        for key, entries in response.items()
-        if isinstance(entries, list) and key not in ("text", "errors")
-        for e in entries
-        if isinstance(e, dict) and "filename" in e
-    ]
+    files = [e for key, entries in response.items() if key != "text" and is_entry_list(entries) for e in entries]
     status = f" ({response['status']})" if "status" in response else ""
     print(f"Job succeeded: {len(files)} output(s){status}")
     for entry in files:

@@ -21,8 +21,8 @@ from domain.budget import Budget
 from domain.delivery import Delivery, DeliveryOptions
 from domain.errors import ResponseTooLarge
 from domain.model import JobResult, OutputRef
-from domain.response import fit_response, response_size, success_response
 from domain.response_allowance import ResponseAllowance
+from entrypoints.answers import RunPodAnswerFormat, answer, response_size
 
 pytestmark = pytest.mark.integration
 
@@ -125,15 +125,15 @@ def six_outputs(comfy_sim):
 
 
 def answer_within_the_limit(sim, refs, overflow, source=None, concurrency=2):
-    """What run_job does with the outputs: deliver them within the limit, then build and check the answer."""
+    """What run_job does with the outputs: deliver them within the limit; then the answer the entrypoint makes."""
     budget = Budget()
     source = source or ComfyViewImageSource(sim.base_url)
     delivery = Delivery("mem-job", source=source, sink=Base64ImageSink(), budget=budget,
-                        options=DeliveryOptions(concurrency=concurrency), allowance=ResponseAllowance(LIMIT),
+                        options=DeliveryOptions(concurrency=concurrency), allowance=ResponseAllowance(LIMIT, RunPodAnswerFormat()),
                         overflow=overflow)
     stored, failures = delivery.finish(refs)
     assert not failures
-    return fit_response("mem-job", success_response(JobResult(outputs=tuple(stored))), LIMIT, overflow, budget)
+    return answer(JobResult(outputs=tuple(stored)))
 
 
 class CountingSource(ComfyViewImageSource):

@@ -8,7 +8,7 @@ import pytest
 from domain.errors import OutputNotConverted, ResponseTooLarge
 from domain.events import NodeExecuted, NodeStarted
 from domain.model import Download, Outcome, OutputRef, PromptHistory
-from domain.response import response_size
+from entrypoints.answers import response_size
 from unit.domain.fake_stream import WaitUntil
 from unit.domain.fakes import FakeConverter, InMemorySink
 from unit.domain.world import PID, plain_run, world

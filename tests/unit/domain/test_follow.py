@@ -65,7 +65,7 @@ def test_reopen_failing_every_attempt_asks_for_a_fresh_worker():
     with pytest.raises(ComfyUnreachable) as caught:
         follower.run()
     assert stream.reopens == POLICY.reconnect_attempts + 1
-    assert caught.value.data["refresh_worker"] is True
+    assert caught.value.replace_worker is True
     assert comfy.calls.of("state") == []
 
 

@@ -6,7 +6,7 @@ from domain.errors import (Cancelled, ComfyProcessDied, ComfyUnreachable, Execut
 from domain.events import ExecutionStarted, NodeStarted, PromptEnded, PromptFinished
 from domain.follow import FollowPolicy
 from domain.model import Outcome, OutputRef, PromptHistory, PromptState
-from domain.response import error_response
+from entrypoints.answers import error_answer
 from unit.domain.fake_stream import Do, Silence
 from unit.domain.world import CID, PID, WORKFLOW, plain_run, world
 
@@ -37,7 +37,7 @@ def test_execution_error_names_node_class_and_message_on_one_line():
               files={"a.png": b"png"})
     with pytest.raises(ExecutionFailed) as caught:
         w.run()
-    response = error_response(caught.value)
+    response = error_answer(caught.value)
     assert response["error"] == "execution_failed: node 2 (ImageToMask): IndexError: index 3 is out of bounds"
     assert response["data"]["traceback"] == ["x"]
     assert w.calls.of("history") == [] and w.sink.stored == {}

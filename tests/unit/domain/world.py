@@ -10,6 +10,7 @@ from domain.follow import FollowPolicy
 from domain.job_input import new_job
 from domain.model import Job, Outcome, PromptHistory
 from domain.run_job import Services, run_job
+from entrypoints.answers import RunPodAnswerFormat, answer
 from unit.domain.fake_stream import ScriptedMonitor, ScriptedStream
 from unit.domain.fakes import Calls, FakeClock, FakeComfy, InMemorySink, InMemorySource
 
@@ -42,11 +43,12 @@ class World:
     progress: list = field(default_factory=list)
 
     def run(self, **kwargs) -> dict:
+        """The job's answer, made as the entrypoint makes it from the use case's result."""
         svc = Services(comfy=self.comfy, monitor=self.monitor, source=self.source, sink=self.sink,
-                       **{"policy": POLICY, **self.services})
+                       answer=RunPodAnswerFormat(), **{"policy": POLICY, **self.services})
         kwargs.setdefault("on_output", self.outputs.append)
         kwargs.setdefault("on_progress", self.progress.append)
-        return run_job(self.job, svc, self.budget, clock=self.clock, **kwargs)
+        return answer(run_job(self.job, svc, self.budget, clock=self.clock, **kwargs))
 
 
 def world(script=None, *, history: Optional[PromptHistory] = None, files: Optional[dict] = None, raw=None,

@@ -1,0 +1,147 @@
+"""RunPod answers made from the use case's results and errors: the worker-comfyui 5.x shape and the extra fields."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Union
+
+from domain.errors import WorkerError, clip
+from domain.model import JobResult, OutputFailure, StoredOutput, TextOutput, WorkflowChecked
+from domain.node_ids import node_order
+from domain.response_allowance import S3_HINT, too_large
+
+log = logging.getLogger(__name__)
+
+Finished = Union[JobResult, WorkflowChecked]
+
+
+def file_entry(out: StoredOutput) -> dict[str, Any]:
+    """One delivered file; `filename`, `type`, `data` are the 5.x shape, the rest rides along."""
+    return {
+        "filename": out.filename,
+        "type": out.type,
+        "data": out.data,
+        "node_id": out.ref.node_id,
+        "subfolder": out.ref.subfolder,
+        "content_type": out.content_type,
+        "size_bytes": out.size_bytes,
+        "sha256": out.sha256,
+    }
+
+
+def text_entry(text: TextOutput) -> dict[str, Any]:
+    return {"node_id": text.node_id, "type": "text", "data": text.text}
+
+
+def _json_bytes(value: Any) -> int:
+    return len(json.dumps(value, separators=(",", ":")).encode("utf-8"))
+
+
+class RunPodAnswerFormat:
+    """What each entry costs in the answer's JSON, a separating comma included (the use case's `AnswerFormat`)."""
+
+    def output_bytes(self, out: StoredOutput) -> int:
+        return _json_bytes(file_entry(out)) + 1
+
+    def text_bytes(self, text: TextOutput) -> int:
+        return _json_bytes(text_entry(text)) + 1
+
+    def failure_bytes(self, failure: OutputFailure) -> int:
+        return _json_bytes(str(failure)) + 1
+
+
+def answer(finished: Finished, *, replace_worker: bool = False) -> dict[str, Any]:
+    """The answer of a job that ran to its end: a dry run's verdict, or its outputs."""
+    if isinstance(finished, WorkflowChecked):
+        response: dict[str, Any] = {"status": "valid", "nodes": finished.nodes}
+    else:
+        response = success_answer(finished)
+    return _with_refresh(response, replace_worker or getattr(finished, "replace_worker", False))
+
+
+def answer_without_files(result: JobResult, *, replace_worker: bool = False) -> dict[str, Any]:
+    """A streamed job's last item: everything but the files, which went one by one."""
+    return _with_refresh(success_answer(result, with_files=False), replace_worker or result.replace_worker)
+
+
+def success_answer(result: JobResult, *, with_files: bool = True) -> dict[str, Any]:
+    """Outputs under their ComfyUI keys (`images`, `audio`, `latents`, `gifs`, a node's own key) and `text`;
+    without `with_files`, everything else (a streamed job's last item, its files having gone one by one)."""
+    errors = [str(failure) for failure in result.failures]
+    if not result.outputs and not result.texts and errors:
+        first = result.failures[0]
+        return {
+            "error": f"{first.code}: no output could be returned; {errors[0]}",
+            "error_code": first.code,
+            "details": errors,
+        }
+    response: dict[str, Any] = {"images": []} if with_files else {}
+    if with_files:
+        for out in result.outputs:
+            response.setdefault(out.ref.kind, []).append(file_entry(out))
+    texts = sorted(result.texts, key=lambda t: node_order(t.node_id))
+    if texts:
+        response["text"] = [text_entry(t) for t in texts]
+    if errors:
+        response["errors"] = errors
+    if not result.outputs and not result.texts:
+        response["status"] = "success_no_images"
+    response["timings_ms"] = dict(result.timings_ms)
+    response["comfyui"] = {"version": result.comfyui_version}
+    return response
+
+
+def stream_item(out: StoredOutput) -> dict[str, Any]:
+    """One streamed output, under its ComfyUI key."""
+    return {out.ref.kind: [file_entry(out)]}
+
+
+def error_answer(error: WorkerError, *, replace_worker: bool = False) -> dict[str, Any]:
+    """A failed job: the `error` line stands on its own; the rest rides along for callers that get it."""
+    response: dict[str, Any] = {"error": error.summary(), "error_code": error.code, "details": error.details}
+    if error.data:
+        response["data"] = error.data
+    return _with_refresh(response, replace_worker or error.replace_worker)
+
+
+def internal_error_answer(exc: BaseException, *, replace_worker: bool = False) -> dict[str, Any]:
+    """An unforeseen bug still gives the caller one clear line."""
+    response = {"error": f"internal_error: {type(exc).__name__}: {clip(str(exc))}", "error_code": "internal_error"}
+    return _with_refresh(response, replace_worker)
+
+
+def within_limit(response: dict[str, Any], max_bytes: int, *, replace_worker: bool = False) -> dict[str, Any]:
+    """The answer, or `response_too_large` if it came out larger than the use case reckoned while delivering."""
+    size = response_size(response)
+    if size <= max_bytes:
+        return response
+    inline = [
+        {"filename": e["filename"], "node_id": e["node_id"], "size_bytes": e["size_bytes"]}
+        for entries in response.values()
+        if isinstance(entries, list)
+        for e in entries
+        if isinstance(e, dict) and e.get("type") == "base64"
+    ]
+    error = too_large(size, max_bytes, sorted(inline, key=lambda e: e["size_bytes"], reverse=True), S3_HINT)
+    log.error("the answer came out at %d bytes, over MAX_RESPONSE_BYTES=%d", size, max_bytes)
+    return error_answer(error, replace_worker=replace_worker or bool(response.get("refresh_worker")))
+
+
+def response_size(response: dict) -> int:
+    """The JSON size of the answer; entries' `data` (base64 or URLs: nothing to escape) are counted, not copied."""
+    lengths = 0
+    skeleton: dict[str, Any] = {}
+    for key, value in response.items():
+        if isinstance(value, list) and all(isinstance(e, dict) and isinstance(e.get("data"), str) for e in value):
+            lengths += sum(len(e["data"]) for e in value if e.get("type") != "text")
+            value = [{**e, "data": ""} if e.get("type") != "text" else e for e in value]
+        skeleton[key] = value
+    return _json_bytes(skeleton) + lengths
+
+
+def _with_refresh(response: dict[str, Any], replace_worker: bool) -> dict[str, Any]:
+    # the SDK takes `refresh_worker` out of the answer and stops the pod once the job's result is sent
+    if replace_worker:
+        response["refresh_worker"] = True
+    return response
