@@ -139,6 +139,16 @@ class Delivery:
             log.warning("the texts and error lines leave the answer over MAX_RESPONSE_BYTES: %s", too_large)
             raise too_large
 
+    def delivered(self) -> list[StoredOutput]:
+        """The outputs stored so far, in node then arrival order (after an abort: what was stored before it)."""
+        with self._lock:
+            done = [
+                (ref, future.result())
+                for ref, future in self._futures.items()
+                if future.done() and not future.cancelled() and future.exception() is None
+            ]
+        return [out for _, out in sorted(done, key=lambda pair: node_order(pair[0].node_id))]
+
     def abort(self) -> None:
         """Stop what has not started; what runs sees the budget's stop or deadline between chunks."""
         with self._lock:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Iterator, Literal, Mapping, Optional
 
+from domain.errors import WorkerError
+
 OutcomeStatus = Literal["success", "error", "interrupted"]
 
 
@@ -153,6 +155,7 @@ class JobResult:
     timings_ms: Mapping[str, int] = field(default_factory=dict)
     comfyui_version: Optional[str] = None
     replace_worker: bool = False
+    cut_short: Optional[WorkerError] = None  # a partial result: what was delivered before this error
 
 
 @dataclass(frozen=True)

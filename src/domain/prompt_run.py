@@ -77,6 +77,10 @@ class PromptRun:
             self._node_changed(None)
             self._tracker.finished()
 
+    def texts(self) -> list[TextOutput]:
+        """The texts output nodes showed so far."""
+        return list(self._texts)
+
     def _deliver_announced(self) -> None:
         """Fetch what `executed` frames announced once the next frame shows ComfyUI busy elsewhere: the next
         node's `executing`, or the prompt's end. A /view answered while ComfyUI still saves slows both."""

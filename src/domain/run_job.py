@@ -7,7 +7,7 @@ import logging
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import Callable, Optional, TypeVar, Union
+from typing import Callable, Optional, Sequence, TypeVar, Union
 
 from domain.budget import Budget
 from domain.delivery import Delivery, DeliveryOptions
@@ -21,11 +21,12 @@ from domain.errors import (
     JobTimedOut,
     ResponseTooLarge,
     Stalled,
+    WorkerError,
 )
 from domain.follow import FollowPolicy, PromptFollower
 from domain.job_input import DEFAULT_MAX_TOTAL_INPUT_BYTES
 from domain.job_timings import JobTimings
-from domain.model import Job, JobResult, Outcome, StoredOutput, WorkflowChecked
+from domain.model import Job, JobResult, Outcome, OutputFailure, StoredOutput, TextOutput, WorkflowChecked
 from domain.ports import (
     AnswerFormat,
     ComfyApi,
@@ -62,6 +63,7 @@ class Services:
     converter: Optional[ImageConverter] = None
     fetcher: Optional[InputFetcher] = None
     max_input_total_bytes: int = DEFAULT_MAX_TOTAL_INPUT_BYTES
+    partial_results: bool = True  # outputs delivered before a failure are the answer, the error beside them
 
 
 def run_job(
@@ -106,7 +108,15 @@ def run_job(
             ending = PromptFollower(
                 stream, svc.comfy, job.prompt.id, budget, svc.policy, run.on_event, clock=clock
             ).run()
-        except (Cancelled, JobTimedOut, Stalled, ResponseTooLarge):
+        except (JobTimedOut, Stalled) as exc:
+            delivery.abort()
+            if queued:
+                svc.comfy.cancel(job.prompt.id)
+            partial = _partial(svc, delivery.delivered(), run.texts(), exc, timings)
+            if partial is None:
+                raise
+            return partial
+        except (Cancelled, ResponseTooLarge):
             delivery.abort()
             if queued:
                 svc.comfy.cancel(job.prompt.id)
@@ -115,13 +125,25 @@ def run_job(
             delivery.abort()
             raise
         timings.prompt_ended()
-        if ending.outcome.status != "success":
+        error = error_for_outcome(ending.outcome)
+        if error is not None and not svc.partial_results:
             delivery.abort()
-            raise_for_outcome(ending.outcome)
+            raise error
         history = ending.history or run.history_from_frames(ending) or svc.comfy.history(job.prompt.id, budget)
-        stored, failures = delivery.finish(history.files, history.texts)
+        try:
+            stored, failures = delivery.finish(history.files, history.texts)
+        except (JobTimedOut, Stalled) as exc:
+            partial = _partial(svc, delivery.delivered(), history.texts, error or exc, timings)
+            if partial is None:
+                raise
+            return partial
     timings.delivered()
     timings.executed(history.started_ms, history.ended_ms)
+    if error is not None:
+        partial = _partial(svc, stored, history.texts, error, timings, failures)
+        if partial is None:
+            raise error
+        return partial
     log.info("prompt %s succeeded: %d output(s) delivered, %d failed", job.prompt.id, len(stored), len(failures))
     return JobResult(
         outputs=tuple(stored),
@@ -129,6 +151,28 @@ def run_job(
         failures=tuple(failures),
         timings_ms=timings.report(),
         comfyui_version=getattr(svc.comfy, "version", None),
+    )
+
+
+def _partial(
+    svc: Services,
+    stored: Sequence[StoredOutput],
+    texts: Sequence[TextOutput],
+    error: WorkerError,
+    timings: JobTimings,
+    failures: Sequence[OutputFailure] = (),
+) -> Optional[JobResult]:
+    """What the job produced before `error`, as worker-comfyui 5.x answers it; None when nothing was."""
+    if not svc.partial_results or not (stored or texts):
+        return None
+    log.warning("job cut short (%s): answering the %d output(s) delivered before it", error.code, len(stored))
+    return JobResult(
+        outputs=tuple(stored),
+        texts=tuple(texts),
+        failures=tuple(failures),
+        timings_ms=timings.report(),
+        comfyui_version=getattr(svc.comfy, "version", None),
+        cut_short=error,
     )
 
 
@@ -146,21 +190,21 @@ def validate_only(job: Job, svc: Services, budget: Budget) -> WorkflowChecked:
     return WorkflowChecked(nodes=len(job.prompt.workflow))
 
 
-def raise_for_outcome(outcome: Outcome) -> None:
-    """Turn an unsuccessful outcome into its error."""
+def error_for_outcome(outcome: Outcome) -> Optional[WorkerError]:
+    """The error an unsuccessful outcome means; None for a success."""
     if outcome.status == "success":
-        return
+        return None
     where = (
         ""
         if outcome.node_id is None
         else f"node {outcome.node_id}" + (f" ({outcome.node_type})" if outcome.node_type else "")
     )
     if outcome.status == "interrupted":
-        raise ExecutionInterrupted(
+        return ExecutionInterrupted(
             f"ComfyUI interrupted the prompt{' at ' + where if where else ''}", data=outcome.details
         )
     reason = ": ".join(part for part in (outcome.exception_type, outcome.message.strip()) if part)
-    raise ExecutionFailed(f"{where or 'workflow'}: {reason or 'ComfyUI reported an error'}", data=outcome.details)
+    return ExecutionFailed(f"{where or 'workflow'}: {reason or 'ComfyUI reported an error'}", data=outcome.details)
 
 
 def _with_ready_retry(comfy: ComfyApi, budget: Budget, call: Callable[[], T]) -> T:

@@ -57,12 +57,12 @@ def answer(finished: Finished, *, replace_worker: bool = False) -> dict[str, Any
         response: dict[str, Any] = {"status": "valid", "nodes": finished.nodes}
     else:
         response = success_answer(finished)
-    return _with_refresh(response, replace_worker or getattr(finished, "replace_worker", False))
+    return _with_refresh(response, replace_worker or (isinstance(finished, JobResult) and _replaces(finished)))
 
 
 def answer_without_files(result: JobResult, *, replace_worker: bool = False) -> dict[str, Any]:
     """A streamed job's last item: everything but the files, which went one by one."""
-    return _with_refresh(success_answer(result, with_files=False), replace_worker or result.replace_worker)
+    return _with_refresh(success_answer(result, with_files=False), replace_worker or _replaces(result))
 
 
 def success_answer(result: JobResult, *, with_files: bool = True) -> dict[str, Any]:
@@ -83,8 +83,14 @@ def success_answer(result: JobResult, *, with_files: bool = True) -> dict[str, A
     texts = sorted(result.texts, key=lambda t: node_order(t.node_id))
     if texts:
         response["text"] = [text_entry(t) for t in texts]
+    cut_short = result.cut_short
+    if cut_short is not None:  # worker-comfyui 5.x: what was produced, and the error among `errors`
+        errors.append(cut_short.summary())
     if errors:
         response["errors"] = errors
+    if cut_short is not None:
+        response["error_code"] = cut_short.code
+        response["details"] = cut_short.details
     if not result.outputs and not result.texts:
         response["status"] = "success_no_images"
     response["timings_ms"] = dict(result.timings_ms)
@@ -138,6 +144,10 @@ def response_size(response: dict) -> int:
             value = [{**e, "data": ""} if e.get("type") != "text" else e for e in value]
         skeleton[key] = value
     return _json_bytes(skeleton) + lengths
+
+
+def _replaces(result: JobResult) -> bool:
+    return result.replace_worker or (result.cut_short is not None and result.cut_short.replace_worker)
 
 
 def _with_refresh(response: dict[str, Any], replace_worker: bool) -> dict[str, Any]:

@@ -131,6 +131,7 @@ class Container(containers.DeclarativeContainer):
         source=image_source,
         sink=image_sink,
         answer=providers.Object(RunPodAnswerFormat()),
+        partial_results=config.job.partial_results,
         policy=follow_policy,
         concurrency=config.output.concurrency,
         max_response_bytes=config.output.max_response_bytes,

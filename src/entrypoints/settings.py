@@ -92,6 +92,7 @@ class JobSettings:
     stall_timeout_s: float
     refresh_worker: bool
     progress_updates: bool
+    partial_results: bool
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,7 @@ def read_settings(env: Mapping[str, str]) -> Settings:
             stall_timeout_s=number(env, "COMFY_STALL_TIMEOUT_S", 900, above=0),
             refresh_worker=five_x_flag(env, "REFRESH_WORKER", False),
             progress_updates=bool(env.get("RUNPOD_WEBHOOK_POST_OUTPUT")),
+            partial_results=flag(env, "PARTIAL_RESULTS", True),
         ),
     )
 
