@@ -132,3 +132,24 @@ def test_a_result_over_the_limit_ends_the_job_with_a_clear_error(comfy_sim, smal
     # rp_job.run_job: the handler's `error` string becomes the result's `error`, the other keys its `output`
     assert isinstance(job.error, str) and job.error.startswith("response_too_large: "), job.error
     assert job.output["error_code"] == "response_too_large", job.output
+
+
+def saves_then_fails() -> dict:
+    """Node 3 saves an image; then ImageToMask of the RGB image's alpha raises IndexError (node 4)."""
+    return {**invert_chain(1), "4": {"class_type": "ImageToMask", "inputs": {"image": ["1", 0], "channel": "alpha"}},
+            "5": {"class_type": "MaskPreview", "inputs": {"mask": ["4", 0]}}}
+
+
+def test_a_node_failing_after_another_saved_is_completed_with_the_output_and_the_error(
+        comfy_sim, runpod_standin, production_worker):
+    worker = production_worker(runpod_standin, {"COMFY_HOST": comfy_sim.host})
+    partial = finished(runpod_standin, runpod_standin.submit({"workflow": saves_then_fails()}).id, worker)
+    assert partial.status == "COMPLETED", worker.output()
+    assert len(partial.output["images"]) == 1 and partial.output["error_code"] == "execution_failed"
+    assert partial.output["errors"][-1].startswith("execution_failed: node 4 (ImageToMask): IndexError")
+
+
+def test_with_partial_results_off_that_job_is_failed(comfy_sim, runpod_standin, production_worker):
+    strict = production_worker(runpod_standin, {"COMFY_HOST": comfy_sim.host, "PARTIAL_RESULTS": "false"})
+    failed = finished(runpod_standin, runpod_standin.submit({"workflow": saves_then_fails()}).id, strict)
+    assert failed.status == "FAILED" and failed.error.startswith("execution_failed: node 4"), strict.output()
