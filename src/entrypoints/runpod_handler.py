@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from typing import Any, AsyncIterator, Awaitable, Callable, Union
+from typing import Any, AsyncIterator, Awaitable, Callable, Optional, Union
 
 from domain.model import StoredOutput
 from entrypoints.answers import stream_item
@@ -19,8 +19,12 @@ log = logging.getLogger(__name__)
 Handler = Callable[[dict], Union[Awaitable[dict], AsyncIterator[dict]]]
 
 
-def make_handler(container: Container) -> Handler:
-    """The async handler (or, with STREAM_OUTPUTS, an async generator yielding each output as it is delivered)."""
+def make_handler(container: Container, start_config: Optional[dict] = None) -> Handler:
+    """The async handler (or, with STREAM_OUTPUTS, an async generator yielding each output as it is delivered).
+
+    `start_config` is the dict given to `runpod.serverless.start`: for a generator the SDK takes no
+    `refresh_worker` from the items, only from that dict, which it reads once the job's last item is out.
+    """
     runner = container.job_runner()
 
     async def handler(job: dict) -> dict[str, Any]:
@@ -48,7 +52,11 @@ def make_handler(container: Container) -> Handler:
                     yield stream_item(out)
                 else:
                     getter.cancel()
-            yield work.result()
+            summary = work.result()
+            if summary.pop("refresh_worker", False) and start_config is not None:
+                log.warning("this job asks for a fresh worker: RunPod replaces this one once the job's result is sent")
+                start_config["refresh_worker"] = True
+            yield summary
         except asyncio.CancelledError:
             work.cancel()
             await asyncio.wait({work})
@@ -73,10 +81,11 @@ def main() -> None:
         log.warning("REFRESH_WORKER is true: every job will now replace the worker after it ends (5.x ignored it)")
     container = build_container(settings=settings)
 
-    handler = make_handler(container)
+    start_config: dict[str, Any] = {"return_aggregate_stream": True}
+    start_config["handler"] = make_handler(container, start_config)
     if settings.warmup.workflow:
         container.job_runner().warm_up(settings.warmup.workflow)
-    runpod.serverless.start({"handler": handler, "return_aggregate_stream": True})
+    runpod.serverless.start(start_config)
 
 
 def _serve_config_error(problem: ConfigError) -> None:

@@ -153,3 +153,15 @@ def test_with_partial_results_off_that_job_is_failed(comfy_sim, runpod_standin, 
     strict = production_worker(runpod_standin, {"COMFY_HOST": comfy_sim.host, "PARTIAL_RESULTS": "false"})
     failed = finished(runpod_standin, runpod_standin.submit({"workflow": saves_then_fails()}).id, strict)
     assert failed.status == "FAILED" and failed.error.startswith("execution_failed: node 4"), strict.output()
+
+
+def test_a_streaming_worker_that_must_be_replaced_still_is(comfy_sim, runpod_standin, production_worker):
+    """The SDK's generator path reads `refresh_worker` from the start config only, never from the items."""
+    worker = production_worker(runpod_standin, {"COMFY_HOST": comfy_sim.host, "STREAM_OUTPUTS": "true",
+                                                "REFRESH_WORKER": "true"})
+    job = finished(runpod_standin, runpod_standin.submit({"workflow": invert_chain(1)}).id, worker)
+    assert job.status == "COMPLETED" and job.stop_pod, worker.output()
+    assert worker.pod_id in runpod_standin.book.retired_workers
+    items = [item["output"] for item in job.stream]
+    assert [list(item) for item in items[:-1]] == [["images"]]
+    assert all("refresh_worker" not in item for item in items) and "timings_ms" in items[-1]
