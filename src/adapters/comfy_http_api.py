@@ -150,13 +150,25 @@ class ComfyHttpApi:
             return None
 
     def cancel(self, prompt_id: str) -> None:
-        # A pending prompt needs /queue delete, a running one /interrupt (PROTOCOL.md fact 15).
-        for path, body in (("/queue", {"delete": [prompt_id]}), ("/interrupt", {"prompt_id": prompt_id})):
-            try:
-                self._session.post(self._base_url + path, json=body, timeout=5)
-            except requests.RequestException as exc:
-                log.warning("cancel of prompt %s: POST %s failed: %s", prompt_id, path, exc)
-        log.info("asked ComfyUI to drop and interrupt prompt %s", prompt_id)
+        # A pending prompt needs /queue delete, a running one /interrupt (PROTOCOL.md fact 15). ComfyUI before
+        # /interrupt took a prompt id interrupts whatever runs: it is asked only when /queue shows ours running,
+        # so that another job's prompt is never interrupted.
+        self._post_quietly(prompt_id, "/queue", {"delete": [prompt_id]})
+        try:
+            queue = self._session.get(self._base_url + "/queue", timeout=5).json()
+            running = any(_queued_id(item) == prompt_id for item in queue.get("queue_running", []))
+        except (requests.RequestException, ValueError, AttributeError) as exc:
+            log.warning("cancel of prompt %s: GET /queue failed (%s): not interrupting blind", prompt_id, exc)
+            return
+        if running:
+            self._post_quietly(prompt_id, "/interrupt", {"prompt_id": prompt_id})
+        log.info("asked ComfyUI to drop prompt %s%s", prompt_id, " and interrupt it" if running else "")
+
+    def _post_quietly(self, prompt_id: str, path: str, body: dict) -> None:
+        try:
+            self._session.post(self._base_url + path, json=body, timeout=5)
+        except requests.RequestException as exc:
+            log.warning("cancel of prompt %s: POST %s failed: %s", prompt_id, path, exc)
 
     def _history_entry(self, prompt_id: str, budget: Budget) -> Optional[dict]:
         entry = self._json(f"/history/{prompt_id}", budget).get(prompt_id)
@@ -215,3 +227,8 @@ def _head_text(response: requests.Response, chars: int) -> str:
 
 def _text(response: requests.Response) -> str:
     return " ".join(_head_text(response, 3000).split())[:300]
+
+
+def _queued_id(item: Any) -> Any:
+    """A `/queue` entry is `[number, prompt_id, prompt, extra_data, outputs]`."""
+    return item[1] if isinstance(item, list) and len(item) > 1 else None

@@ -58,6 +58,7 @@ class Faults:
             self.view_truncate: dict = {}
             self.upload_status: Optional[int] = None
             self.inject_frames: list = []
+            self.interrupt_ignores_id: bool = False
 
     def attach(self, actions: Callable) -> None:
         """The simulator hands in `actions(name, *args)`, which runs a hub action on the server's loop."""

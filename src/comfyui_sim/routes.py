@@ -97,10 +97,15 @@ async def post_queue(request: web.Request) -> web.Response:
 
 @routes.post("/interrupt")
 async def post_interrupt(request: web.Request) -> web.Response:
-    state, body = live_state(request), await json_body(request)
+    sim, state, body = request.app[SIM], live_state(request), await json_body(request)
     prompt_id = body.get("prompt_id") if isinstance(body, dict) else None
-    # interrupt_pending_by_id.json: an id that is not the running prompt changes nothing
-    if not prompt_id or any(item.prompt_id == prompt_id for item in state.running.values()):
+    # interrupt_pending_by_id.json: an id that is not the running prompt changes nothing (`interrupt_ignores_id`:
+    # as ComfyUI before /interrupt took a prompt id, whatever runs is interrupted)
+    if (
+        not prompt_id
+        or sim.faults.interrupt_ignores_id
+        or any(item.prompt_id == prompt_id for item in state.running.values())
+    ):
         state.interrupt = True
     return empty_ok()
 
