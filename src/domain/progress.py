@@ -5,12 +5,14 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Mapping, Optional
 
+from domain.workflow_links import is_link
+
 ProgressSink = Callable[[dict], None]
 
 
 def nodes_to_run(workflow: Mapping[str, Any]) -> set[str]:
     """The nodes ComfyUI runs for the prompt's outputs: every node a final (unconsumed) node depends on."""
-    consumed = {str(v[0]) for node in workflow.values() for v in (node.get("inputs") or {}).values() if _is_link(v)}
+    consumed = {str(v[0]) for node in workflow.values() for v in (node.get("inputs") or {}).values() if is_link(v)}
     pending = [node_id for node_id in workflow if node_id not in consumed]
     seen: set[str] = set()
     while pending:
@@ -18,7 +20,7 @@ def nodes_to_run(workflow: Mapping[str, Any]) -> set[str]:
         if node_id in seen or node_id not in workflow:
             continue
         seen.add(node_id)
-        pending.extend(str(v[0]) for v in (workflow[node_id].get("inputs") or {}).values() if _is_link(v))
+        pending.extend(str(v[0]) for v in (workflow[node_id].get("inputs") or {}).values() if is_link(v))
     return seen
 
 
@@ -105,9 +107,3 @@ class ProgressTracker:
             self._send(self.snapshot())
         except Exception:  # progress is best effort: a failed update never fails the job
             pass
-
-
-def _is_link(value: Any) -> bool:
-    return (
-        isinstance(value, list) and len(value) == 2 and isinstance(value[0], (str, int)) and isinstance(value[1], int)
-    )

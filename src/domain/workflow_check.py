@@ -7,6 +7,7 @@ from typing import Any, Collection, Mapping, Optional
 
 from domain.errors import clip
 from domain.node_ids import node_order
+from domain.workflow_links import is_link
 
 # Characters of a message or details kept (in the error line, in its data): ComfyUI's messages repeat caller values.
 LINE_PART_LIMIT, MESSAGE_LIMIT = 300, 1000
@@ -135,7 +136,7 @@ def _check_node(node_id: str, workflow: Mapping, object_info: Mapping, input_fil
 
 
 def _check_link(name: str, link: list, config: Any, workflow: Mapping, object_info: Mapping):
-    if len(link) != 2 or not isinstance(link[1], int) or isinstance(link[1], bool):
+    if not is_link(link):
         return Issue(
             "bad_linked_input",
             "Bad linked input, must be a length-2 list of [node_id, slot_index]",
