@@ -1,4 +1,4 @@
-"""File extensions and media types for output bytes: from the file name, the bytes, or a target format."""
+"""File extensions for output bytes: from the file name, else from the bytes' magic number."""
 
 from __future__ import annotations
 
@@ -6,16 +6,7 @@ import re
 from pathlib import PurePosixPath
 from typing import Optional
 
-from domain.errors import InvalidInput
-
 DEFAULT_EXTENSION = ".png"
-
-# The formats `input.output_format` may ask for: extension and media type of the converted bytes.
-_FORMATS = {
-    "png": (".png", "image/png"),
-    "jpeg": (".jpg", "image/jpeg"),
-    "webp": (".webp", "image/webp"),
-}
 
 _SAFE_EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,10}")
 
@@ -26,23 +17,6 @@ def extension_for(filename: str, data: bytes) -> str:
     if _SAFE_EXTENSION.fullmatch(suffix):
         return suffix.lower()
     return sniff_extension(data) or DEFAULT_EXTENSION
-
-
-def extension_for_format(image_format: str) -> str:
-    """The extension of a converted image: `.png`, `.jpg` or `.webp`."""
-    return _format_entry(image_format)[0]
-
-
-def content_type_for_format(image_format: str) -> str:
-    """The media type of a converted image: `image/png`, `image/jpeg` or `image/webp`."""
-    return _format_entry(image_format)[1]
-
-
-def _format_entry(image_format: str) -> tuple[str, str]:
-    entry = _FORMATS.get(str(image_format).lower())
-    if entry is None:
-        raise InvalidInput(f"unknown output format {image_format!r}: use one of {', '.join(_FORMATS)}")
-    return entry
 
 
 def sniff_extension(data: bytes) -> Optional[str]:

@@ -8,14 +8,13 @@ import logging
 import warnings
 from typing import Any, Optional
 
-from adapters.file_types import extension_for_format, sniff_extension
 from domain.errors import InvalidInput, OutputNotConverted
+from domain.output_formats import IMAGE_FORMATS, MAX_QUALITY, MIN_QUALITY, is_quality
 
 log = logging.getLogger(__name__)
 
 DEFAULT_QUALITY = 95
 DEFAULT_MAX_PIXELS = 50_000_000  # decoding takes 4 bytes a pixel (RGB is padded), and re-encoding a few more
-_IMAGE_EXTENSIONS = (".png", ".jpg", ".webp", ".gif")
 _PNG_MODES = ("1", "L", "LA", "I", "I;16", "P", "RGB", "RGBA")
 _WHITE = (255, 255, 255)
 
@@ -27,8 +26,9 @@ class PillowImageConverter:
         self._max_pixels = max_pixels
 
     def convert(self, data: bytes, image_format: str, quality: Optional[int] = None) -> bytes:
-        target = image_format.lower() if isinstance(image_format, str) else image_format
-        extension_for_format(target)  # refuses an unknown format
+        target = str(image_format).lower()
+        if target not in IMAGE_FORMATS:
+            raise InvalidInput(f"unknown output format {image_format!r}: use one of {', '.join(IMAGE_FORMATS)}")
         quality = _checked_quality(quality)
         with _open_still(data, self._max_pixels) as image:
             before = f"{image.format} {image.mode} {image.width}x{image.height}"
@@ -37,23 +37,13 @@ class PillowImageConverter:
         return encoded
 
 
-def is_still_image(data: bytes) -> bool:
-    """Whether `data` is a single-frame PNG, JPEG, WEBP or GIF that Pillow can read."""
-    extension = sniff_extension(data)
-    if extension not in _IMAGE_EXTENSIONS:
-        return False
-    try:
-        with _open_single_frame(data):
-            return True
-    except InvalidInput:
-        return False
-
-
 def _checked_quality(quality: Optional[int]) -> int:
     if quality is None:
         return DEFAULT_QUALITY
-    if isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 100:
-        raise InvalidInput(f"output_format quality must be a whole number from 1 to 100, not {quality!r}")
+    if not is_quality(quality):
+        raise InvalidInput(
+            f"output_format quality must be a whole number from {MIN_QUALITY} to {MAX_QUALITY}, not {quality!r}"
+        )
     return quality
 
 

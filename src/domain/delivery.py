@@ -14,14 +14,12 @@ from domain.budget import Budget
 from domain.errors import Cancelled, JobTimedOut, OutputNotConverted, ResponseTooLarge, WorkerError
 from domain.model import Download, OutputFailure, OutputFormat, OutputRef, StoredOutput, TextOutput
 from domain.node_ids import node_order
+from domain.output_formats import CONVERTIBLE_EXTENSIONS, IMAGE_FORMATS
 from domain.output_storage import OutputStorage
 from domain.ports import ImageConverter, ImageSink, ImageSource
 from domain.response_allowance import ResponseAllowance
 
 log = logging.getLogger(__name__)
-
-STILL_IMAGE_EXTENSIONS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp"}
-FORMAT_FILES = {"png": (".png", "image/png"), "jpeg": (".jpg", "image/jpeg"), "webp": (".webp", "image/webp")}
 
 
 @dataclass(frozen=True)
@@ -207,7 +205,7 @@ class Delivery:
             or self._converter is None
             or ref.animated
             or ref.kind != "images"
-            or extension not in STILL_IMAGE_EXTENSIONS
+            or extension not in CONVERTIBLE_EXTENSIONS
         ):
             return self._store(ref, ref.filename, download.content_type, download.chunks, download.length)
         original = b"".join(self._unless_refused(download.chunks))
@@ -219,7 +217,7 @@ class Delivery:
             with self._lock:
                 self._notes[ref] = note
             return self._store(ref, ref.filename, download.content_type, iter([original]), len(original))
-        new_extension, content_type = FORMAT_FILES[target.format]
+        new_extension, content_type = IMAGE_FORMATS[target.format]
         filename = ref.filename[: len(ref.filename) - len(extension)] + new_extension
         return self._store(ref, filename, content_type, iter([data]), len(data))
 

@@ -11,6 +11,7 @@ from typing import Any, Callable, Optional
 from domain.base64_text import decode_base64_text
 from domain.errors import InvalidInput, excerpt
 from domain.model import InputFile, Job, JobInput, OutputFormat, Prompt
+from domain.output_formats import FORMAT_ALIASES, IMAGE_FORMATS, MAX_QUALITY, MIN_QUALITY, is_quality
 
 _UI_FORMAT_HINT = (
     "the workflow is in ComfyUI's UI format (it has 'nodes' and 'links'); send the API format "
@@ -27,7 +28,6 @@ MAX_API_KEY_CHARS = 4096
 MAX_URL_CHARS = 8192  # what common HTTP servers accept in a request line
 # JSON objects and lists within each other, counted from input; deeper breaks json.dumps, copy and logging later
 MAX_NESTING = 100
-_FORMATS = ("png", "jpeg", "webp")
 
 
 def parse_job_input(
@@ -98,14 +98,17 @@ def _output_format(raw: Any) -> Optional[OutputFormat]:
     if unknown:
         raise InvalidInput(f"input.output_format has unknown fields {excerpt(unknown)}: use 'format' and 'quality'")
     fmt = raw.get("format")
-    fmt = "jpeg" if fmt == "jpg" else fmt
-    if fmt not in _FORMATS:
-        raise InvalidInput(f"input.output_format.format must be one of {', '.join(_FORMATS)}, got {excerpt(fmt)}")
+    fmt = FORMAT_ALIASES.get(fmt, fmt) if isinstance(fmt, str) else fmt
+    if not isinstance(fmt, str) or fmt not in IMAGE_FORMATS:
+        raise InvalidInput(f"input.output_format.format must be one of {', '.join(IMAGE_FORMATS)}, got {excerpt(fmt)}")
     quality = raw.get("quality")
     if isinstance(quality, float) and quality.is_integer():  # JSON's 80.0 is the number 80, as JSON Schema reads it
         quality = int(quality)
-    if quality is not None and (isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 100):
-        raise InvalidInput(f"input.output_format.quality must be a whole number from 1 to 100, got {excerpt(quality)}")
+    if quality is not None and not is_quality(quality):
+        raise InvalidInput(
+            f"input.output_format.quality must be a whole number from {MIN_QUALITY} to {MAX_QUALITY}, "
+            f"got {excerpt(quality)}"
+        )
     return OutputFormat(format=fmt, quality=quality)  # type: ignore[arg-type]
 
 

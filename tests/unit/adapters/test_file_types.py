@@ -1,8 +1,7 @@
-"""file_types: extensions from the file name, magic numbers, or a target format; media types of formats."""
+"""file_types: extensions from the file name, else from magic numbers."""
 import pytest
 
-from adapters.file_types import content_type_for_format, extension_for, extension_for_format, sniff_extension
-from domain.errors import InvalidInput
+from adapters.file_types import extension_for, sniff_extension
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
 
@@ -59,20 +58,3 @@ def test_unknown_bytes_without_extension_default_to_png():
 def test_sniff_extension(data, expected):
     assert sniff_extension(data) == expected
 
-
-@pytest.mark.parametrize(
-    "image_format, extension, content_type",
-    [("png", ".png", "image/png"), ("jpeg", ".jpg", "image/jpeg"), ("webp", ".webp", "image/webp"),
-     ("JPEG", ".jpg", "image/jpeg")],
-)
-def test_extension_and_content_type_for_a_target_format(image_format, extension, content_type):
-    assert extension_for_format(image_format) == extension
-    assert content_type_for_format(image_format) == content_type
-
-
-@pytest.mark.parametrize("image_format", ["gif", "jpg ", "", "tiff"])
-def test_an_unknown_target_format_is_invalid_input(image_format):
-    with pytest.raises(InvalidInput, match="png, jpeg, webp"):
-        extension_for_format(image_format)
-    with pytest.raises(InvalidInput):
-        content_type_for_format(image_format)
