@@ -24,6 +24,18 @@ class Budget:
         self.deadline = deadline
         self.stop = stop if stop is not None else threading.Event()
         self._clock = clock
+        self._paused_at: Optional[float] = None
+
+    def pause(self) -> None:
+        """Stop the deadline's clock: the job waits in ComfyUI's queue behind another job of this worker."""
+        if self._paused_at is None:
+            self._paused_at = self._clock()
+
+    def resume(self) -> None:
+        """Run the deadline's clock again, the pause added to the deadline."""
+        paused_at, self._paused_at = self._paused_at, None
+        if paused_at is not None and self.deadline is not None:
+            self.deadline += self._clock() - paused_at
 
     @property
     def stopped(self) -> bool:
@@ -31,7 +43,10 @@ class Budget:
 
     def remaining(self) -> float:
         """Seconds left before the deadline (infinity without one)."""
-        return float("inf") if self.deadline is None else self.deadline - self._clock()
+        if self.deadline is None:
+            return float("inf")
+        paused_at = self._paused_at
+        return self.deadline - (self._clock() if paused_at is None else paused_at)
 
     def check(self, doing: str = "") -> None:
         """Raise `Cancelled` once stopped, `JobTimedOut` once the deadline has passed."""

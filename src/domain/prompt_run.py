@@ -22,6 +22,7 @@ from domain.follow import Ending
 from domain.job_timings import JobTimings
 from domain.model import Job, OutputRef, PromptHistory, TextOutput
 from domain.progress import ProgressTracker
+from domain.prompt_line import QueueTurn
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +33,16 @@ INBAND_OUTPUT_CLASSES = frozenset({"SaveImageWebsocket"})
 class PromptRun:
     """Routes one prompt's events to progress, timings and delivery."""
 
-    def __init__(self, job: Job, delivery: Delivery, tracker: ProgressTracker, timings: JobTimings) -> None:
+    def __init__(
+        self,
+        job: Job,
+        delivery: Delivery,
+        tracker: ProgressTracker,
+        timings: JobTimings,
+        turn: Optional[QueueTurn] = None,
+    ) -> None:
         self._job, self._delivery, self._tracker, self._timings = job, delivery, tracker, timings
+        self._turn = turn
         workflow = job.prompt.workflow
         self._inband_nodes = {str(k) for k, v in workflow.items() if v.get("class_type") in INBAND_OUTPUT_CLASSES}
         self._started = False
@@ -48,6 +57,8 @@ class PromptRun:
         if not isinstance(event, (NodeExecuted, QueueStatus)):
             self._deliver_announced()
         if isinstance(event, QueueStatus):
+            if not self._started and self._turn is not None:
+                self._turn.queue_changed()
             if not self._started and event.queue_remaining > 1:
                 self._tracker.queued_behind(event.queue_remaining - 1)
         elif isinstance(event, (ExecutionStarted, NodesCached)):
@@ -73,6 +84,8 @@ class PromptRun:
             if node in self._inband_nodes and event.prompt_id in (None, self._job.prompt.id):
                 self._delivery.submit_inband(node, event.data, event.image_format)
         elif isinstance(event, PromptEnded):
+            if self._turn is not None:
+                self._turn.ended()
             self._stamps["ended"] = event.timestamp_ms
             self._node_changed(None)
             self._tracker.finished()
@@ -109,6 +122,8 @@ class PromptRun:
         if not self._started:
             self._started = True
             self._timings.execution_started()
+            if self._turn is not None:
+                self._turn.started()
 
     def _node_changed(self, node_id: Optional[str]) -> None:
         now = time.monotonic()

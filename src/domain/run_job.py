@@ -38,6 +38,7 @@ from domain.ports import (
     InputFetcher,
 )
 from domain.progress import ProgressSink, ProgressTracker
+from domain.prompt_line import PromptLine, QueueTurn
 from domain.prompt_run import PromptRun
 from domain.response_allowance import ResponseAllowance
 from domain.workflow_check import check_workflow
@@ -64,6 +65,7 @@ class Services:
     fetcher: Optional[InputFetcher] = None
     max_input_total_bytes: int = DEFAULT_MAX_TOTAL_INPUT_BYTES
     partial_results: bool = True  # outputs delivered before a failure are the answer, the error beside them
+    line: PromptLine = field(default_factory=PromptLine)
 
 
 def run_job(
@@ -95,13 +97,16 @@ def run_job(
         allowance=ResponseAllowance(svc.max_response_bytes, svc.answer),
         overflow=svc.overflow,
     )
-    run = PromptRun(job, delivery, ProgressTracker(job.prompt.workflow, on_progress, clock=clock), timings)
+    tracker = ProgressTracker(job.prompt.workflow, on_progress, clock=clock)
+    turn = QueueTurn(svc.line, job.prompt.id, budget)
+    run = PromptRun(job, delivery, tracker, timings, turn)
     with ExitStack() as stack:
         stack.callback(delivery.close)
         stream = _open_stream(job, svc, budget, stack)
         queued = False
         try:
             budget.check("queueing the prompt")
+            stack.enter_context(turn)
             _queue(job, svc, budget)
             queued = True
             log.info("queued prompt %s", job.prompt.id)

@@ -156,6 +156,7 @@ class Container(containers.DeclarativeContainer):
         max_total_input_bytes=config.inputs.max_total_bytes,
         refresh_worker=config.job.refresh_worker,
         progress=providers.Callable(_progress, config.job.progress_updates),
+        max_concurrency=config.job.max_concurrency,
     )
 
 

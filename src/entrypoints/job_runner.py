@@ -36,7 +36,12 @@ class JobRunner:
         cancel_wait_s: float = 10.0,
         max_input_files: int = DEFAULT_MAX_INPUT_FILES,
         max_total_input_bytes: int = DEFAULT_MAX_TOTAL_INPUT_BYTES,
+        max_concurrency: int = 1,
     ) -> None:
+        self._max_concurrency = max_concurrency
+        self._in_flight = 0
+        self._retiring = False
+        self._answered = 0  # jobs in flight whose answer is held until the others have answered
         self._max_input_files, self._max_total_input_bytes = max_input_files, max_total_input_bytes
         self._svc = services
         self._timeout_s = timeout_s
@@ -48,9 +53,40 @@ class JobRunner:
         self._free_client_ids: list[str] = []  # a client id's socket stays open for the next job that takes it
         self._still_running: set[str] = set()
 
+    def concurrency(self, current: int = 1) -> int:
+        """The SDK's `concurrency_modifier`: MAX_CONCURRENCY jobs at once, none once the worker is retiring.
+
+        The SDK resizes its job queue only when no job is in flight, so the value is fixed from the start; a
+        retiring worker's 0 makes it stop taking jobs (it waits for the jobs in flight, then takes none).
+        """
+        return 0 if self._retiring else self._max_concurrency
+
     async def run(self, job: dict, on_output: Optional[OutputCallback] = None) -> dict[str, Any]:
         """The job's answer; with `on_output` each output goes there as it is delivered, and the answer leaves
         the files out (a streamed job's last item)."""
+        self._in_flight += 1
+        try:
+            answer = await self._run(job, on_output)
+            if answer.get("refresh_worker"):
+                await self._retire()
+            return answer
+        finally:
+            self._in_flight -= 1
+
+    async def _retire(self) -> None:
+        """This job replaces the worker: no new job is taken, and its answer (which stops the pod) waits until
+        the other jobs in flight have answered."""
+        self._retiring = True
+        self._answered += 1
+        try:
+            if self._in_flight > self._answered:
+                log.warning("the worker will be replaced once the other job(s) in flight have answered")
+            while self._in_flight > self._answered:
+                await asyncio.sleep(0.1)
+        finally:
+            self._answered -= 1
+
+    async def _run(self, job: dict, on_output: Optional[OutputCallback]) -> dict[str, Any]:
         budget = Budget(deadline=time.monotonic() + self._timeout_s if self._timeout_s else None)
         client_id = self._free_client_ids.pop() if self._free_client_ids else str(uuid.uuid4())
         prompt_id = str(uuid.uuid4())  # chosen here, so that a cancel can name the prompt before the input is read

@@ -81,8 +81,13 @@ def main() -> None:
         log.warning("REFRESH_WORKER is true: every job will now replace the worker after it ends (5.x ignored it)")
     container = build_container(settings=settings)
 
-    start_config: dict[str, Any] = {"return_aggregate_stream": True}
+    start_config: dict[str, Any] = {
+        "return_aggregate_stream": True,
+        "concurrency_modifier": container.job_runner().concurrency,
+    }
     start_config["handler"] = make_handler(container, start_config)
+    if settings.job.max_concurrency > 1:
+        log.info("taking up to %d jobs at once (MAX_CONCURRENCY)", settings.job.max_concurrency)
     if settings.warmup.workflow:
         container.job_runner().warm_up(settings.warmup.workflow)
     runpod.serverless.start(start_config)

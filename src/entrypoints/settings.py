@@ -93,6 +93,7 @@ class JobSettings:
     refresh_worker: bool
     progress_updates: bool
     partial_results: bool
+    max_concurrency: int
 
 
 @dataclass(frozen=True)
@@ -199,6 +200,7 @@ def read_settings(env: Mapping[str, str]) -> Settings:
             refresh_worker=five_x_flag(env, "REFRESH_WORKER", False),
             progress_updates=bool(env.get("RUNPOD_WEBHOOK_POST_OUTPUT")),
             partial_results=flag(env, "PARTIAL_RESULTS", True),
+            max_concurrency=int(number(env, "MAX_CONCURRENCY", 1, minimum=1, maximum=8, integer=True)),
         ),
     )
 

@@ -28,7 +28,8 @@ def test_defaults():
     assert asdict(settings.warmup) == {"workflow": None}
     assert asdict(settings.logging) == {"level": "INFO", "runpod_level": "INFO"}
     assert asdict(settings.job) == {"timeout_s": None, "stall_timeout_s": 900, "refresh_worker": False,
-                               "progress_updates": False, "partial_results": True}
+                               "progress_updates": False, "partial_results": True,
+                               "max_concurrency": 1}
     assert asdict(settings.s3) == {"configured": False, "endpoint_url": None, "access_key_id": None,
                               "secret_access_key": None, "bucket_name": time.strftime("%m-%y"), "region": None}
 
@@ -202,7 +203,7 @@ NOT_DEFAULT = {
     "INPUT_MAX_BYTES": "5", "INPUT_URL_ALLOW_PRIVATE": "true", "INPUT_FETCH_TIMEOUT_S": "5", "INPUT_MAX_FILES": "3",
     "INPUT_MAX_TOTAL_BYTES": "9", "WARMUP_WORKFLOW": "no-such-file.json", "LOG_LEVEL": "DEBUG",
     "RUNPOD_LOG_LEVEL": "DEBUG", "JOB_TIMEOUT_S": "60", "COMFY_STALL_TIMEOUT_S": "9", "REFRESH_WORKER": "true",
-    "PARTIAL_RESULTS": "false",
+    "PARTIAL_RESULTS": "false", "MAX_CONCURRENCY": "2",
 }
 
 
