@@ -70,10 +70,13 @@ class ComfyWebsocketMonitor:
                 with self._lock:
                     self._idle[client_id] = stream
 
-    def close(self) -> None:
-        """Close the sockets kept for later jobs."""
+    def close(self, client_id: Optional[str] = None) -> None:
+        """Close the socket kept for `client_id` (no job will use it again), or every socket kept."""
         with self._lock:
-            streams, self._idle = list(self._idle.values()), {}
+            if client_id is None:
+                streams, self._idle = list(self._idle.values()), {}
+            else:
+                streams = [stream] if (stream := self._idle.pop(client_id, None)) else []
         for stream in streams:
             stream.close()
 

@@ -82,6 +82,9 @@ class ExecutionMonitor(Protocol):
 
     def open(self, client_id: str, budget: Budget) -> ContextManager[EventStream]: ...
 
+    def close(self, client_id: str) -> None:
+        """Close the socket kept open for `client_id`'s next job: no job will use that client id again."""
+
 
 class ImageSource(Protocol):
     """Where output bytes come from (ComfyUI's `/view`)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 import uuid
 from typing import Any, Callable, Optional
@@ -98,6 +99,7 @@ class JobRunner:
         except asyncio.CancelledError:
             if not await self._cancelled(prompt_id, budget, work):
                 self._still_running.add(client_id)
+                work.add_done_callback(lambda _: self._retire_client(client_id))
             raise
         finally:
             if not budget.stopped or self._stopped_in_time(client_id):
@@ -154,6 +156,11 @@ class JobRunner:
             client_id=client_id,
             new_id=lambda: prompt_id,
         )
+
+    def _retire_client(self, client_id: str) -> None:
+        """A cancelled job's late thread has ended: the socket it kept for its client id is closed, since that id
+        is never handed out again (else ComfyUI keeps a socket nobody reads)."""
+        threading.Thread(target=self._svc.monitor.close, args=(client_id,), daemon=True).start()
 
     def _stopped_in_time(self, client_id: str) -> bool:
         """A thread still running after a cancel keeps its socket: its client id is not handed out again."""

@@ -109,3 +109,6 @@ class ScriptedMonitor:
             yield self.stream
         finally:
             self.calls.append(("close",))
+
+    def close(self, client_id: str) -> None:
+        self.calls.append(("forget", client_id))
