@@ -18,7 +18,7 @@ class Base64ImageSink:
     the next chunk), so an output is held once as base64 pieces and once as the joined text.
     """
 
-    kind = "base64"
+    entry_type = "base64"
 
     def store(self, job_id: str, filename: str, content_type: str, chunks: Iterable[bytes], budget: Budget) -> str:
         pieces, size = _encode_pieces(chunks, budget, f"encoding {filename!r} as base64")

@@ -30,10 +30,10 @@ def node_outputs(node_id: str, output: Any) -> tuple[tuple[OutputRef, ...], tupl
                 files.append(
                     OutputRef(
                         node_id=node_id,
-                        kind=str(kind),
+                        output_key=str(kind),
                         filename=item["filename"],
                         subfolder=str(item.get("subfolder") or ""),
-                        type=str(item.get("type") or "output"),
+                        folder_type=str(item.get("type") or "output"),
                         animated=kind == "images" and index < len(animated) and animated[index] is True,
                     )
                 )

@@ -45,7 +45,7 @@ class ComfyViewImageSource:
         where = _describe(ref)
         doing = f"fetching {where}"
         timeout = (budget.timeout(self._connect_timeout_s, doing), budget.timeout(self._read_timeout_s, doing))
-        params = {"filename": ref.filename, "subfolder": ref.subfolder, "type": ref.type}
+        params = {"filename": ref.filename, "subfolder": ref.subfolder, "type": ref.folder_type}
         try:
             response = self._session.get(self._view_url, params=params, stream=True, timeout=timeout)
         except _TRANSFER_ERRORS as exc:
@@ -89,13 +89,13 @@ class ComfyViewImageSource:
 
 
 def _failed(ref: OutputRef, message: str, **facts) -> OutputFetchFailed:
-    data = {"filename": ref.filename, "subfolder": ref.subfolder, "type": ref.type, **facts}
+    data = {"filename": ref.filename, "subfolder": ref.subfolder, "type": ref.folder_type, **facts}
     return OutputFetchFailed(message, data=data)
 
 
 def _describe(ref: OutputRef) -> str:
     path = f"{ref.subfolder}/{ref.filename}" if ref.subfolder else ref.filename
-    return f"{path!r} ({ref.type})"
+    return f"{path!r} ({ref.folder_type})"
 
 
 def _name(exc: BaseException) -> str:

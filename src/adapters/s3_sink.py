@@ -28,7 +28,7 @@ class S3ImageSink:
     that deliver outputs concurrently (boto3 clients are thread-safe).
     """
 
-    kind = "s3_url"
+    entry_type = "s3_url"
 
     def __init__(
         self,

@@ -63,7 +63,7 @@ class Delivery:
         self._lock = threading.Lock()
 
     def wanted(self, ref: OutputRef) -> bool:
-        return ref.type != "temp" or self._options.include_temp
+        return ref.folder_type != "temp" or self._options.include_temp
 
     def submit(self, ref: OutputRef) -> None:
         """Start delivering `ref` unless it is unwanted or already on its way; `ResponseTooLarge` once refused."""
@@ -84,7 +84,10 @@ class Delivery:
         with self._lock:
             index = sum(1 for ref in self._inband if ref.node_id == node_id) + 1
             ref = OutputRef(
-                node_id=node_id, kind="images", filename=f"websocket_{node_id}_{index:05}_{extension}", type="websocket"
+                node_id=node_id,
+                output_key="images",
+                filename=f"websocket_{node_id}_{index:05}_{extension}",
+                folder_type="websocket",
             )
             self._inband[ref] = data
         self.submit(ref)
@@ -204,7 +207,7 @@ class Delivery:
             target is None
             or self._converter is None
             or ref.animated
-            or ref.kind != "images"
+            or ref.output_key != "images"
             or extension not in CONVERTIBLE_EXTENSIONS
         ):
             return self._store(ref, ref.filename, download.content_type, download.chunks, download.length)

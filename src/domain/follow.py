@@ -63,7 +63,7 @@ class PromptFollower:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._stream, self._comfy, self._id = stream, comfy, prompt_id
-        self._budget, self._p, self._on_event, self._clock = budget, policy, on_event, clock
+        self._budget, self._policy, self._on_event, self._clock = budget, policy, on_event, clock
         now = clock()
         self._heard_at = now  # last frame about our prompt
         self._asked_at = now  # last time ComfyUI was asked about it
@@ -83,7 +83,7 @@ class PromptFollower:
             ending = self._checks(now)
             if ending is not None:
                 return ending
-            event = self._stream.next_event(min(self._p.tick_s, max(0.001, self._budget.remaining())))
+            event = self._stream.next_event(min(self._policy.tick_s, max(0.001, self._budget.remaining())))
             if event is None:
                 continue
             ending = self._handle(event)
@@ -91,15 +91,15 @@ class PromptFollower:
                 return ending
 
     def _checks(self, now: float) -> Optional[Ending]:
-        if self._running and now - self._heard_at >= self._p.stall_timeout_s:
+        if self._running and now - self._heard_at >= self._policy.stall_timeout_s:
             where = f" in node {self._node}" if self._node else ""
             raise Stalled(
-                f"prompt {self._id} sent nothing for {self._p.stall_timeout_s:g} s while running{where}",
-                data={"node_id": self._node, "stall_timeout_s": self._p.stall_timeout_s},
+                f"prompt {self._id} sent nothing for {self._policy.stall_timeout_s:g} s while running{where}",
+                data={"node_id": self._node, "stall_timeout_s": self._policy.stall_timeout_s},
             )
         quiet = now - max(self._heard_at, self._asked_at)
         if self._reopened and quiet >= min(
-            self._p.deaf_check_s * 2 ** min(self._deaf_checks, 6), self._p.silence_check_s
+            self._policy.deaf_check_s * 2 ** min(self._deaf_checks, 6), self._policy.silence_check_s
         ):
             # ComfyUI's socket teardown runs sockets.pop(sid) whatever socket holds the id by then: an old
             # socket whose loss it notices late unregisters the reopened one, which then hears nothing.
@@ -108,9 +108,9 @@ class PromptFollower:
             if ending is None and state == "running":
                 self._reopen("the reopened websocket may have been unregistered")
             return ending
-        if quiet >= self._p.silence_check_s:
+        if quiet >= self._policy.silence_check_s:
             # A prompt deleted from the queue by someone else never gets a final frame (queue_delete_pending.json).
-            return self._ask(f"nothing about it for {self._p.silence_check_s:g} s")[0]
+            return self._ask(f"nothing about it for {self._policy.silence_check_s:g} s")[0]
         return None
 
     def _handle(self, event: Event) -> Optional[Ending]:
@@ -139,7 +139,7 @@ class PromptFollower:
             return self._finished_without_outcome()
         if isinstance(event, PromptEnded):
             self._terminal = event.outcome
-            self._grace_until = self._clock() + self._p.final_frame_grace_s
+            self._grace_until = self._clock() + self._policy.final_frame_grace_s
         elif isinstance(event, (ExecutionStarted, NodesCached)):
             self._running = True
         elif isinstance(event, (NodeStarted, StepProgress)):
@@ -150,13 +150,13 @@ class PromptFollower:
 
     def _finished_without_outcome(self) -> Ending:
         """The final frame came after history was stored (ComfyUI's prompt_worker): only a failed question is retried."""
-        for _ in range(self._p.reconnect_attempts + 1):
+        for _ in range(self._policy.reconnect_attempts + 1):
             ending, state = self._ask("ComfyUI sent its final frame without an outcome")
             if ending is not None:
                 return ending
             if state is not None:
                 raise PromptLost(f"ComfyUI ended prompt {self._id} without saying how (it is {state})")
-            self._budget.sleep(self._p.reconnect_delay_s, "asking ComfyUI how the prompt ended")
+            self._budget.sleep(self._policy.reconnect_delay_s, "asking ComfyUI how the prompt ended")
         raise ComfyUnreachable(f"ComfyUI ended prompt {self._id} but could not be asked how")
 
     def _heard(self) -> None:
@@ -165,7 +165,7 @@ class PromptFollower:
 
     def _reopen(self, why: str) -> None:
         last: Optional[ComfyUnreachable] = None
-        for attempt in range(1, self._p.reconnect_attempts + 2):
+        for attempt in range(1, self._policy.reconnect_attempts + 2):
             self._comfy.ensure_alive()
             try:
                 self._stream.reopen(self._budget)
@@ -173,23 +173,23 @@ class PromptFollower:
                 raise
             except ComfyUnreachable as exc:
                 last = exc
-                if attempt > self._p.reconnect_attempts:
+                if attempt > self._policy.reconnect_attempts:
                     break
                 log.warning(
                     "reopening the websocket (%s) failed: %s; retry %d of %d in %g s",
                     why,
                     exc,
                     attempt,
-                    self._p.reconnect_attempts,
-                    self._p.reconnect_delay_s,
+                    self._policy.reconnect_attempts,
+                    self._policy.reconnect_delay_s,
                 )
-                self._budget.sleep(self._p.reconnect_delay_s, "reconnecting to ComfyUI")
+                self._budget.sleep(self._policy.reconnect_delay_s, "reconnecting to ComfyUI")
                 continue
             log.info("websocket to ComfyUI reopened (%s)", why)
             self._reopened = True
             return
         raise ComfyUnreachable(
-            f"cannot reopen the websocket to ComfyUI after {self._p.reconnect_attempts} retries: {last}",
+            f"cannot reopen the websocket to ComfyUI after {self._policy.reconnect_attempts} retries: {last}",
             replace_worker=True,
         )
 

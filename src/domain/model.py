@@ -73,13 +73,14 @@ class Outcome:
 
 @dataclass(frozen=True)
 class OutputRef:
-    """A file ComfyUI produced, addressed the way `/view` wants it; `kind` is its key in the node's output."""
+    """A file ComfyUI produced, addressed the way `/view` wants it (`filename`, `subfolder`, and `folder_type`, the
+    `type` of `/view`: output, temp, input); `output_key` is its key in the node's output (images, audio, ...)."""
 
     node_id: str
-    kind: str
+    output_key: str
     filename: str
     subfolder: str = ""
-    type: str = "output"
+    folder_type: str = "output"
     animated: bool = False
 
 
@@ -126,7 +127,7 @@ class StoredOutput:
 
     ref: OutputRef
     filename: str
-    type: str
+    entry_type: str  # the sink's: base64, s3_url
     data: str = field(repr=False)
     content_type: str = "application/octet-stream"
     size_bytes: int = 0

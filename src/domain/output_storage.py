@@ -88,9 +88,9 @@ class OutputStorage:
         allowance = self._allowance
         if allowance is None:
             return self._store_in(self._sink, ref, filename, content_type, chunks)
-        if self._sink.kind != INLINE_KIND:
+        if self._sink.entry_type != INLINE_KIND:
             return self._store_counted(allowance, self._sink, ref, filename, content_type, chunks)
-        overhead = allowance.entry_bytes(ref, filename, content_type, self._sink.kind)
+        overhead = allowance.entry_bytes(ref, filename, content_type, self._sink.entry_type)
         if length is None:
             return self._store_metered(allowance, ref, filename, content_type, chunks, overhead)
         size, entry = base64_length(length) + overhead, listed(ref, filename, length)
@@ -141,7 +141,9 @@ class OutputStorage:
     ) -> StoredOutput:
         if self._overflow is None:
             raise allowance.refusal(size, entry)
-        log.info("%s of node %s does not fit in the answer: it goes to %s", filename, ref.node_id, self._overflow.kind)
+        log.info(
+            "%s of node %s does not fit in the answer: it goes to %s", filename, ref.node_id, self._overflow.entry_type
+        )
         return self._store_counted(allowance, self._overflow, ref, filename, content_type, chunks)
 
     def _store_counted(
@@ -155,7 +157,7 @@ class OutputStorage:
     ) -> StoredOutput:
         """Into a sink whose entries hold a URL: in the answer whatever the limit, and counted."""
         stored = self._store_in(sink, ref, filename, content_type, chunks)
-        allowance.add(allowance.entry_bytes(ref, filename, content_type, sink.kind, len(stored.data)))
+        allowance.add(allowance.entry_bytes(ref, filename, content_type, sink.entry_type, len(stored.data)))
         return stored
 
     def _store_in(
@@ -163,11 +165,11 @@ class OutputStorage:
     ) -> StoredOutput:
         digest = Digest(chunks)
         data = sink.store(self._job_id, filename, content_type, digest, self._budget)
-        log.info("delivered %s of node %s (%d bytes, %s)", filename, ref.node_id, digest.size, sink.kind)
+        log.info("delivered %s of node %s (%d bytes, %s)", filename, ref.node_id, digest.size, sink.entry_type)
         return StoredOutput(
             ref=ref,
             filename=filename,
-            type=sink.kind,
+            entry_type=sink.entry_type,
             data=data,
             content_type=content_type,
             size_bytes=digest.size,

@@ -78,7 +78,8 @@ class EventStream(Protocol):
 
 
 class ExecutionMonitor(Protocol):
-    """Opens an `EventStream` for a client id; the socket closes when the context exits."""
+    """Opens an `EventStream` for a client id, which tells of every output, whatever its kind; the socket is kept
+    for the client id's next job when the context exits."""
 
     def open(self, client_id: str, budget: Budget) -> ContextManager[EventStream]: ...
 
@@ -87,7 +88,7 @@ class ExecutionMonitor(Protocol):
 
 
 class ImageSource(Protocol):
-    """Where output bytes come from (ComfyUI's `/view`)."""
+    """Where output bytes come from (ComfyUI's `/view`): any file an output node saved, not only images."""
 
     def open(self, ref: OutputRef, budget: Budget) -> ContextManager[Download]:
         """The output's bytes as chunks; `OutputFetchFailed` when they cannot be had or arrive cut short."""
@@ -95,9 +96,10 @@ class ImageSource(Protocol):
 
 
 class ImageSink(Protocol):
-    """Where output bytes go. `kind` is the `type` of the entries it makes (`base64`, `s3_url`)."""
+    """Where output bytes go, a file of any kind (image, video, audio, latent, mesh): the design card's name.
+    `entry_type` is the `type` of the entries it makes (`base64`, `s3_url`)."""
 
-    kind: str
+    entry_type: str
 
     def store(self, job_id: str, filename: str, content_type: str, chunks: Iterable[bytes], budget: Budget) -> str:
         """Keep the bytes and return the entry's `data` (base64 text or a URL); `UploadFailed` if it cannot."""

@@ -20,7 +20,7 @@ def file_entry(out: StoredOutput) -> dict[str, Any]:
     """One delivered file; `filename`, `type`, `data` are the 5.x shape, the rest rides along."""
     return {
         "filename": out.filename,
-        "type": out.type,
+        "type": out.entry_type,
         "data": out.data,
         "node_id": out.ref.node_id,
         "subfolder": out.ref.subfolder,
@@ -79,7 +79,7 @@ def success_answer(result: JobResult, *, with_files: bool = True) -> dict[str, A
     response: dict[str, Any] = {"images": []} if with_files else {}
     if with_files:
         for out in result.outputs:
-            response.setdefault(out.ref.kind, []).append(file_entry(out))
+            response.setdefault(out.ref.output_key, []).append(file_entry(out))
     texts = sorted(result.texts, key=lambda t: node_order(t.node_id))
     if texts:
         response["text"] = [text_entry(t) for t in texts]
@@ -100,7 +100,7 @@ def success_answer(result: JobResult, *, with_files: bool = True) -> dict[str, A
 
 def stream_item(out: StoredOutput) -> dict[str, Any]:
     """One streamed output, under its ComfyUI key."""
-    return {out.ref.kind: [file_entry(out)]}
+    return {out.ref.output_key: [file_entry(out)]}
 
 
 def error_answer(error: WorkerError, *, replace_worker: bool = False) -> dict[str, Any]:

@@ -39,8 +39,8 @@ def _run_empty_image(sim) -> OutputRef:
         time.sleep(0.01)
     node_id, node_output = next(iter(outputs.items()))
     image = node_output["images"][0]
-    return OutputRef(node_id=node_id, kind="images", filename=image["filename"],
-                     subfolder=image.get("subfolder", ""), type=image.get("type", "output"))
+    return OutputRef(node_id=node_id, output_key="images", filename=image["filename"],
+                     subfolder=image.get("subfolder", ""), folder_type=image.get("type", "output"))
 
 
 def _upload_input(sim, name, data, subfolder=""):
@@ -51,7 +51,7 @@ def _upload_input(sim, name, data, subfolder=""):
         timeout=10,
     )
     assert uploaded.status_code == 200 and uploaded.json()["name"] == name
-    return OutputRef(node_id="0", kind="images", filename=name, subfolder=subfolder, type="input")
+    return OutputRef(node_id="0", output_key="images", filename=name, subfolder=subfolder, folder_type="input")
 
 
 @pytest.fixture
@@ -94,7 +94,7 @@ def test_a_large_file_arrives_in_several_chunks_byte_for_byte(comfy_sim, source)
 
 
 def test_a_missing_file_is_output_fetch_failed_with_404(source):
-    ref = OutputRef(node_id="2", kind="images", filename="no_such_file_00001_.png")
+    ref = OutputRef(node_id="2", output_key="images", filename="no_such_file_00001_.png")
 
     with pytest.raises(OutputFetchFailed, match="404") as caught:
         _read(source, ref)
@@ -103,9 +103,9 @@ def test_a_missing_file_is_output_fetch_failed_with_404(source):
 
 
 @pytest.mark.parametrize("ref, status", [
-    (OutputRef(node_id="2", kind="images", filename="../secret.png"), 400),
-    (OutputRef(node_id="2", kind="images", filename="a.png", subfolder="../.."), 403),
-    (OutputRef(node_id="2", kind="images", filename="a.png", type="nonsense"), 400),
+    (OutputRef(node_id="2", output_key="images", filename="../secret.png"), 400),
+    (OutputRef(node_id="2", output_key="images", filename="a.png", subfolder="../.."), 403),
+    (OutputRef(node_id="2", output_key="images", filename="a.png", folder_type="nonsense"), 400),
 ])
 def test_refused_names_are_output_fetch_failed_with_comfyuis_status(source, ref, status):
     with pytest.raises(OutputFetchFailed) as caught:
@@ -151,7 +151,7 @@ def test_a_connection_refused_is_output_fetch_failed(session):
     source = ComfyViewImageSource(f"http://127.0.0.1:{_unused_port()}", session=session, connect_timeout_s=5.0)
 
     with pytest.raises(OutputFetchFailed, match="ConnectionError") as caught:
-        _read(source, OutputRef(node_id="2", kind="images", filename="x.png"))
+        _read(source, OutputRef(node_id="2", output_key="images", filename="x.png"))
 
     assert "x.png" in str(caught.value)
 
@@ -189,7 +189,7 @@ def test_a_body_cut_short_is_output_fetch_failed_naming_the_file(short_body_serv
     source = ComfyViewImageSource(short_body_server, session=session, timeout_s=10.0)
 
     with pytest.raises(OutputFetchFailed) as caught:
-        _read(source, OutputRef(node_id="9", kind="images", filename="cut_00001_.png"))
+        _read(source, OutputRef(node_id="9", output_key="images", filename="cut_00001_.png"))
 
     assert "cut_00001_.png" in str(caught.value) and caught.value.data["filename"] == "cut_00001_.png"
 

@@ -39,7 +39,7 @@ def big_outputs(comfy_sim):
         with open(f"{comfy_sim.dirs.root}/output/{name}", "wb") as handle:
             for _ in range(SIZE // MB):
                 handle.write(bytes([n]) * MB)
-        refs.append(OutputRef(node_id=str(n + 1), kind="my_files", filename=name))
+        refs.append(OutputRef(node_id=str(n + 1), output_key="my_files", filename=name))
     return refs
 
 
@@ -120,7 +120,7 @@ def six_outputs(comfy_sim):
         name = f"six_{n}.png"
         with open(f"{comfy_sim.dirs.root}/output/{name}", "wb") as handle:
             handle.write(os.urandom(OUTPUT))
-        refs.append(OutputRef(node_id=str(n + 1), kind="images", filename=name))
+        refs.append(OutputRef(node_id=str(n + 1), output_key="images", filename=name))
     return refs
 
 
@@ -214,7 +214,7 @@ def peak_rss_kb():  # this process's high-water mark (ru_maxrss would start from
 before = peak_rss_kb()
 delivery = Delivery("mem-job", source=ComfyViewImageSource(sys.argv[1]), sink=Base64ImageSink(), budget=Budget(),
                     converter=PillowImageConverter(), options=DeliveryOptions(output_format=OutputFormat("jpeg", 90)))
-[stored], notes = delivery.finish([OutputRef(node_id="9", kind="images", filename="huge.png")])
+[stored], notes = delivery.finish([OutputRef(node_id="9", output_key="images", filename="huge.png")])
 grown_kb = peak_rss_kb() - before
 print(json.dumps({"grown_kb": grown_kb, "filename": stored.filename, "content_type": stored.content_type,
                   "size_bytes": stored.size_bytes, "notes": [str(note) for note in notes]}))

@@ -23,8 +23,8 @@ def _store(chunks, budget=None):
 
 
 def test_kind_is_base64():
-    assert Base64ImageSink.kind == "base64"
-    assert Base64ImageSink().kind == "base64"
+    assert Base64ImageSink.entry_type == "base64"
+    assert Base64ImageSink().entry_type == "base64"
 
 
 @pytest.mark.parametrize("chunk_size", [1, 2, 3, 4, 5, 6, 7, 999, 1000, 3 * 1024, MiB, len(DATA), len(DATA) + 1])

@@ -47,7 +47,7 @@ def test_execution_error_frame_keeps_node_and_exception():
 def test_misc_outputs_give_latents_and_text():
     _, events = recorded("misc_outputs")
     executed = {e.node_id: e for e in events if isinstance(e, NodeExecuted)}
-    kinds = {ref.kind for e in executed.values() for ref in e.files}
+    kinds = {ref.output_key for e in executed.values() for ref in e.files}
     assert "latents" in kinds
     assert any(e.texts for e in executed.values())
 

@@ -36,7 +36,7 @@ def test_history_lists_every_file_kind_and_texts():
 
 def test_audio_and_animated_outputs_from_recorded_history():
     audio = prompt_history(history_entry("audio"))
-    assert {ref.kind for ref in audio.files} == {"audio"}
+    assert {ref.output_key for ref in audio.files} == {"audio"}
     assert {ref.filename.rsplit(".", 1)[-1] for ref in audio.files} >= {"flac", "mp3", "opus"}
     animated = prompt_history(history_entry("animated_webp"))
     assert any(ref.animated for ref in animated.files)

@@ -36,7 +36,7 @@ def session(mocker):
 
 
 def _ref(filename="rec_single_00001_.png", subfolder="", type_="output"):
-    return OutputRef(node_id="2", kind="images", filename=filename, subfolder=subfolder, type=type_)
+    return OutputRef(node_id="2", output_key="images", filename=filename, subfolder=subfolder, folder_type=type_)
 
 
 def _read(source, ref, budget=None):

@@ -120,11 +120,11 @@ class InMemorySource:
 
 
 class InMemorySink:
-    """`ImageSink` keeping bytes by file name; kind "base64" returns real base64, other kinds a fake URL."""
+    """`ImageSink` keeping bytes by file name; entry type "base64" returns real base64, others a fake URL."""
 
-    def __init__(self, calls: Optional[Calls] = None, *, kind: str = "memory", refuse: tuple[str, ...] = ()) -> None:
+    def __init__(self, calls: Optional[Calls] = None, *, entry_type: str = "memory", refuse: tuple[str, ...] = ()) -> None:
         self.calls = calls if calls is not None else Calls()
-        self.kind = kind
+        self.entry_type = entry_type
         self.refuse = refuse
         self.stored: dict[str, bytes] = {}
         self.content_types: dict[str, str] = {}
@@ -145,9 +145,9 @@ class InMemorySink:
         with self._lock:
             self.stored[filename] = data
             self.content_types[filename] = content_type
-        if self.kind == "base64":
+        if self.entry_type == "base64":
             return base64.b64encode(data).decode("ascii")
-        return f"{self.kind}://{job_id}/{filename}"
+        return f"{self.entry_type}://{job_id}/{filename}"
 
 
 class FakeConverter:

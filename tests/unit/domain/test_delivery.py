@@ -17,7 +17,7 @@ def history(*files, texts=()):
 
 def test_outputs_of_every_kind_in_node_then_position_order():
     refs = (OutputRef("10", "images", "c.png"), OutputRef("9", "images", "a.png"), OutputRef("9", "images", "b.png"),
-            OutputRef("3", "images", "preview.png", type="temp"), OutputRef("4", "latents", "x.latent"),
+            OutputRef("3", "images", "preview.png", folder_type="temp"), OutputRef("4", "latents", "x.latent"),
             OutputRef("5", "gifs", "anim.gif", animated=True), OutputRef("12", "audio", "x.flac"),
             OutputRef("8", "3d", "mesh.glb", subfolder="meshes"))
     files = {r.filename: r.filename.encode() * 3 for r in refs}
@@ -40,7 +40,7 @@ def test_outputs_of_every_kind_in_node_then_position_order():
 
 
 def test_temp_outputs_come_with_include_temp():
-    temp = OutputRef("3", "images", "preview.png", type="temp")
+    temp = OutputRef("3", "images", "preview.png", folder_type="temp")
     w = world(history=history(temp), files={"preview.png": b"p"}, raw={"workflow": WORKFLOW, "include_temp": True})
     assert [e["filename"] for e in w.run()["images"]] == ["preview.png"]
 

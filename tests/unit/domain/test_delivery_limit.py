@@ -25,7 +25,7 @@ def limited_world(files, limit, *, overflow=None, concurrency=1, **kwargs):
     ordered = tuple(OutputRef(str(n + 1), "images", name) for n, name in enumerate(files))
     w = world(history=PromptHistory(SUCCESS, files=ordered), files=files, max_response_bytes=limit,
               overflow=overflow, concurrency=concurrency, **kwargs)
-    w.sink = InMemorySink(w.calls, kind="base64")
+    w.sink = InMemorySink(w.calls, entry_type="base64")
     return w
 
 
@@ -43,7 +43,7 @@ def test_without_s3_the_job_fails_at_the_first_output_that_does_not_fit_and_fetc
 
 def test_with_s3_what_does_not_fit_goes_there_as_it_comes_and_the_rest_stays_inline():
     files = {"a.png": b"a" * 3 * KB, "b.png": b"b" * 9 * KB, "c.png": b"c" * KB}
-    overflow = InMemorySink(kind="s3_url")
+    overflow = InMemorySink(entry_type="s3_url")
     w = limited_world(files, limit=10 * KB, overflow=overflow)
     answer = w.run()
     assert [(e["filename"], e["type"]) for e in answer["images"]] == [
@@ -55,7 +55,7 @@ def test_with_s3_what_does_not_fit_goes_there_as_it_comes_and_the_rest_stays_inl
 
 def test_concurrent_deliveries_never_take_more_than_the_limit_and_nothing_is_moved_at_the_end():
     files = {f"{n}.png": bytes([n]) * 3 * KB for n in range(12)}
-    overflow = InMemorySink(kind="s3_url")
+    overflow = InMemorySink(entry_type="s3_url")
     w = limited_world(files, limit=20 * KB, overflow=overflow, concurrency=4)
     answer = w.run()
     inline = [e for e in answer["images"] if e["type"] == "base64"]
@@ -87,7 +87,7 @@ class UnknownLengthSource:
 
 def test_an_output_of_unknown_length_is_counted_as_it_streams_and_goes_to_s3_whole():
     files = {"a.png": bytes(range(256)) * 40}  # 10,240 bytes: 13,656 base64 characters
-    overflow = InMemorySink(kind="s3_url")
+    overflow = InMemorySink(entry_type="s3_url")
     w = limited_world(files, limit=10 * KB, overflow=overflow)
     w.source = UnknownLengthSource(files)
     answer = w.run()
@@ -110,7 +110,7 @@ def test_a_refusal_while_comfyui_runs_fails_the_job_at_the_next_output_and_inter
                        WaitUntil(lambda: "would pass MAX_RESPONSE_BYTES" in caplog.text, "the refusal"),
                        NodeExecuted(PID, "3", files=(late,)), NodeStarted(PID, "4"))
     w = world(script, files={"big.png": b"b" * 20 * KB, "late.png": b"l"}, max_response_bytes=10 * KB)
-    w.sink = InMemorySink(w.calls, kind="base64")
+    w.sink = InMemorySink(w.calls, entry_type="base64")
     with pytest.raises(ResponseTooLarge, match=r"big\.png \(node 2, 20,000 bytes\)"):
         w.run()
     assert ("fetch", "late.png") not in w.calls
@@ -140,7 +140,7 @@ def test_the_running_total_never_counts_less_than_the_answer_so_nothing_is_left_
     files = {"\u00e9\u20ac\U0001f600\"\\.png": b"a" * 2999, "b.png": b"b" * 1001, "c\u0001.png": b"c" * 17}
     everything_inline = limited_world(files, limit=10**6).run()
     just_too_small = response_size(everything_inline) - 1
-    overflow = InMemorySink(kind="s3_url")
+    overflow = InMemorySink(entry_type="s3_url")
     w = limited_world(files, limit=just_too_small, overflow=overflow)
     answer = w.run()
     assert overflow.stored and response_size(answer) <= just_too_small

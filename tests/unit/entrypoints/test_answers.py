@@ -17,7 +17,7 @@ NO_TIMINGS = {"timings_ms": {}, "comfyui": {"version": None}}
 
 
 def stored(node_id, filename, data: bytes, kind="images"):
-    return StoredOutput(ref=OutputRef(node_id, kind, filename), filename=filename, type="base64",
+    return StoredOutput(ref=OutputRef(node_id, kind, filename), filename=filename, entry_type="base64",
                         data=base64.b64encode(data).decode(), content_type="image/png", size_bytes=len(data),
                         sha256=hashlib.sha256(data).hexdigest())
 
