@@ -15,8 +15,9 @@ def runpod_standin():
 def production_worker():
     started = []
 
-    def start(standin: RunpodStandIn, env: dict, pod_id: str = "standin-worker-1") -> ProductionWorker:
-        worker = ProductionWorker(standin, env, pod_id)
+    def start(standin: RunpodStandIn, env: dict, pod_id: str = "standin-worker-1",
+              module: str = "entrypoints.runpod_handler") -> ProductionWorker:
+        worker = ProductionWorker(standin, env, pod_id, module)
         started.append(worker)
         return worker
 

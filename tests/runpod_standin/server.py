@@ -18,12 +18,16 @@ class RunpodStandIn:
 
     def __init__(self, *, port: int = 0, endpoint_id: str = "standin-endpoint", api_key: str = "standin-api-key",
                  ai_key: str = "standin-worker-key", max_result_bytes: int = 20 * 1024 * 1024,
-                 take_wait_s: float = 1.0, stop_wait_s: float = 1.0, runsync_wait_s: float = 90.0) -> None:
+                 take_wait_s: float = 1.0, stop_wait_s: float = 1.0, runsync_wait_s: float = 90.0,
+                 take_latency_s: float = 0.15, result_latency_s: float = 0.15) -> None:
         self.endpoint_id, self.api_key, self.ai_key = endpoint_id, api_key, ai_key
         self.book = JobBook()
+        self.take_latency_s, self.result_latency_s = take_latency_s, result_latency_s
         self._port = port
         self._settings = {"max_result_bytes": max_result_bytes, "take_wait_s": take_wait_s,
-                          "stop_wait_s": stop_wait_s, "runsync_wait_s": runsync_wait_s}
+                          "stop_wait_s": stop_wait_s, "runsync_wait_s": runsync_wait_s,
+                          # a round trip to RunPod: added to every job-take answer and every result post
+                          "take_latency_s": take_latency_s, "result_latency_s": result_latency_s}
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._thread: Optional[threading.Thread] = None
         self._runner: Optional[web.AppRunner] = None

@@ -35,9 +35,12 @@ async def _long_poll(request: web.Request, fetch, wait_s: float):
 async def _take(request: web.Request, count: int, batch: bool) -> web.StreamResponse:
     _authorized(request)
     worker_id = request.match_info["worker"]
-    _book(request).takes.append({"worker_id": worker_id, **request.query})
+    take = {"worker_id": worker_id, "route": "job-take-batch" if batch else "job-take", **request.query}
+    _book(request).takes.append(take)
     wait_s = request.app[SETTINGS]["take_wait_s"]
     jobs = await _long_poll(request, lambda: _book(request).take(worker_id, count), wait_s)
+    take["handed_out"] = [job.id for job in jobs]
+    await asyncio.sleep(request.app[SETTINGS]["take_latency_s"])
     if not jobs:
         return web.Response(status=204)  # rp_job.get_job: 204 means "no job"
     payload = [{"id": job.id, "input": job.input} for job in jobs]
@@ -71,6 +74,7 @@ async def job_stop(request: web.Request) -> web.StreamResponse:
 async def _posted_json(request: web.Request) -> dict:
     # rp_http._transmit: the JSON text is sent with Content-Type application/x-www-form-urlencoded
     body = await request.read()
+    await asyncio.sleep(request.app[SETTINGS]["result_latency_s"])
     limit = request.app[SETTINGS]["max_result_bytes"]
     if len(body) > limit:
         _book(request).refused_results.append({"job_id": request.match_info["job"], "bytes": len(body)})
