@@ -137,7 +137,7 @@ class Delivery:
             self._allowance.add_failure(failure)
         too_large = self._allowance.over()
         if too_large is not None:
-            log.warning("the texts and error lines leave the answer over MAX_RESPONSE_BYTES: %s", too_large)
+            log.warning("the texts and error lines leave the answer over its size limit: %s", too_large)
             raise too_large
 
     def delivered(self) -> list[StoredOutput]:
@@ -182,7 +182,7 @@ class Delivery:
         with self._lock:
             if self._refusal is None:
                 self._refusal = refusal
-                log.warning("the answer would pass MAX_RESPONSE_BYTES and no S3 can take outputs: %s", refusal)
+                log.warning("the answer would pass its size limit and no S3 can take outputs: %s", refusal)
                 for future in self._futures.values():
                     future.cancel()
 

@@ -52,8 +52,10 @@ class WorkerError(Exception):
         details: Sequence[str] = (),
         data: Optional[Mapping[str, Any]] = None,
         replace_worker: Optional[bool] = None,
+        limits: Sequence[str] = (),
     ) -> None:
         super().__init__(message)
+        self.limits = tuple(limits)  # the use case's limits the message names; the edge names their settings
         self.message = message
         self.details = list(details)
         self.data = dict(data or {})

@@ -185,7 +185,9 @@ def _images(raw: Any, max_bytes: int, max_files: int, max_total: int) -> tuple[I
     if not isinstance(raw, list):
         raise InvalidInput("input.images must be a list of {name, image} or {name, url} objects")
     if len(raw) > max_files:
-        raise InvalidInput(f"input.images has {len(raw)} files, over INPUT_MAX_FILES ({max_files})")
+        raise InvalidInput(
+            f"input.images has {len(raw)} files, over max_input_files ({max_files})", limits=("max_input_files",)
+        )
     seen: set[str] = set()
     images = []
     total = 0
@@ -204,8 +206,9 @@ def _images(raw: Any, max_bytes: int, max_files: int, max_total: int) -> tuple[I
             total += _decoded_length(item.get("image"))
             if total > max_total:
                 raise InvalidInput(
-                    f"input image {name!r}: the inline inputs are over INPUT_MAX_TOTAL_BYTES ({max_total:,} bytes) "
-                    "once decoded"
+                    f"input image {name!r}: the inline inputs are over max_total_input_bytes ({max_total:,} bytes) "
+                    "once decoded",
+                    limits=("max_total_input_bytes",),
                 )
             images.append(InputFile(name=name, data=_decode_base64(item.get("image"), name, max_bytes)))
     return tuple(images)
@@ -261,7 +264,9 @@ def _decode_base64(value: Any, name: str, max_bytes: int) -> bytes:
         header, sep, value = value.partition(",")
         if not sep or not header.endswith(";base64"):
             raise InvalidInput(f"input image {name!r}: a data URI must be of the form data:<type>;base64,<data>")
-    too_big = InvalidInput(f"input image {name!r} is over INPUT_MAX_BYTES ({max_bytes:,} bytes) once decoded")
+    too_big = InvalidInput(
+        f"input image {name!r} is over max_input_bytes ({max_bytes:,} bytes) once decoded", limits=("max_input_bytes",)
+    )
     if len(value) > 2 * (max_bytes * 4 // 3 + 4):
         raise too_big
     try:

@@ -1,4 +1,4 @@
-"""The answer's size, added up while outputs are delivered, so that MAX_RESPONSE_BYTES bites before bytes are held."""
+"""The answer's size, added up while outputs are delivered, so that its limit bites before bytes are held."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from domain.ports import AnswerFormat
 INLINE_KIND = "base64"  # the sink kind whose entries carry the bytes themselves
 # the answer around its entries: keys, timings, ComfyUI's version, the odd status line
 ANSWER_FRAME_BYTES = 512
-S3_HINT = "configure S3 (BUCKET_ENDPOINT_URL...) to get URLs, "
+S3_HINT = "configure S3 (s3_overflow...) to get URLs, "
 
 
 def base64_length(size: int) -> int:
@@ -99,9 +99,10 @@ def listed(ref: OutputRef, filename: str, size: int) -> dict[str, Any]:
 def too_large(size: int, max_bytes: int, inline: list, s3_hint: str) -> ResponseTooLarge:
     listed = ", ".join(f"{e['filename']} (node {e['node_id']}, {e['size_bytes']:,} bytes)" for e in inline)
     return ResponseTooLarge(
-        f"the outputs make a {size:,}-byte response, over MAX_RESPONSE_BYTES={max_bytes:,} (RunPod refuses larger "
-        f"results): {s3_hint}ask for a smaller format (input.output_format), or raise MAX_RESPONSE_BYTES up to "
+        f"the outputs make a {size:,}-byte response, over max_response_bytes={max_bytes:,} (RunPod refuses larger "
+        f"results): {s3_hint}ask for a smaller format (input.output_format), or raise max_response_bytes up to "
         f"RunPod's limit" + (f"; outputs: {listed}" if listed else ""),
+        limits=("max_response_bytes", "s3_overflow"),
         data={
             "response_bytes": size,
             "max_response_bytes": max_bytes,

@@ -236,8 +236,9 @@ def _upload_inputs(job: Job, svc: Services, budget: Budget) -> None:
             allowance = svc.max_input_total_bytes - held
             if allowance <= 0:
                 raise InvalidInput(
-                    f"input {item.name!r}: the job's inputs already reach INPUT_MAX_TOTAL_BYTES "
-                    f"({svc.max_input_total_bytes:,} bytes)"
+                    f"input {item.name!r}: the job's inputs already reach max_total_input_bytes "
+                    f"({svc.max_input_total_bytes:,} bytes)",
+                    limits=("max_total_input_bytes",),
                 )
             data = svc.fetcher.fetch(item.url or "", budget, allowance)
             held += len(data)

@@ -10,6 +10,7 @@ from domain.errors import WorkerError, clip
 from domain.model import JobResult, OutputFailure, StoredOutput, TextOutput, WorkflowChecked
 from domain.node_ids import node_order
 from domain.response_allowance import S3_HINT, too_large
+from entrypoints.settings import LIMIT_VARIABLES
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ def success_answer(result: JobResult, *, with_files: bool = True) -> dict[str, A
         response["text"] = [text_entry(t) for t in texts]
     cut_short = result.cut_short
     if cut_short is not None:  # worker-comfyui 5.x: what was produced, and the error among `errors`
-        errors.append(cut_short.summary())
+        errors.append(error_line(cut_short))
     if errors:
         response["errors"] = errors
     if cut_short is not None:
@@ -103,9 +104,17 @@ def stream_item(out: StoredOutput) -> dict[str, Any]:
     return {out.ref.output_key: [file_entry(out)]}
 
 
+def error_line(error: WorkerError) -> str:
+    """The error's one line, each limit it names given as the variable that sets it."""
+    line = error.summary()
+    for limit in error.limits:
+        line = line.replace(limit, LIMIT_VARIABLES.get(limit, limit))
+    return line
+
+
 def error_answer(error: WorkerError, *, replace_worker: bool = False) -> dict[str, Any]:
     """A failed job: the `error` line stands on its own; the rest rides along for callers that get it."""
-    response: dict[str, Any] = {"error": error.summary(), "error_code": error.code, "details": error.details}
+    response: dict[str, Any] = {"error": error_line(error), "error_code": error.code, "details": error.details}
     if error.data:
         response["data"] = error.data
     return _with_refresh(response, replace_worker or error.replace_worker)

@@ -14,7 +14,14 @@ from domain.errors import WorkerError
 from domain.job_input import DEFAULT_MAX_INPUT_FILES, DEFAULT_MAX_TOTAL_INPUT_BYTES, new_job
 from domain.model import Job, JobResult, StoredOutput
 from domain.run_job import Services, run_job
-from entrypoints.answers import answer, answer_without_files, error_answer, internal_error_answer, within_limit
+from entrypoints.answers import (
+    answer,
+    answer_without_files,
+    error_answer,
+    error_line,
+    internal_error_answer,
+    within_limit,
+)
 from entrypoints.job_logging import register_secret
 
 log = logging.getLogger(__name__)
@@ -124,7 +131,7 @@ class JobRunner:
         try:
             job = self._read(raw, prompt_id, client_id)
         except WorkerError as exc:
-            log.warning("rejected input: %s", exc.summary())
+            log.warning("rejected input: %s", error_line(exc))
             return error_answer(exc, replace_worker=refresh)
         except Exception as exc:
             log.exception("reading the job's input failed unexpectedly")
@@ -136,7 +143,7 @@ class JobRunner:
         try:
             finished = run_job(job, self._svc, budget, on_progress=on_progress, on_output=guarded)
         except WorkerError as exc:
-            log.error("job failed: %s", exc.summary())
+            log.error("job failed: %s", error_line(exc))
             return error_answer(exc, replace_worker=refresh)
         except Exception as exc:
             log.exception("job failed unexpectedly")

@@ -24,6 +24,16 @@ class ConfigError(ValueError):
         self.why = why
 
 
+# the use case's limits, as its messages name them, and the variables that set them
+LIMIT_VARIABLES = {
+    "max_input_files": "INPUT_MAX_FILES",
+    "max_input_bytes": "INPUT_MAX_BYTES",
+    "max_total_input_bytes": "INPUT_MAX_TOTAL_BYTES",
+    "max_response_bytes": "MAX_RESPONSE_BYTES",
+    "s3_overflow": "BUCKET_ENDPOINT_URL",
+}
+
+
 @dataclass(frozen=True)
 class ComfySettings:
     host: str

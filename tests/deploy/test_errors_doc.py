@@ -12,7 +12,7 @@ from domain import errors
 from domain.job_input import parse_job_input
 from domain.workflow_check import check_workflow
 from domain.workflow_errors import raise_for_issues
-from entrypoints.settings import ConfigError, read_settings
+from entrypoints.settings import LIMIT_VARIABLES, ConfigError, read_settings
 
 pytestmark = pytest.mark.deploy
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -47,6 +47,13 @@ def template(node: ast.expr):
     return None
 
 
+def as_answered(pattern: str) -> str:
+    """The use case names its limits; the answer names the variables that set them (entrypoints.answers)."""
+    for limit, variable in LIMIT_VARIABLES.items():
+        pattern = pattern.replace(re.escape(limit), re.escape(variable))
+    return pattern
+
+
 def message_templates() -> dict:
     """code -> regexes of the messages the code raises it with (`SomeError(f"...")`, `"error": f"code: ..."`)."""
     found: dict = {}
@@ -55,6 +62,7 @@ def message_templates() -> dict:
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in CLASS_CODES:
                 pattern = template(node.args[0]) if node.args else None
                 if pattern:
+                    pattern = as_answered(pattern)
                     found.setdefault(CLASS_CODES[node.func.id], []).append(pattern)
             if isinstance(node, ast.Dict):
                 for key, value in zip(node.keys, node.values, strict=True):

@@ -8,7 +8,7 @@ import pytest
 from domain.errors import OutputNotConverted, ResponseTooLarge
 from domain.events import NodeExecuted, NodeStarted
 from domain.model import Download, Outcome, OutputRef, PromptHistory
-from entrypoints.answers import response_size
+from entrypoints.answers import error_line, response_size
 from unit.domain.fake_stream import WaitUntil
 from unit.domain.fakes import FakeConverter, InMemorySink
 from unit.domain.world import PID, plain_run, world
@@ -34,7 +34,7 @@ def test_without_s3_the_job_fails_at_the_first_output_that_does_not_fit_and_fetc
     w = limited_world(files, limit=10 * KB)
     with pytest.raises(ResponseTooLarge) as caught:
         w.run()
-    line = caught.value.summary()
+    line = error_line(caught.value)  # as the answer gives it
     assert line.startswith("response_too_large: the outputs make a ") and "MAX_RESPONSE_BYTES=10,000" in line
     assert "b.png (node 2, 9,000 bytes)" in line and "a.png (node 1, 3,000 bytes)" in line and "S3" in line
     assert w.sink.stored.keys() == {"a.png"}  # b's bytes were never read: its length told it would not fit
@@ -107,7 +107,7 @@ def test_an_output_of_unknown_length_stops_streaming_at_the_limit_without_s3():
 def test_a_refusal_while_comfyui_runs_fails_the_job_at_the_next_output_and_interrupts_the_prompt(caplog):
     big, late = OutputRef("2", "images", "big.png"), OutputRef("3", "images", "late.png")
     script = plain_run(NodeExecuted(PID, "2", files=(big,)), NodeStarted(PID, "3"),
-                       WaitUntil(lambda: "would pass MAX_RESPONSE_BYTES" in caplog.text, "the refusal"),
+                       WaitUntil(lambda: "would pass its size limit" in caplog.text, "the refusal"),
                        NodeExecuted(PID, "3", files=(late,)), NodeStarted(PID, "4"))
     w = world(script, files={"big.png": b"b" * 20 * KB, "late.png": b"l"}, max_response_bytes=10 * KB)
     w.sink = InMemorySink(w.calls, entry_type="base64")

@@ -2,6 +2,7 @@
 import ast
 import os
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -44,3 +45,22 @@ def test_no_domain_module_reads_the_environment():
             n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
         assert not ({"environ", "getenv"} & names), path.name
         assert "os" not in _imported_roots(tree), path.name
+
+
+def _strings_outside_docstrings(tree: ast.AST) -> list[str]:
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef)) and node.body
+                  and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    return [node.value for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings]
+
+
+def test_no_domain_message_names_a_variable():
+    """The domain names its limits; the edge tells the caller which variable sets them (entrypoints.answers)."""
+    configuration = (DOMAIN.parents[1] / "docs" / "configuration.md").read_text()
+    variables = set(re.findall(r"^\| `([A-Z][A-Z0-9_]+)`", configuration, flags=re.MULTILINE))
+    assert {"MAX_RESPONSE_BYTES", "INPUT_MAX_BYTES", "BUCKET_ENDPOINT_URL"} <= variables
+    for path in sorted(DOMAIN.glob("*.py")):
+        for text in _strings_outside_docstrings(ast.parse(path.read_text())):
+            named = [variable for variable in variables if re.search(rf"\b{variable}\b", text)]
+            assert not named, f"{path.name}: {text!r} names {named}"

@@ -93,10 +93,10 @@ def test_refuses_bad_base64(image, message):
 
 
 def test_base64_over_the_size_cap_is_refused():
-    with pytest.raises(InvalidInput, match="over INPUT_MAX_BYTES \\(4 bytes\\)"):
+    with pytest.raises(InvalidInput, match="over max_input_bytes \\(4 bytes\\)"):
         parse_job_input({"workflow": WORKFLOW, "images": [{"name": "a.png", "image": "aGVsbG8="}]}, max_input_bytes=4)
     huge = "A" * 100  # refused by its length before it is decoded
-    with pytest.raises(InvalidInput, match="INPUT_MAX_BYTES"):
+    with pytest.raises(InvalidInput, match="max_input_bytes"):
         parse_job_input({"workflow": WORKFLOW, "images": [{"name": "a.png", "image": huge}]}, max_input_bytes=4)
     at_cap = parse_job_input({"workflow": WORKFLOW, "images": [{"name": "a.png", "image": "aGVsbA=="}]},
                              max_input_bytes=4)
