@@ -56,7 +56,7 @@ class Delivery:
         self._storage = OutputStorage(job_id, sink, budget, allowance=allowance, overflow=overflow)
         self._pool: Optional[ThreadPoolExecutor] = None
         self._futures: dict[OutputRef, Future] = {}
-        self._inband: dict[OutputRef, bytes] = {}
+        self._inband: dict[OutputRef, tuple[bytes, str]] = {}  # bytes and media type
         self._notes: dict[OutputRef, OutputFailure] = {}
         self._refusal: Optional[ResponseTooLarge] = None
         self._texts: set[TextOutput] = set()
@@ -80,16 +80,16 @@ class Delivery:
 
     def submit_inband(self, node_id: str, data: bytes, image_format: str) -> None:
         """An image that came over the socket: no `/view`, a stable name from its node and order."""
-        extension = ".jpg" if image_format == "jpeg" else ".png"
+        kind = IMAGE_FORMATS["jpeg" if image_format == "jpeg" else "png"]  # binary frames carry PNG or JPEG
         with self._lock:
             index = sum(1 for ref in self._inband if ref.node_id == node_id) + 1
             ref = OutputRef(
                 node_id=node_id,
                 output_key="images",
-                filename=f"websocket_{node_id}_{index:05}_{extension}",
+                filename=f"websocket_{node_id}_{index:05}_{kind.extension}",
                 folder_type="websocket",
             )
-            self._inband[ref] = data
+            self._inband[ref] = (data, kind.content_type)
         self.submit(ref)
 
     def add_texts(self, texts: Iterable[TextOutput]) -> None:
@@ -190,8 +190,7 @@ class Delivery:
         self._budget.check(f"fetching {ref.filename}")
         self._raise_if_refused()
         if ref in self._inband:
-            data = self._inband[ref]
-            content_type = "image/jpeg" if ref.filename.endswith(".jpg") else "image/png"
+            data, content_type = self._inband[ref]
             stored = self._store(ref, ref.filename, content_type, iter([data]), len(data))
         else:
             with self._source.open(ref, self._budget) as download:
