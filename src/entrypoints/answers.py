@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from typing import Any, Union
 
 from domain.errors import WorkerError, clip
 from domain.model import JobResult, OutputFailure, StoredOutput, TextOutput, WorkflowChecked
 from domain.node_ids import node_order
-from domain.response_allowance import S3_HINT, too_large
+from domain.response_allowance import INLINE_KIND, S3_HINT, too_large
 from entrypoints.settings import LIMIT_VARIABLES
 
 log = logging.getLogger(__name__)
@@ -126,33 +127,21 @@ def internal_error_answer(exc: BaseException, *, replace_worker: bool = False) -
     return _with_refresh(response, replace_worker)
 
 
-def within_limit(response: dict[str, Any], max_bytes: int, *, replace_worker: bool = False) -> dict[str, Any]:
-    """The answer, or `response_too_large` if it came out larger than the use case reckoned while delivering."""
-    size = response_size(response)
+def answer_within(result: JobResult, max_bytes: int, *, replace_worker: bool = False) -> dict[str, Any]:
+    """The result's answer, or `response_too_large` if it came out larger than the use case reckoned while
+    delivering (it counts each entry as it goes; this is the last word, sized from the result itself)."""
+    size = _json_bytes(success_answer(replace(result, outputs=tuple(replace(o, data="") for o in result.outputs))))
+    size += sum(len(out.data) for out in result.outputs)
     if size <= max_bytes:
-        return response
+        return answer(result, replace_worker=replace_worker)
     inline = [
-        {"filename": e["filename"], "node_id": e["node_id"], "size_bytes": e["size_bytes"]}
-        for entries in response.values()
-        if isinstance(entries, list)
-        for e in entries
-        if isinstance(e, dict) and e.get("type") == "base64"
+        {"filename": out.filename, "node_id": out.ref.node_id, "size_bytes": out.size_bytes}
+        for out in sorted(result.outputs, key=lambda o: o.size_bytes, reverse=True)
+        if out.entry_type == INLINE_KIND
     ]
-    error = too_large(size, max_bytes, sorted(inline, key=lambda e: e["size_bytes"], reverse=True), S3_HINT)
     log.error("the answer came out at %d bytes, over MAX_RESPONSE_BYTES=%d", size, max_bytes)
-    return error_answer(error, replace_worker=replace_worker or bool(response.get("refresh_worker")))
-
-
-def response_size(response: dict) -> int:
-    """The JSON size of the answer; entries' `data` (base64 or URLs: nothing to escape) are counted, not copied."""
-    lengths = 0
-    skeleton: dict[str, Any] = {}
-    for key, value in response.items():
-        if isinstance(value, list) and all(isinstance(e, dict) and isinstance(e.get("data"), str) for e in value):
-            lengths += sum(len(e["data"]) for e in value if e.get("type") != "text")
-            value = [{**e, "data": ""} if e.get("type") != "text" else e for e in value]
-        skeleton[key] = value
-    return _json_bytes(skeleton) + lengths
+    error = too_large(size, max_bytes, inline, S3_HINT)
+    return error_answer(error, replace_worker=replace_worker or _replaces(result))
 
 
 def _replaces(result: JobResult) -> bool:

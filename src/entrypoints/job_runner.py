@@ -16,11 +16,11 @@ from domain.model import Job, JobResult, StoredOutput
 from domain.run_job import Services, run_job
 from entrypoints.answers import (
     answer,
+    answer_within,
     answer_without_files,
     error_answer,
     error_line,
     internal_error_answer,
-    within_limit,
 )
 from entrypoints.job_logging import register_secret
 
@@ -150,7 +150,9 @@ class JobRunner:
             return internal_error_answer(exc, replace_worker=refresh)
         if on_output is not None and isinstance(finished, JobResult):
             return answer_without_files(finished, replace_worker=refresh)
-        return within_limit(answer(finished, replace_worker=refresh), self._svc.max_response_bytes)
+        if isinstance(finished, JobResult):
+            return answer_within(finished, self._svc.max_response_bytes, replace_worker=refresh)
+        return answer(finished, replace_worker=refresh)
 
     def _read(self, raw: dict, prompt_id: str, client_id: str) -> Job:
         return new_job(

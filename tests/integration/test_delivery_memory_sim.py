@@ -22,7 +22,8 @@ from domain.delivery import Delivery, DeliveryOptions
 from domain.errors import ResponseTooLarge
 from domain.model import JobResult, OutputRef
 from domain.response_allowance import ResponseAllowance
-from entrypoints.answers import RunPodAnswerFormat, answer, response_size
+from entrypoints.answers import RunPodAnswerFormat, answer
+from answer_size import answer_bytes
 
 pytestmark = pytest.mark.integration
 
@@ -184,7 +185,7 @@ def test_with_s3_the_outputs_past_the_limit_stream_there_and_the_answer_fits(com
     print(f"six {OUTPUT / 1e6} MB outputs over a {LIMIT / 1e6:.0f} MB limit, S3 overflow: peak traced {peak / MB:.1f} MB")
     entries = answers[0]["images"]
     assert sorted(e["type"] for e in entries) == ["base64"] + ["s3_url"] * 5
-    assert response_size(answers[0]) <= LIMIT
+    assert answer_bytes(answers[0]) <= LIMIT
     for entry in entries:
         data = base64.b64decode(entry["data"]) if entry["type"] == "base64" else requests.get(entry["data"], timeout=30).content
         assert hashlib.sha256(data).hexdigest() == entry["sha256"]

@@ -8,7 +8,8 @@ import pytest
 from domain.errors import OutputNotConverted, ResponseTooLarge
 from domain.events import NodeExecuted, NodeStarted
 from domain.model import Download, Outcome, OutputRef, PromptHistory
-from entrypoints.answers import error_line, response_size
+from entrypoints.answers import error_line
+from answer_size import answer_bytes
 from unit.domain.fake_stream import WaitUntil
 from unit.domain.fakes import FakeConverter, InMemorySink
 from unit.domain.world import PID, plain_run, world
@@ -50,7 +51,7 @@ def test_with_s3_what_does_not_fit_goes_there_as_it_comes_and_the_rest_stays_inl
         ("a.png", "base64"), ("b.png", "s3_url"), ("c.png", "base64")]
     assert overflow.stored == {"b.png": files["b.png"]} and w.sink.stored.keys() == {"a.png", "c.png"}
     assert answer["images"][1]["sha256"] == hashlib.sha256(files["b.png"]).hexdigest()
-    assert response_size(answer) <= 10 * KB
+    assert answer_bytes(answer) <= 10 * KB
 
 
 def test_concurrent_deliveries_never_take_more_than_the_limit_and_nothing_is_moved_at_the_end():
@@ -61,7 +62,7 @@ def test_concurrent_deliveries_never_take_more_than_the_limit_and_nothing_is_mov
     inline = [e for e in answer["images"] if e["type"] == "base64"]
     assert len(inline) == 4 and len(overflow.stored) == 8  # 4 x 4,000 base64 characters and their entries fit
     assert all(base64.b64decode(e["data"]) == files[e["filename"]] for e in inline)
-    assert response_size(answer) <= 20 * KB
+    assert answer_bytes(answer) <= 20 * KB
     # each output stored once: the final check had nothing left to move
     stored_once = [name for _, name in w.calls.of("store") + overflow.calls.of("store")]
     assert sorted(stored_once) == sorted(files)
@@ -139,10 +140,10 @@ def test_the_running_total_never_counts_less_than_the_answer_so_nothing_is_left_
     # names JSON escapes (six characters for one), a content type, sizes with more digits: all in the entries
     files = {"\u00e9\u20ac\U0001f600\"\\.png": b"a" * 2999, "b.png": b"b" * 1001, "c\u0001.png": b"c" * 17}
     everything_inline = limited_world(files, limit=10**6).run()
-    just_too_small = response_size(everything_inline) - 1
+    just_too_small = answer_bytes(everything_inline) - 1
     overflow = InMemorySink(entry_type="s3_url")
     w = limited_world(files, limit=just_too_small, overflow=overflow)
     answer = w.run()
-    assert overflow.stored and response_size(answer) <= just_too_small
+    assert overflow.stored and answer_bytes(answer) <= just_too_small
     # what went to S3 went there while delivering: the final check moved nothing that had been stored inline
     assert not {name for _, name in w.calls.of("store")} & {name for _, name in overflow.calls.of("store")}

@@ -2,16 +2,10 @@
 import base64
 import hashlib
 
+from answer_size import answer_bytes
 from domain.errors import ComfyProcessDied, ComfyUnreachable, WorkflowRejected
 from domain.model import JobResult, OutputFailure, OutputRef, StoredOutput, TextOutput
-from entrypoints.answers import (
-    RunPodAnswerFormat,
-    answer,
-    error_answer,
-    response_size,
-    success_answer,
-    within_limit,
-)
+from entrypoints.answers import RunPodAnswerFormat, answer, answer_within, error_answer, success_answer
 
 NO_TIMINGS = {"timings_ms": {}, "comfyui": {"version": None}}
 
@@ -53,21 +47,22 @@ def test_an_error_response_has_one_line_a_code_details_and_data():
         "error_code": "workflow_invalid", "details": ["node 1: width"], "data": {"node_errors": {"1": {}}}}
 
 
-def test_an_answer_under_the_limit_is_untouched():
-    response = response_of(stored("1", "a.png", b"a" * 100))
-    assert within_limit(response, response_size(response)) is response
+def test_an_answer_exactly_at_the_limit_is_the_results():
+    result = JobResult(outputs=(stored("1", "a.png", b"a" * 100),))
+    assert answer_within(result, answer_bytes(answer(result))) == answer(result)
 
 
 def test_an_answer_over_the_limit_becomes_response_too_large_listing_each_inline_output():
-    response = response_of(stored("9", "a.png", b"a" * 3000), stored("12", "b.png", b"b" * 1000))
-    answer = within_limit(response, 1000)
-    line = answer["error"]
-    assert answer["error_code"] == "response_too_large"
+    result = JobResult(outputs=(stored("9", "a.png", b"a" * 3000), stored("12", "b.png", b"b" * 1000)))
+    assert answer_within(result, answer_bytes(answer(result)) - 1)["error_code"] == "response_too_large"
+    refused = answer_within(result, 1000)
+    line = refused["error"]
+    assert refused["error_code"] == "response_too_large"
     assert "\n" not in line and line.startswith("response_too_large: ")
     assert "a.png (node 9, 3,000 bytes)" in line and "b.png (node 12, 1,000 bytes)" in line
     assert "MAX_RESPONSE_BYTES" in line and "output_format" in line and "S3" in line
-    assert answer["data"]["outputs"] == [{"filename": "a.png", "node_id": "9", "size_bytes": 3000},
-                                         {"filename": "b.png", "node_id": "12", "size_bytes": 1000}]
+    assert refused["data"]["outputs"] == [{"filename": "a.png", "node_id": "9", "size_bytes": 3000},
+                                          {"filename": "b.png", "node_id": "12", "size_bytes": 1000}]
 
 
 def test_the_answer_format_counts_what_the_answer_holds():
@@ -75,9 +70,9 @@ def test_the_answer_format_counts_what_the_answer_holds():
     out, text = stored("1", "a.png", b"a" * 300), TextOutput("2", "x" * 5000)
     failure = OutputFailure(OutputRef("3", "images", "c.png"), "upload_failed", "bucket refused c.png")
     answer = success_answer(JobResult(outputs=(out,), texts=(text,), failures=(failure,)))
-    frame = response_size({**answer, "images": [], "text": [], "errors": []})
+    frame = answer_bytes({**answer, "images": [], "text": [], "errors": []})
     counted = fmt.output_bytes(out) + fmt.text_bytes(text) + fmt.failure_bytes(failure) - 3  # no trailing commas
-    assert response_size(answer) == frame + counted
+    assert answer_bytes(answer) == frame + counted
 
 
 def test_a_replaced_worker_is_said_in_refresh_worker_only():
