@@ -7,6 +7,7 @@ import pathlib
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import tracemalloc
 
@@ -247,3 +248,29 @@ def test_an_image_over_the_pixel_limit_is_delivered_unconverted_without_being_de
                                "OUTPUT_FORMAT_MAX_PIXELS (50,000,000 pixels)"]
     # converting it grew the RSS by 386 MB (jpeg) to 939 MB (webp); refused from its header, a few MB
     assert result["grown_kb"] < 100 * 1024
+
+
+def test_two_jobs_in_flight_at_once_each_stay_within_one_jobs_bound(comfy_sim, six_outputs, s3_endpoint):
+    """MAX_CONCURRENCY: each job has its own answer limit and holds what one job holds, side by side."""
+    boto3.client("s3", endpoint_url=s3_endpoint, aws_access_key_id="id", aws_secret_access_key="key",
+                 region_name="us-east-1").create_bucket(Bucket="overflow-two")
+    overflow = S3ImageSink(endpoint_url=s3_endpoint, access_key_id="id", secret_access_key="key",
+                           bucket_name="overflow-two", region="us-east-1")
+    overflow.store("warm", "warm.bin", "application/octet-stream", iter([b"x"]), Budget())
+    answers: dict = {}
+
+    def both():
+        jobs = [threading.Thread(target=lambda part=part: answers.__setitem__(
+            part, answer_within_the_limit(comfy_sim, six_outputs[part * 3:part * 3 + 3], overflow)))
+            for part in (0, 1)]
+        for job in jobs:
+            job.start()
+        for job in jobs:
+            job.join()
+
+    peak = peak_of(both)
+    print(f"two jobs of three 6.3 MB outputs at once, S3 overflow: peak traced {peak / MB:.1f} MB")
+    for part in (0, 1):
+        assert sorted(e["type"] for e in answers[part]["images"]) == ["base64", "s3_url", "s3_url"]
+        assert answer_bytes(answers[part]) <= LIMIT
+    assert peak < 2 * (2 * (OUTPUT * 4 // 3) + 2 * 8 * MB)
