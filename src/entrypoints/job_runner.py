@@ -128,25 +128,22 @@ class JobRunner:
     ) -> dict[str, Any]:
         """Read the input, run the job, answer: in the job's thread, never raising."""
         refresh = self._refresh_worker
+        job: Optional[Job] = None
         try:
             job = self._read(raw, prompt_id, client_id)
-        except WorkerError as exc:
-            log.warning("rejected input: %s", error_line(exc))
-            return error_answer(exc, replace_worker=refresh)
-        except Exception as exc:
-            log.exception("reading the job's input failed unexpectedly")
-            return internal_error_answer(exc, replace_worker=refresh)
-        register_secret(job.input.comfy_org_api_key)
-        progress = self._progress
-        on_progress = (lambda update: progress(raw, update)) if progress else None
-        guarded = (lambda out: None if budget.stopped else on_output(out)) if on_output else None
-        try:
+            register_secret(job.input.comfy_org_api_key)
+            progress = self._progress
+            on_progress = (lambda update: progress(raw, update)) if progress else None
+            guarded = (lambda out: None if budget.stopped else on_output(out)) if on_output else None
             finished = run_job(job, self._svc, budget, on_progress=on_progress, on_output=guarded)
         except WorkerError as exc:
-            log.error("job failed: %s", error_line(exc))
+            if job is None:
+                log.warning("rejected input: %s", error_line(exc))
+            else:
+                log.error("job failed: %s", error_line(exc))
             return error_answer(exc, replace_worker=refresh)
         except Exception as exc:
-            log.exception("job failed unexpectedly")
+            log.exception("%s failed unexpectedly", "reading the job's input" if job is None else "the job")
             return internal_error_answer(exc, replace_worker=refresh)
         if on_output is not None and isinstance(finished, JobResult):
             return answer_without_files(finished, replace_worker=refresh)
