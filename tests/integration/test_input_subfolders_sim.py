@@ -67,7 +67,8 @@ def test_a_name_leaving_the_input_folder_is_refused_before_anything_is_uploaded(
 
 def test_an_empty_api_key_sends_the_workers_key_to_comfyui(comfy_sim, mocker):
     sent = mocker.spy(requests.Session, "request")
-    response = answer(comfy_sim, {"workflow": inverted("example.png"), "comfy_org_api_key": ""},
+    images = [{"name": "keyed.png", "image": base64.b64encode(png((9, 9, 9))).decode()}]
+    response = answer(comfy_sim, {"workflow": inverted("keyed.png"), "images": images, "comfy_org_api_key": ""},
                       COMFY_ORG_API_KEY="worker-key")
     assert "error" not in response, response
     [prompt] = [json.loads(call.kwargs["data"]) for call in sent.call_args_list
