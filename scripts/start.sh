@@ -12,6 +12,8 @@
 #   COMFY_KEEP_METADATA  true: ComfyUI embeds the prompt and workflow in saved files (default: --disable-metadata)
 #   COMFY_EXIT_GRACE_S   after ComfyUI exits, seconds the worker keeps answering jobs (with the reason) before
 #                        the container stops so that RunPod replaces it (default 10)
+#   COMFY_INPUT_DIR, COMFY_OUTPUT_DIR, COMFY_TEMP_DIR  ComfyUI's folders, where the worker deletes each job's
+#                        files (default: input, output, temp in COMFYUI_DIR, unless COMFYUI_ARGS names a *-directory)
 #   COMFY_PID_FILE       where ComfyUI's PID is written (default /tmp/comfyui.pid); the worker watches it
 #   SERVE_API_LOCALLY    true: serve the RunPod SDK's local API on RP_API_HOST:RP_API_PORT (0.0.0.0:8000)
 #
@@ -66,6 +68,13 @@ else
     read -r -a extra_args <<< "${COMFYUI_ARGS:-}"
     comfyui_cmd=("${COMFYUI_PYTHON}" "${COMFYUI_DIR}/main.py" --listen "${COMFY_LISTEN}" --port "${COMFY_PORT}"
                  --disable-auto-launch)
+    # the worker deletes each job's files from ComfyUI's folders once delivered (CLEANUP_JOB_FILES): name them,
+    # unless COMFYUI_ARGS moves them elsewhere (then set COMFY_INPUT_DIR, COMFY_OUTPUT_DIR, COMFY_TEMP_DIR)
+    if [[ " ${COMFYUI_ARGS:-} " != *-directory* ]]; then
+        export COMFY_INPUT_DIR="${COMFY_INPUT_DIR:-${COMFYUI_DIR}/input}"
+        export COMFY_OUTPUT_DIR="${COMFY_OUTPUT_DIR:-${COMFYUI_DIR}/output}"
+        export COMFY_TEMP_DIR="${COMFY_TEMP_DIR:-${COMFYUI_DIR}/temp}"
+    fi
     [[ "${keep_metadata}" == true ]] || comfyui_cmd+=(--disable-metadata)
     [[ "${COMFY_GPU_FLAG}" != "--cpu" ]] || comfyui_cmd+=(--cpu)
     comfyui_cmd+=("${extra_args[@]}")

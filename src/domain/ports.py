@@ -137,3 +137,10 @@ class AnswerFormat(Protocol):
 
     def failure_bytes(self, failure: OutputFailure) -> int:
         """One line of `errors`."""
+
+
+class JobFileCleaner(Protocol):
+    """Deletes what a job left in ComfyUI's folders once it ended; never raises, never touches other folders."""
+
+    def remove(self, folder: str, files: Iterable[OutputRef]) -> None:
+        """Delete the job's own `folder` in each of ComfyUI's folders, and `files` (outside it)."""

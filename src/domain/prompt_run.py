@@ -51,6 +51,7 @@ class PromptRun:
         self._files: list[OutputRef] = []
         self._announced: list[OutputRef] = []  # files of an `executed` frame, fetched once ComfyUI moves on
         self._texts: list[TextOutput] = []
+        self._cached: set[str] = set()
         self._stamps: dict[str, Optional[int]] = {}
 
     def on_event(self, event: Event) -> None:
@@ -66,6 +67,7 @@ class PromptRun:
             if isinstance(event, ExecutionStarted):
                 self._stamps["started"] = event.timestamp_ms
             if isinstance(event, NodesCached):
+                self._cached.update(event.node_ids)
                 self._tracker.cached(event.node_ids)
         elif isinstance(event, NodeStarted):
             self._start()
@@ -89,6 +91,14 @@ class PromptRun:
             self._stamps["ended"] = event.timestamp_ms
             self._node_changed(None)
             self._tracker.finished()
+
+    def files(self) -> list[OutputRef]:
+        """The files output nodes announced so far."""
+        return list(self._files)
+
+    def cached_nodes(self) -> set[str]:
+        """The nodes ComfyUI served from its cache: their files are an earlier prompt's."""
+        return set(self._cached)
 
     def texts(self) -> list[TextOutput]:
         """The texts output nodes showed so far."""

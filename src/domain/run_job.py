@@ -6,7 +6,7 @@ import functools
 import logging
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Optional, Sequence, TypeVar, Union
 
 from domain.budget import Budget
@@ -24,9 +24,19 @@ from domain.errors import (
     WorkerError,
 )
 from domain.follow import FollowPolicy, PromptFollower
+from domain.job_files import files_to_remove, into_job_folder, job_folder
 from domain.job_input import DEFAULT_MAX_TOTAL_INPUT_BYTES
 from domain.job_timings import JobTimings
-from domain.model import Job, JobResult, Outcome, OutputFailure, StoredOutput, TextOutput, WorkflowChecked
+from domain.model import (
+    Job,
+    JobResult,
+    Outcome,
+    OutputFailure,
+    PromptHistory,
+    StoredOutput,
+    TextOutput,
+    WorkflowChecked,
+)
 from domain.ports import (
     AnswerFormat,
     ComfyApi,
@@ -36,6 +46,7 @@ from domain.ports import (
     ImageSink,
     ImageSource,
     InputFetcher,
+    JobFileCleaner,
 )
 from domain.progress import ProgressSink, ProgressTracker
 from domain.prompt_line import PromptLine, QueueTurn
@@ -66,6 +77,9 @@ class Services:
     max_input_total_bytes: int = DEFAULT_MAX_TOTAL_INPUT_BYTES
     partial_results: bool = True  # outputs delivered before a failure are the answer, the error beside them
     line: PromptLine = field(default_factory=PromptLine)
+    job_folders: bool = False  # each job's saved files in a folder of its own (so that they can be deleted)
+    isolate_inputs: bool = False  # each job's inputs too (jobs in flight together never see each other's)
+    cleaner: Optional[JobFileCleaner] = None  # deletes the job's files once it ended
 
 
 def run_job(
@@ -84,8 +98,11 @@ def run_job(
     timings.ready()
     if job.input.validate_only:
         return validate_only(job, svc, budget)
-    _upload_inputs(job, svc, budget)
-    timings.uploaded()
+    folder = job_folder(job.prompt.id) if svc.job_folders or svc.isolate_inputs else None
+    if folder is not None:
+        uploaded = [item.name for item in job.input.images] if svc.isolate_inputs else []
+        workflow = into_job_folder(job.prompt.workflow, folder, uploaded)
+        job = replace(job, prompt=replace(job.prompt, workflow=workflow))
     delivery = Delivery(
         job.id,
         source=svc.source,
@@ -100,8 +117,14 @@ def run_job(
     tracker = ProgressTracker(job.prompt.workflow, on_progress, clock=clock)
     turn = QueueTurn(svc.line, job.prompt.id, budget)
     run = PromptRun(job, delivery, tracker, timings, turn)
+    listed: list[PromptHistory] = []
     with ExitStack() as stack:
+        if folder is not None and svc.cleaner is not None:
+            inputs = [] if svc.isolate_inputs else [item.name for item in job.input.images]
+            stack.callback(_clean_up, svc.cleaner, folder, run, listed, inputs)
         stack.callback(delivery.close)
+        _upload_inputs(job, svc, budget, folder if svc.isolate_inputs else None)
+        timings.uploaded()
         stream = _open_stream(job, svc, budget, stack)
         queued = False
         try:
@@ -135,6 +158,7 @@ def run_job(
             delivery.abort()
             raise error
         history = ending.history or run.history_from_frames(ending) or svc.comfy.history(job.prompt.id, budget)
+        listed.append(history)
         try:
             stored, failures = delivery.finish(history.files, history.texts)
         except (JobTimedOut, Stalled) as exc:
@@ -157,6 +181,14 @@ def run_job(
         timings_ms=timings.report(),
         comfyui_version=getattr(svc.comfy, "version", None),
     )
+
+
+def _clean_up(
+    cleaner: JobFileCleaner, folder: str, run: PromptRun, listed: list[PromptHistory], inputs: list[str]
+) -> None:
+    """Delete what the job left in ComfyUI's folders, however it ended (its outputs were delivered by now)."""
+    files = [*run.files(), *(ref for history in listed for ref in history.files)]
+    cleaner.remove(folder, files_to_remove(folder, dict.fromkeys(files), run.cached_nodes(), inputs))
 
 
 def _partial(
@@ -224,7 +256,7 @@ def _with_ready_retry(comfy: ComfyApi, budget: Budget, call: Callable[[], T]) ->
         return call()
 
 
-def _upload_inputs(job: Job, svc: Services, budget: Budget) -> None:
+def _upload_inputs(job: Job, svc: Services, budget: Budget, folder: Optional[str]) -> None:
     # inline inputs were bounded when the job was parsed; each download gets what the total leaves
     held = sum(len(item.data) for item in job.input.images if item.data is not None)
     for item in job.input.images:
@@ -243,7 +275,8 @@ def _upload_inputs(job: Job, svc: Services, budget: Budget) -> None:
             data = svc.fetcher.fetch(item.url or "", budget, allowance)
             held += len(data)
             log.info("downloaded input %s (%d bytes)", item.name, len(data))
-        _with_ready_retry(svc.comfy, budget, functools.partial(svc.comfy.upload_input, item.name, data, budget))
+        name = item.name if folder is None else f"{folder}/{item.name}"
+        _with_ready_retry(svc.comfy, budget, functools.partial(svc.comfy.upload_input, name, data, budget))
         log.info("uploaded input %s (%d bytes)", item.name, len(data))
 
 

@@ -18,6 +18,7 @@ from adapters.base64_sink import Base64ImageSink
 from adapters.comfy_http_api import ComfyHttpApi
 from adapters.comfy_view_source import ComfyViewImageSource
 from adapters.comfy_websocket_monitor import ComfyWebsocketMonitor
+from adapters.folder_cleaner import FolderCleaner
 from adapters.http_input_fetcher import HttpInputFetcher, PinningUnavailable
 from adapters.pillow_converter import PillowImageConverter
 from adapters.process_liveness import ProcessLiveness
@@ -66,6 +67,24 @@ def _input_fetcher(*, max_bytes: int, allow_private: bool, fetch_timeout_s: floa
 def _overflow(sink: str, configured: bool, s3: Callable[[], object]) -> Optional[object]:
     """In base64 mode with S3 configured, S3 takes the outputs that do not fit in RunPod's response."""
     return s3() if sink == "base64" and configured else None
+
+
+def _cleaner(
+    input_dir: Optional[str], output_dir: Optional[str], temp_dir: Optional[str], cleanup: bool
+) -> Optional[FolderCleaner]:
+    if not cleanup or not any((input_dir, output_dir, temp_dir)):
+        return None
+    return FolderCleaner(input_dir=input_dir, output_dir=output_dir, temp_dir=temp_dir)
+
+
+def _job_folders(cleaner: Optional[FolderCleaner], max_concurrency: int) -> bool:
+    """Jobs save into folders of their own when their files are deleted, or when several are in flight at once."""
+    return cleaner is not None or max_concurrency > 1
+
+
+def _isolate_inputs(max_concurrency: int) -> bool:
+    """Jobs in flight together upload into folders of their own: two may send the same name."""
+    return max_concurrency > 1
 
 
 def _progress(enabled: bool) -> Optional[Callable[[dict, dict], None]]:
@@ -124,6 +143,10 @@ class Container(containers.DeclarativeContainer):
 
     overflow_sink = providers.Singleton(_overflow, config.output.sink, config.s3.configured, s3_sink.provider)
 
+    folder_cleaner = providers.Singleton(
+        _cleaner, config.folders.input_dir, config.folders.output_dir, config.folders.temp_dir, config.folders.cleanup
+    )
+
     services = providers.Singleton(
         Services,
         comfy=comfy_api,
@@ -132,6 +155,9 @@ class Container(containers.DeclarativeContainer):
         sink=image_sink,
         answer=providers.Object(RunPodAnswerFormat()),
         partial_results=config.job.partial_results,
+        cleaner=folder_cleaner,
+        job_folders=providers.Callable(_job_folders, folder_cleaner, config.job.max_concurrency),
+        isolate_inputs=providers.Callable(_isolate_inputs, config.job.max_concurrency),
         policy=follow_policy,
         concurrency=config.output.concurrency,
         max_response_bytes=config.output.max_response_bytes,

@@ -107,6 +107,20 @@ class JobSettings:
 
 
 @dataclass(frozen=True)
+class FolderSettings:
+    """ComfyUI's folders, where each job's files are deleted once it ended; unset: nothing is deleted."""
+
+    input_dir: Optional[str]
+    output_dir: Optional[str]
+    temp_dir: Optional[str]
+    cleanup: bool
+
+    @property
+    def active(self) -> bool:
+        return self.cleanup and any((self.input_dir, self.output_dir, self.temp_dir))
+
+
+@dataclass(frozen=True)
 class Settings:
     comfy: ComfySettings
     websocket: WebsocketSettings
@@ -117,6 +131,7 @@ class Settings:
     warmup: WarmupSettings
     logging: LoggingSettings
     job: JobSettings
+    folders: FolderSettings
 
 
 # The RunPod SDK's own names (runpod/serverless/modules/rp_logger.py LOG_LEVELS); it has no WARNING or CRITICAL.
@@ -212,6 +227,12 @@ def read_settings(env: Mapping[str, str]) -> Settings:
             partial_results=flag(env, "PARTIAL_RESULTS", True),
             max_concurrency=int(number(env, "MAX_CONCURRENCY", 1, minimum=1, maximum=8, integer=True)),
         ),
+        folders=FolderSettings(
+            input_dir=folder(env, "COMFY_INPUT_DIR"),
+            output_dir=folder(env, "COMFY_OUTPUT_DIR"),
+            temp_dir=folder(env, "COMFY_TEMP_DIR"),
+            cleanup=flag(env, "CLEANUP_JOB_FILES", True),
+        ),
     )
 
 
@@ -257,6 +278,14 @@ _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 _HOST_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
 _HOST_PORT = re.compile(r"(?P<host>[^\[\]:]+)(?::(?P<port>\d+))?")
 _BRACKETED = re.compile(r"\[(?P<host>[0-9A-Fa-f:.]+)\](?::(?P<port>\d+))?")
+
+
+def folder(env: Mapping[str, str], name: str) -> Optional[str]:
+    """An absolute folder path, or None when unset."""
+    value = text(env, name)
+    if value and not value.startswith("/"):
+        raise ConfigError(name, f"{_shown(value)} is not an absolute path")
+    return value or None
 
 
 def text(env: Mapping[str, str], name: str) -> str:

@@ -17,8 +17,9 @@ FAKE_MAIN = """
 import json, os, runpy, sys
 args = sys.argv[1:]
 argv_file = os.environ["ARGV_FILE"]
+folders = {name: os.environ.get(name) for name in ("COMFY_INPUT_DIR", "COMFY_OUTPUT_DIR", "COMFY_TEMP_DIR")}
 with open(argv_file, "w") as out:
-    json.dump(args, out)
+    json.dump(args + [folders], out)
 sys.argv = ["comfyui_sim", "--host", args[args.index("--listen") + 1], "--port", args[args.index("--port") + 1]]
 runpy.run_module("comfyui_sim", run_name="__main__")
 """
@@ -35,7 +36,12 @@ def comfyui_args(tmp_path: pathlib.Path, log: pathlib.Path, process) -> list:
     argv = tmp_path / "argv.json"
     wait_until(argv.exists, "ComfyUI's arguments", log, process=process)
     wait_until(lambda: argv.read_text().startswith("["), "ComfyUI's arguments", log, process=process)
-    return json.loads(argv.read_text())
+    return json.loads(argv.read_text())[:-1]
+
+
+def comfyui_folders(tmp_path: pathlib.Path) -> dict:
+    """The folders start.sh named for the worker's cleanup (as ComfyUI's process saw its environment)."""
+    return json.loads((tmp_path / "argv.json").read_text())[-1]
 
 
 def stop(process) -> None:
@@ -56,6 +62,10 @@ def test_default_command_moves_the_worker_with_comfyui_and_drops_metadata(tmp_pa
         # SERVE_API_LOCALLY: ComfyUI's UI can be opened from outside; the worker dials the port ComfyUI got
         assert args[args.index("--listen") + 1] == "0.0.0.0" and args[args.index("--port") + 1] == str(comfy_port)
         assert "--disable-metadata" in args and "--cpu" in args
+        comfy_dir = env["COMFYUI_DIR"]
+        assert comfyui_folders(tmp_path) == {"COMFY_INPUT_DIR": f"{comfy_dir}/input",
+                                             "COMFY_OUTPUT_DIR": f"{comfy_dir}/output",
+                                             "COMFY_TEMP_DIR": f"{comfy_dir}/temp"}
         url = f"http://127.0.0.1:{api_port}"
         wait_until(lambda: requests.get(url + "/docs", timeout=2).ok, "the local API", log, process=process)
         answer = requests.post(url + "/runsync", json={"input": SAMPLE}, timeout=120).json()
@@ -77,6 +87,18 @@ def test_metadata_and_listen_address_follow_the_variables(tmp_path, extra, liste
         args = comfyui_args(tmp_path, log, process)
         assert args[args.index("--listen") + 1] == listen
         assert ("--disable-metadata" not in args) is metadata_kept
+    finally:
+        stop(process)
+
+
+def test_folders_moved_by_comfyui_args_are_not_guessed(tmp_path):
+    env = base_env(tmp_path, free_port(), free_port()) | fake_comfyui(tmp_path) | {
+        "COMFYUI_ARGS": f"--output-directory {tmp_path / 'elsewhere'}"}
+    log = tmp_path / "start.log"
+    process = launch(env, log)
+    try:
+        comfyui_args(tmp_path, log, process)
+        assert comfyui_folders(tmp_path) == dict.fromkeys(("COMFY_INPUT_DIR", "COMFY_OUTPUT_DIR", "COMFY_TEMP_DIR"))
     finally:
         stop(process)
 

@@ -203,7 +203,8 @@ NOT_DEFAULT = {
     "INPUT_MAX_BYTES": "5", "INPUT_URL_ALLOW_PRIVATE": "true", "INPUT_FETCH_TIMEOUT_S": "5", "INPUT_MAX_FILES": "3",
     "INPUT_MAX_TOTAL_BYTES": "9", "WARMUP_WORKFLOW": "no-such-file.json", "LOG_LEVEL": "DEBUG",
     "RUNPOD_LOG_LEVEL": "DEBUG", "JOB_TIMEOUT_S": "60", "COMFY_STALL_TIMEOUT_S": "9", "REFRESH_WORKER": "true",
-    "PARTIAL_RESULTS": "false", "MAX_CONCURRENCY": "2",
+    "PARTIAL_RESULTS": "false", "MAX_CONCURRENCY": "2", "COMFY_INPUT_DIR": "/comfyui/input",
+    "COMFY_OUTPUT_DIR": "/comfyui/output", "COMFY_TEMP_DIR": "/comfyui/temp", "CLEANUP_JOB_FILES": "false",
 }
 
 

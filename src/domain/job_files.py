@@ -1,0 +1,60 @@
+"""Each job's own folder in ComfyUI's input, output and temp folders: names rewritten into it, files it leaves."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+from domain.model import OutputRef
+
+PREFIX_INPUT = "filename_prefix"  # ComfyUI's save nodes take "sub/prefix" and save into that subfolder
+
+
+def job_folder(prompt_id: str) -> str:
+    """The job's folder name: its prompt id (a uuid we chose) is unique, and safe as one path component."""
+    return f"job-{prompt_id}"
+
+
+def into_job_folder(workflow: Mapping[str, Any], folder: str, uploaded: Iterable[str] = ()) -> dict[str, Any]:
+    """The workflow with every save node's `filename_prefix`, and every input naming one of the `uploaded` files,
+    moved into `folder`: the job's files are its own, and an identical later prompt re-runs its save nodes (only
+    those, ComfyUI's cache serves the rest) instead of naming this job's files in its history."""
+    names = set(uploaded)
+    moved: dict[str, Any] = {}
+    for node_id, node in workflow.items():
+        inputs = node.get("inputs") if isinstance(node, Mapping) else None
+        if not isinstance(inputs, Mapping):
+            moved[node_id] = node
+            continue
+        new_inputs = {
+            name: f"{folder}/{value}" if isinstance(value, str) and (name == PREFIX_INPUT or value in names) else value
+            for name, value in inputs.items()
+        }
+        moved[node_id] = {**node, "inputs": new_inputs}
+    return moved
+
+
+def files_to_remove(
+    folder: str, files: Iterable[OutputRef], cached_nodes: Iterable[str], inputs: Iterable[str] = ()
+) -> list[OutputRef]:
+    """The files the job left outside its own folder: what its prompt wrote there (a preview's temp file, a node
+    that takes no prefix), but not the files of nodes ComfyUI served from its cache, which an earlier job wrote
+    and a later one may be served again; and the `inputs` it uploaded by their own names."""
+    cached = set(cached_nodes)
+    written = [
+        ref
+        for ref in files
+        if ref.folder_type in ("output", "temp")
+        and ref.node_id not in cached
+        and not (ref.subfolder == folder or ref.subfolder.startswith(folder + "/"))
+    ]
+    uploaded = [
+        OutputRef(
+            node_id="",
+            output_key="input",
+            filename=name.rpartition("/")[2],
+            subfolder=name.rpartition("/")[0],
+            folder_type="input",
+        )
+        for name in inputs
+    ]
+    return written + uploaded
