@@ -52,11 +52,14 @@ clean:
 
 .PHONY: bench bench-quick
 
-## bench: the full benchmark (worker vs floor vs polling); bench/results/latest.{json,md}, docs/performance.md
+## bench: the full benchmark (worker vs floor vs polling, then the job stream per MAX_CONCURRENCY);
+## bench/results/latest.{json,md}, bench/results/stream.md, docs/stream-timeline.svg, docs/performance.md
 bench: $(STAMP)
 	$(PY) -m bench.run
+	$(PY) -m bench.stream
 	$(PY) -m bench.run --write-docs
 
-## bench-quick: fewer jobs, a few minutes on the simulator; bench/results/latest.{json,md}
+## bench-quick: fewer jobs and shorter streams on the simulator; bench/results/latest.{json,md}, stream.md
 bench-quick: $(STAMP)
 	$(PY) -m bench.run --quick
+	$(PY) -m bench.stream --quick --timeline ""

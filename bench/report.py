@@ -72,6 +72,12 @@ def render(report: dict[str, Any]) -> str:
                      f"{_fmt(ratio(p.get('overhead_s_median'), w.get('overhead_s_median')), 1)} | "
                      f"{_fmt(ratio(w.get('peak_rss_delta_mb'), f.get('peak_rss_delta_mb')), 2)} | "
                      f"{_fmt(ratio(cw.get('wall_s'), cf.get('wall_s')), 2)} |")
+    if report.get("spread"):
+        lines += ["", "Each ratio round by round (job *i* of every client; warm rounds): how far it moves.", "",
+                  "| scenario | sink | ratio | rounds | median | IQR | min–max |", "| --- | --- | --- | --- | --- | --- | --- |"]
+        for s in report["spread"]:
+            lines.append(f"| {s['scenario']} | {s['sink']} | {s['ratio']} | {s['rounds']} | {_fmt(s['median'], 2)} | "
+                         f"{_fmt(s['q1'], 2)}–{_fmt(s['q3'], 2)} | {_fmt(s['min'], 2)}–{_fmt(s['max'], 2)} |")
     start = report.get("startup") or {}
     lines += ["", f"Start-up (fresh processes, medians): worker import + container "
               f"{_fmt(start.get('worker_s_median'))} s, `import runpod` alone {_fmt(start.get('import_runpod_s_median'))} s.",
@@ -81,4 +87,49 @@ def render(report: dict[str, Any]) -> str:
         lines.append(f"| {name} | {_fmt(value, 2)} | {bound} | {verdict} |")
     if report.get("failures"):
         lines += ["", f"**{len(report['failures'])} jobs failed their check**; see `failures` in latest.json."]
+    return "\n".join(lines) + "\n"
+
+
+STREAM_TARGETS = (("idle_s_mean", "idle between prompts", {"small": 0.2, "big4": 0.2}, True),
+                  ("throughput_jobs_per_min", "throughput", {"small": 1.3, "big4": 1.15}, False),
+                  ("latency_s_p50", "p50 submission-to-result latency", {"small": 1.0, "big4": 1.0}, True))
+
+
+def stream_ratios(stream: dict[str, Any]) -> list[tuple[str, int, str, Optional[float], Optional[float], bool]]:
+    """(stream, concurrency, figure, ratio to concurrency 1, bound or None, at_most) for every run above 1."""
+    by_key = {(r["stream"], r["concurrency"]): r for r in stream["runs"]}
+    rows = []
+    for (name, concurrency), run in by_key.items():
+        base = by_key.get((name, 1))
+        if concurrency == 1 or base is None:
+            continue
+        for field, label, bounds, at_most in STREAM_TARGETS:
+            bound = bounds.get(name) if concurrency == 2 else None
+            rows.append((name, concurrency, label, ratio(run[field], base[field]), bound, at_most))
+    return rows
+
+
+def render_stream(stream: dict[str, Any]) -> str:
+    lines = [f"Stream benchmark ({stream['mode']}), {stream['date']}: every job queued at once on the RunPod "
+             f"stand-in (job-take {stream['take_latency_s'] * 1000:.0f} ms, result post "
+             f"{stream['result_latency_s'] * 1000:.0f} ms), one worker process in the SDK's loop, the simulator "
+             f"at {stream['prompt_s']:.1f} s per prompt.", "",
+             "| stream | sink | MAX_CONCURRENCY | jobs | execution median s | idle between prompts mean s | "
+             "idle median s | idle share | jobs/min | latency p50 s | latency p95 s | failed |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in stream["runs"]:
+        lines.append(f"| {r['stream']} | {r['sink']} | {r['concurrency']} | {r['jobs']} | "
+                     f"{_fmt(r['execution_s_median'], 3)} | {_fmt(r['idle_s_mean'], 3)} | "
+                     f"{_fmt(r['idle_s_median'], 3)} | {_fmt(r['idle_fraction'], 2)} | "
+                     f"{_fmt(r['throughput_jobs_per_min'], 1)} | {_fmt(r['latency_s_p50'], 2)} | "
+                     f"{_fmt(r['latency_s_p95'], 2)} | {len(r['failures'])} |")
+    rows = stream_ratios(stream)
+    if rows:
+        lines += ["", "| stream | MAX_CONCURRENCY vs 1 | figure | ratio | target | met |",
+                  "| --- | --- | --- | --- | --- | --- |"]
+        for name, concurrency, label, value, bound, at_most in rows:
+            target = "–" if bound is None else f"{'≤' if at_most else '≥'} {bound:.3g}"
+            met = "–" if bound is None or value is None else (
+                "yes" if (value <= bound if at_most else value >= bound) else "**no**")
+            lines.append(f"| {name} | {concurrency} | {label} | {_fmt(value, 2)} | {target} | {met} |")
     return "\n".join(lines) + "\n"

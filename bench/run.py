@@ -21,7 +21,7 @@ from bench.docs import write_docs
 from bench.processes import ClientProcess
 from bench.report import render
 from bench.startup import measure_startup
-from bench.stats import cold_jobs, summarize
+from bench.stats import cold_jobs, spreads, summarize
 from bench.workflows import SCENARIOS, build_job, save_prefixes
 
 log = logging.getLogger("bench")
@@ -29,7 +29,7 @@ log = logging.getLogger("bench")
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CLIENTS = ("worker", "floor", "polling")
 SINKS = ("base64", "s3")
-JOBS = {"full": {"small": 30, "big4": 8}, "quick": {"small": 5, "big4": 3}}
+JOBS = {"full": {"small": 60, "big4": 8}, "quick": {"small": 40, "big4": 2}}
 STARTUP_REPEATS = {"full": 10, "quick": 3}
 OWN_VARIABLES = ("BUCKET_", "OUTPUT_SINK", "COMFY_", "RUNPOD_WEBHOOK")
 
@@ -102,9 +102,13 @@ def run(args: argparse.Namespace) -> int:
         startup = measure_startup(args.startup_repeats or STARTUP_REPEATS[mode], client_env(host, {}), str(ROOT))
     report = {"comfy": label, "machine": machine(),
               "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-              "results": summarize(records), "startup": startup, "cold": cold_jobs(records),
+              "results": summarize(records), "spread": spreads(records), "startup": startup,
+              "cold": cold_jobs(records),
               "failures": [{"job_id": r["job_id"], "problems": r["problems"]} for r in records if r["problems"]]}
-    (out / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
+    latest = out / "latest.json"
+    if latest.exists():  # the stream benchmark's figures (bench.stream) stay until it runs again
+        report |= {k: v for k, v in json.loads(latest.read_text()).items() if k == "stream"}
+    latest.write_text(json.dumps(report, indent=2) + "\n")
     table = render(report)
     (out / "latest.md").write_text(table)
     print(table)

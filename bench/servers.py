@@ -23,18 +23,41 @@ def comfy(given_host: Optional[str], env: dict, root: str) -> Iterator[tuple[str
         wait_reachable(host)
         yield host, host
         return
-    child = subprocess.Popen([sys.executable, "-m", "bench.simulator_process"], cwd=root, env=env,
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        host = json.loads(child.stdout.readline())["host"]
-        wait_reachable(host)
-        yield host, "simulator"
-    finally:
-        child.stdin.close()
+    with simulator(env, root) as sim:
+        yield sim.host, "simulator"
+
+
+class SimulatorProcess:
+    """The parent's side of `bench.simulator_process`: its host, and its fault knobs set over stdin."""
+
+    def __init__(self, env: dict, root: str) -> None:
+        self._child = subprocess.Popen([sys.executable, "-m", "bench.simulator_process"], cwd=root, env=env,
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.host: str = json.loads(self._child.stdout.readline())["host"]
+
+    def set_faults(self, **knobs) -> None:
+        self._child.stdin.write(json.dumps(knobs) + "\n")
+        self._child.stdin.flush()
+        if not self._child.stdout.readline():
+            raise RuntimeError(f"the simulator refused {sorted(knobs)} (exit {self._child.wait()})")
+
+    def close(self) -> None:
+        self._child.stdin.close()
         try:
-            child.wait(30)
+            self._child.wait(30)
         except subprocess.TimeoutExpired:
-            child.kill()
+            self._child.kill()
+
+
+@contextlib.contextmanager
+def simulator(env: dict, root: str) -> Iterator[SimulatorProcess]:
+    """A fresh simulator process, reachable, until the block ends."""
+    sim = SimulatorProcess(env, root)
+    try:
+        wait_reachable(sim.host)
+        yield sim
+    finally:
+        sim.close()
 
 
 def wait_reachable(host: str, timeout_s: float = 60.0) -> None:

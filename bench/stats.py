@@ -43,3 +43,36 @@ def _median(values: list[float]) -> Optional[float]:
 
 def _round(value: Optional[float]) -> Optional[float]:
     return None if value is None else round(value, 5)
+
+
+ROUND_RATIOS = (("wall worker/floor", "wall_s", "worker", "floor"),
+                ("overhead worker/floor", "overhead_s", "worker", "floor"),
+                ("overhead polling/worker", "overhead_s", "polling", "worker"))
+
+
+def spreads(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each ratio taken round by round (job i of every client, warm rounds only): how much it moves.
+
+    The headline ratios are ratios of medians; these per-round ratios show whether a run had enough rounds."""
+    rounds: dict[tuple, dict[str, dict]] = {}
+    for record in records:
+        if record["index"] > 0 and not record["problems"] and record["overhead_s"] is not None:
+            rounds.setdefault((record["scenario"], record["sink"], record["index"]), {})[record["client"]] = record
+    found = []
+    for scenario, sink in dict.fromkeys((key[0], key[1]) for key in rounds):
+        for name, field, top, bottom in ROUND_RATIOS:
+            values = sorted(r[top][field] / r[bottom][field] for (s, k, _), r in rounds.items()
+                            if (s, k) == (scenario, sink) and top in r and bottom in r and r[bottom][field] > 0)
+            if values:
+                q1, q3 = _quartiles(values)
+                found.append({"scenario": scenario, "sink": sink, "ratio": name, "rounds": len(values),
+                              "median": _round(statistics.median(values)), "q1": _round(q1), "q3": _round(q3),
+                              "min": _round(values[0]), "max": _round(values[-1])})
+    return found
+
+
+def _quartiles(values: list[float]) -> tuple[float, float]:
+    if len(values) < 2:
+        return values[0], values[0]
+    q1, _, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return q1, q3

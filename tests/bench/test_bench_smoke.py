@@ -74,3 +74,79 @@ def test_the_check_refuses_another_job_s_image():
     assert problems_with(answer(color), job["expect"]) == []
     assert "another job" in problems_with(answer(color ^ 0x010101), job["expect"])[0]
     assert problems_with([], job["expect"]) == ["expected 1 images, got 0"]
+
+
+def test_each_ratio_s_spread_over_rounds_is_in_the_json_and_the_table(bench_run):
+    _, out = bench_run
+    report = json.loads((out / "latest.json").read_text())
+    ratios = {s["ratio"]: s for s in report["spread"]}
+    assert set(ratios) == {"wall worker/floor", "overhead worker/floor", "overhead polling/worker"}
+    for spread in ratios.values():
+        assert spread["rounds"] == 1 and spread["min"] <= spread["q1"] <= spread["median"] <= spread["q3"] <= spread["max"]
+    assert "| small | base64 | overhead polling/worker | 1 |" in (out / "latest.md").read_text()
+
+
+@pytest.fixture(scope="module")
+def stream_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("stream")
+    (out / "latest.json").write_text(json.dumps({"results": ["kept"]}))
+    env_free_of_comfy = {k: v for k, v in os.environ.items() if not k.startswith(("COMFY_", "BUCKET_"))}
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.stream", "--streams", "small", "--concurrency", "1", "--jobs", "3",
+         "--out", str(out), "--timeline", str(out / "timeline.svg")],
+        cwd=ROOT, env=env_free_of_comfy, capture_output=True, text=True, timeout=300,
+    )
+    return done, out
+
+
+def test_a_tiny_stream_runs_through_the_standin_and_keeps_the_rest_of_the_json(stream_run):
+    done, out = stream_run
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads((out / "latest.json").read_text())
+    assert report["results"] == ["kept"]
+    [run] = report["stream"]["runs"]
+    assert (run["stream"], run["sink"], run["concurrency"], run["jobs"], run["failures"]) == (
+        "small", "base64", 1, 3, [])
+    assert len(run["timeline"]) == 3  # one execution per job, read from the simulator's /history
+    starts = [start for start, _ in run["timeline"]]
+    assert starts == sorted(starts) and starts[0] == 0
+    assert run["throughput_jobs_per_min"] > 0 and run["latency_s_p50"] <= run["latency_s_p95"]
+    assert "| small | base64 | 1 | 3 |" in (out / "stream.md").read_text()
+    assert (out / "stream.md").read_text().strip() in done.stdout
+    svg = (out / "timeline.svg").read_text()
+    assert svg.startswith("<svg") and svg.count('fill="#2b6cb0"') == 3
+
+
+def test_stream_figures_idle_gaps_throughput_and_ratios():
+    sys.path.insert(0, str(ROOT))
+    from bench.report import stream_ratios
+    from bench.stream import figures
+
+    got = figures([(2.5, 3.5), (0.0, 1.0), (1.5, 2.5)], latencies=[1.0, 2.0, 3.0, 4.0], makespan_s=4.0)
+    assert (got["idle_s_mean"], got["idle_s_median"], got["throughput_jobs_per_min"]) == (0.25, 0.25, 60.0)
+    assert got["idle_fraction"] == round(0.5 / 3.5, 4) and got["execution_s_median"] == 1.0
+
+    def run(concurrency, idle, throughput, p50):
+        return {"stream": "small", "sink": "base64", "concurrency": concurrency, "jobs": 4, "idle_s_mean": idle,
+                "throughput_jobs_per_min": throughput, "latency_s_p50": p50, "failures": []}
+
+    stream = {"runs": [run(1, 1.0, 30.0, 10.0), run(2, 0.1, 45.0, 9.0)]}
+    rows = {row[2]: row for row in stream_ratios(stream)}
+    assert rows["idle between prompts"][3:] == (0.1, 0.2, True)
+    assert rows["throughput"][3:] == (1.5, 1.3, False)
+    assert rows["p50 submission-to-result latency"][3:] == (0.9, 1.0, True)
+
+
+def test_write_docs_fills_the_stream_block_and_leaves_the_rest(tmp_path):
+    sys.path.insert(0, str(ROOT))
+    from bench.docs import write_docs
+
+    page = tmp_path / "performance.md"
+    page.write_text("intro\n<!-- bench:stream:start -->\nold\n<!-- bench:stream:end -->\nafter\n")
+    stream = {"mode": "quick", "date": "d", "take_latency_s": 0.15, "result_latency_s": 0.15, "prompt_s": 1.0,
+              "runs": []}
+    (tmp_path / "latest.json").write_text(json.dumps({"stream": stream}))
+    write_docs(tmp_path / "latest.json", page)
+    text = page.read_text()
+    assert text.startswith("intro\n<!-- bench:stream:start -->\nStream benchmark (quick), d:") and "old" not in text
+    assert text.endswith("<!-- bench:stream:end -->\nafter\n")
