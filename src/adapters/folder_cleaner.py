@@ -56,8 +56,8 @@ class FolderCleaner:
     def _inside(base: str, relative: str) -> Optional[str]:
         """`base/relative` if it is inside `base` once every link on the way is followed (and not `base` itself);
         the last part is not followed: a link there is deleted as a link, never what it points at."""
-        if not relative or os.path.isabs(relative):
-            return None
+        if not relative or os.path.isabs(relative) or "\0" in relative:
+            return None  # a NUL cannot be in a file's name; the filesystem refuses it
         joined = os.path.join(base, relative)
         parent = os.path.realpath(os.path.dirname(joined))
         path = os.path.join(parent, os.path.basename(joined))

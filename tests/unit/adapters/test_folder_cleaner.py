@@ -62,3 +62,15 @@ def test_a_folder_not_configured_is_never_touched(comfy):
     (dirs["input"] / "job-1").mkdir()
     FolderCleaner(input_dir=None, output_dir=str(dirs["output"]), temp_dir=None).remove("job-1", [])
     assert (dirs["input"] / "job-1").is_dir()
+
+
+@pytest.mark.parametrize("ref", [
+    OutputRef("1", "images", "a\0.png"),
+    OutputRef("1", "images", "a.png", subfolder="job-1\0"),
+    OutputRef("1", "images", "x" * 5000 + ".png", subfolder="y" * 5000),
+])
+def test_a_name_no_file_can_have_is_skipped_and_never_raises_into_the_job(comfy, ref):
+    dirs, _ = comfy
+    (dirs["output"] / "a.png").write_bytes(b"a")
+    cleaner(dirs).remove("job-1", [ref])
+    assert os.listdir(dirs["output"]) == ["a.png"]
