@@ -85,3 +85,31 @@ def test_a_job_that_replaces_the_worker_waits_for_the_other_and_no_new_job_is_ta
     assert jobs[0].finished_at >= jobs[1].finished_at - 0.5, "the retiring job answered before the other ended"
     assert worker.pod_id in runpod_standin.book.retired_workers
     assert runpod_standin.book.jobs[late.id].status == "IN_QUEUE"
+
+
+def loads_input(prefix: str) -> dict:
+    """input.png, slowly inverted twice (so that both jobs are in flight at once), saved."""
+    return {"1": {"class_type": "LoadImage", "inputs": {"image": "input.png"}},
+            "2": {"class_type": "ImageInvert", "inputs": {"image": ["1", 0]}},
+            "3": {"class_type": "ImageInvert", "inputs": {"image": ["2", 0]}},
+            "4": {"class_type": "SaveImage", "inputs": {"images": ["3", 0], "filename_prefix": prefix}}}
+
+
+def png_of(color: tuple) -> str:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), color).save(out, "PNG")
+    return base64.b64encode(out.getvalue()).decode()
+
+
+def test_two_jobs_in_flight_that_both_send_input_png_each_get_their_own(comfy_sim, runpod_standin, production_worker):
+    comfy_sim.faults.node_delay_s = {"ImageInvert": 0.4}
+    worker = production_worker(runpod_standin, {"COMFY_HOST": comfy_sim.host, "MAX_CONCURRENCY": "2"})
+    colors = [(200, 10, 10), (10, 10, 200)]
+    submitted = [runpod_standin.submit({"workflow": loads_input(f"same_name_{n}"),
+                                        "images": [{"name": "input.png", "image": png_of(color)}]})
+                 for n, color in enumerate(colors)]
+    jobs = [finished(runpod_standin, job.id, worker) for job in submitted]
+    assert [job.status for job in jobs] == ["COMPLETED"] * 2, worker.output()
+    for job, color in zip(jobs, colors, strict=True):
+        assert close_to(pixel(job.output["images"][0]), (color[0] << 16) | (color[1] << 8) | color[2])
+    assert overlapped(jobs)
