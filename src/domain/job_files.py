@@ -33,28 +33,15 @@ def into_job_folder(workflow: Mapping[str, Any], folder: str, uploaded: Iterable
     return moved
 
 
-def files_to_remove(
-    folder: str, files: Iterable[OutputRef], cached_nodes: Iterable[str], inputs: Iterable[str] = ()
-) -> list[OutputRef]:
-    """The files the job left outside its own folder: what its prompt wrote there (a preview's temp file, a node
-    that takes no prefix), but not the files of nodes ComfyUI served from its cache, which an earlier job wrote
-    and a later one may be served again; and the `inputs` it uploaded by their own names."""
+def files_to_remove(folder: str, files: Iterable[OutputRef], cached_nodes: Iterable[str]) -> list[OutputRef]:
+    """The files the job's prompt wrote outside its own folder (a preview's temp file, a node that takes no
+    prefix), but not those of nodes ComfyUI served from its cache, which an earlier job wrote and a later one
+    may be served again."""
     cached = set(cached_nodes)
-    written = [
+    return [
         ref
         for ref in files
         if ref.folder_type in ("output", "temp")
         and ref.node_id not in cached
         and not (ref.subfolder == folder or ref.subfolder.startswith(folder + "/"))
     ]
-    uploaded = [
-        OutputRef(
-            node_id="",
-            output_key="input",
-            filename=name.rpartition("/")[2],
-            subfolder=name.rpartition("/")[0],
-            folder_type="input",
-        )
-        for name in inputs
-    ]
-    return written + uploaded

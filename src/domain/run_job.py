@@ -77,8 +77,9 @@ class Services:
     max_input_total_bytes: int = DEFAULT_MAX_TOTAL_INPUT_BYTES
     partial_results: bool = True  # outputs delivered before a failure are the answer, the error beside them
     line: PromptLine = field(default_factory=PromptLine)
-    job_folders: bool = False  # each job's saved files in a folder of its own (so that they can be deleted)
-    isolate_inputs: bool = False  # each job's inputs too (jobs in flight together never see each other's)
+    # each job's inputs and saved files in a folder of its own: they can be deleted, and jobs in flight together
+    # never see each other's
+    job_folders: bool = False
     cleaner: Optional[JobFileCleaner] = None  # deletes the job's files once it ended
 
 
@@ -98,10 +99,9 @@ def run_job(
     timings.ready()
     if job.input.validate_only:
         return validate_only(job, svc, budget)
-    folder = job_folder(job.prompt.id) if svc.job_folders or svc.isolate_inputs else None
+    folder = job_folder(job.prompt.id) if svc.job_folders else None
     if folder is not None:
-        uploaded = [item.name for item in job.input.images] if svc.isolate_inputs else []
-        workflow = into_job_folder(job.prompt.workflow, folder, uploaded)
+        workflow = into_job_folder(job.prompt.workflow, folder, [item.name for item in job.input.images])
         job = replace(job, prompt=replace(job.prompt, workflow=workflow))
     delivery = Delivery(
         job.id,
@@ -120,10 +120,9 @@ def run_job(
     listed: list[PromptHistory] = []
     with ExitStack() as stack:
         if folder is not None and svc.cleaner is not None:
-            inputs = [] if svc.isolate_inputs else [item.name for item in job.input.images]
-            stack.callback(_clean_up, svc.cleaner, folder, run, listed, inputs)
+            stack.callback(_clean_up, svc.cleaner, folder, run, listed)
         stack.callback(delivery.close)
-        _upload_inputs(job, svc, budget, folder if svc.isolate_inputs else None)
+        _upload_inputs(job, svc, budget, folder)
         timings.uploaded()
         stream = _open_stream(job, svc, budget, stack)
         queued = False
@@ -183,12 +182,10 @@ def run_job(
     )
 
 
-def _clean_up(
-    cleaner: JobFileCleaner, folder: str, run: PromptRun, listed: list[PromptHistory], inputs: list[str]
-) -> None:
+def _clean_up(cleaner: JobFileCleaner, folder: str, run: PromptRun, listed: list[PromptHistory]) -> None:
     """Delete what the job left in ComfyUI's folders, however it ended (its outputs were delivered by now)."""
     files = [*run.files(), *(ref for history in listed for ref in history.files)]
-    cleaner.remove(folder, files_to_remove(folder, dict.fromkeys(files), run.cached_nodes(), inputs))
+    cleaner.remove(folder, files_to_remove(folder, dict.fromkeys(files), run.cached_nodes()))
 
 
 def _partial(

@@ -78,13 +78,9 @@ def _cleaner(
 
 
 def _job_folders(cleaner: Optional[FolderCleaner], max_concurrency: int) -> bool:
-    """Jobs save into folders of their own when their files are deleted, or when several are in flight at once."""
+    """Jobs get folders of their own when their files are deleted, or when several are in flight at once (two
+    may send the same input name)."""
     return cleaner is not None or max_concurrency > 1
-
-
-def _isolate_inputs(max_concurrency: int) -> bool:
-    """Jobs in flight together upload into folders of their own: two may send the same name."""
-    return max_concurrency > 1
 
 
 def _progress(enabled: bool) -> Optional[Callable[[dict, dict], None]]:
@@ -157,7 +153,6 @@ class Container(containers.DeclarativeContainer):
         partial_results=config.job.partial_results,
         cleaner=folder_cleaner,
         job_folders=providers.Callable(_job_folders, folder_cleaner, config.job.max_concurrency),
-        isolate_inputs=providers.Callable(_isolate_inputs, config.job.max_concurrency),
         policy=follow_policy,
         concurrency=config.output.concurrency,
         max_response_bytes=config.output.max_response_bytes,

@@ -83,8 +83,10 @@ def test_jobs_leave_comfyuis_folders_as_they_were(comfy_sim, folders):
 def test_the_same_workflow_twice_in_a_row_delivers_both_though_comfyui_caches_it(comfy_sim, folders):
     handler = handler_with(comfy_sim, folders)
     before = listing(folders)
-    job_input = {"workflow": workflow(uuid.uuid4().hex[:8]), "images": [{"name": "input.png", "image": png((1, 2, 3))}]}
-    first, second = run(handler, job_input), run(handler, job_input)
+    made = {"1": {"class_type": "EmptyImage", "inputs": {"width": 16, "height": 16, "batch_size": 1, "color": 77}},
+            "2": {"class_type": "ImageInvert", "inputs": {"image": ["1", 0]}},
+            "3": {"class_type": "SaveImage", "inputs": {"images": ["2", 0], "filename_prefix": "cached_twice"}}}
+    first, second = run(handler, {"workflow": made}), run(handler, {"workflow": made})
     assert {"1", "2"} <= set(last_prompts_cached_nodes(comfy_sim)), "the second prompt was not served from the cache"
     for answer in (first, second):
         assert "error" not in answer and "errors" not in answer, answer

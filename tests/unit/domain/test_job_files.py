@@ -32,11 +32,8 @@ def test_what_is_left_to_delete_outside_the_folder():
     cached = OutputRef("7", "images", "old_00001_.png")
     elsewhere = OutputRef("8", "gifs", "clip.webp", subfolder="video")
     inband = OutputRef("9", "images", "websocket_9_00001_.png", folder_type="websocket")
-    left = files_to_remove("job-1", [own, preview, cached, elsewhere, inband], cached_nodes=["7"],
-                           inputs=["in.png", "sub/b.png"])
-    assert [(r.folder_type, r.subfolder, r.filename) for r in left] == [
-        ("temp", "", "ComfyUI_temp_x_00001_.png"), ("output", "video", "clip.webp"),
-        ("input", "", "in.png"), ("input", "sub", "b.png")]
+    left = files_to_remove("job-1", [own, preview, cached, elsewhere, inband], cached_nodes=["7"])
+    assert left == [preview, elsewhere]
 
 
 def test_a_subfolder_that_only_starts_like_the_folder_is_not_the_folders():
