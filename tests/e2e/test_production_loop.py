@@ -165,3 +165,15 @@ def test_a_streaming_worker_that_must_be_replaced_still_is(comfy_sim, runpod_sta
     items = [item["output"] for item in job.stream]
     assert [list(item) for item in items[:-1]] == [["images"]]
     assert all("refresh_worker" not in item for item in items) and "timings_ms" in items[-1]
+
+
+def test_a_warm_worker_leaves_comfyuis_folders_as_they_were(comfy_sim, runpod_standin, production_worker):
+    folders = {"COMFY_INPUT_DIR": comfy_sim.dirs.input, "COMFY_OUTPUT_DIR": comfy_sim.dirs.output,
+               "COMFY_TEMP_DIR": comfy_sim.dirs.temp}
+    worker = production_worker(runpod_standin, {"COMFY_HOST": comfy_sim.host, **folders})
+    before = comfy_sim.dirs.written_files() + comfy_sim.dirs.input_files()
+    jobs = [runpod_standin.submit(SAMPLE) for _ in range(3)]
+    done = [finished(runpod_standin, job.id, worker) for job in jobs]
+    assert [job.status for job in done] == ["COMPLETED"] * 3, worker.output()
+    assert all(entry["subfolder"].startswith("job-") for job in done for entry in job.output["images"])
+    assert comfy_sim.dirs.written_files() + comfy_sim.dirs.input_files() == before
