@@ -96,6 +96,22 @@ def test_the_same_workflow_twice_in_a_row_delivers_both_though_comfyui_caches_it
     assert listing(folders) == before
 
 
+def test_a_preview_comfyui_would_serve_from_its_cache_is_made_again_for_the_second_job(comfy_sim, folders):
+    handler = handler_with(comfy_sim, folders)
+    before = listing(folders)
+    tag = uuid.uuid4().hex[:8]
+    preview = {"1": {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8, "batch_size": 1, "color": 5}},
+               "2": {"class_type": "ImageInvert", "inputs": {"image": ["1", 0]}},
+               "3": {"class_type": "SaveImage", "inputs": {"images": ["2", 0], "filename_prefix": f"flat_{tag}"}},
+               "4": {"class_type": "PreviewImage", "inputs": {"images": ["2", 0]}}}
+    first, second = (run(handler, {"workflow": preview, "include_temp": True}) for _ in range(2))
+    assert {"1", "2"} <= set(last_prompts_cached_nodes(comfy_sim)), "the second prompt was not served from the cache"
+    for answer in (first, second):
+        assert "errors" not in answer, answer["errors"]  # not the first job's preview, deleted: a 404
+        assert [(entry["node_id"], entry["type"]) for entry in answer["images"]] == [("3", "base64"), ("4", "base64")]
+    assert listing(folders) == before
+
+
 def test_a_failed_job_leaves_nothing_either(comfy_sim, folders):
     handler = handler_with(comfy_sim, folders)
     before = listing(folders)

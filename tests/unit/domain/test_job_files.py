@@ -17,8 +17,9 @@ def test_save_prefixes_and_uploaded_names_move_into_the_folder_and_nothing_else_
     moved = into_job_folder(WORKFLOW, "job-1", ["in.png"])
     assert moved["1"]["inputs"] == {"image": "job-1/in.png", "upload": "image"}
     assert moved["2"]["inputs"]["filename_prefix"] == "job-1/audio/ComfyUI"
-    assert moved["3"] == WORKFLOW["3"]  # a value that merely contains the name is not a reference to it
-    assert moved["4"] == WORKFLOW["4"] and moved["5"] == WORKFLOW["5"]  # a link, and a node without inputs
+    assert moved["3"]["inputs"]["text"] == "in.png is named in a note too"  # merely contains the name
+    assert moved["4"]["inputs"]["filename_prefix"] == ["9", 0]  # a link
+    assert moved["5"] == WORKFLOW["5"]  # a node without inputs
     assert WORKFLOW["2"]["inputs"]["filename_prefix"] == "audio/ComfyUI"  # the job's workflow is not changed
 
 
@@ -39,3 +40,10 @@ def test_what_is_left_to_delete_outside_the_folder():
 def test_a_subfolder_that_only_starts_like_the_folder_is_not_the_folders():
     lookalike = OutputRef("2", "images", "a.png", subfolder="job-10")
     assert files_to_remove("job-1", [lookalike], cached_nodes=[]) == [lookalike]
+
+
+def test_a_node_nothing_links_to_and_without_a_prefix_gets_the_folder_so_that_comfyui_runs_it_again():
+    moved = into_job_folder(WORKFLOW, "job-1")
+    assert moved["3"]["inputs"]["job_folder"] == "job-1" and moved["4"]["inputs"]["job_folder"] == "job-1"
+    assert "job_folder" not in moved["1"]["inputs"]  # linked to: ComfyUI's cache still serves it
+    assert "job_folder" not in moved["2"]["inputs"]  # its prefix already differs from any other job's
