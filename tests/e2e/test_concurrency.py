@@ -113,3 +113,25 @@ def test_two_jobs_in_flight_that_both_send_input_png_each_get_their_own(comfy_si
     for job, color in zip(jobs, colors, strict=True):
         assert close_to(pixel(job.output["images"][0]), (color[0] << 16) | (color[1] << 8) | color[2])
     assert overlapped(jobs)
+
+
+def test_a_deadline_of_one_job_in_flight_interrupts_only_it_and_the_job_behind_it_keeps_its_time(
+        comfy_sim, runpod_standin, production_worker):
+    """JOB_TIMEOUT_S=3 for both: the stalling job times out; the other, queued behind it in ComfyUI, does not
+    count that wait as its own, and completes although its whole stay is longer than 3 s."""
+    comfy_sim.faults.node_delay_s = {"ImageInvert": 0.6}
+    stalling = {"1": {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8, "batch_size": 1, "color": 1}},
+                "2": {"class_type": "SimStall", "inputs": {"image": ["1", 0]}},
+                "3": {"class_type": "SaveImage", "inputs": {"images": ["2", 0], "filename_prefix": "deadline_a"}}}
+    worker = production_worker(runpod_standin, {"COMFY_HOST": comfy_sim.host, "MAX_CONCURRENCY": "2",
+                                                "JOB_TIMEOUT_S": "3"})
+    first = runpod_standin.submit({"workflow": stalling})
+    runpod_standin.wait_for(lambda: comfy_sim.state.running, what="the stalling prompt running")
+    # four 0.6 s nodes of its own after waiting behind the first until its deadline: over 3 s in all, unless the
+    # worker took it more than 2.6 s after the first started
+    second = runpod_standin.submit({"workflow": solid(0x333333, "deadline_b", delay_nodes=2)})
+    timed_out, done = finished(runpod_standin, first.id, worker), finished(runpod_standin, second.id, worker)
+    assert timed_out.status == "FAILED" and timed_out.error.startswith("timed_out"), worker.output()
+    assert done.status == "COMPLETED", (done.error, worker.output())
+    assert close_to(pixel(done.output["images"][0]), 0x333333)
+    assert done.finished_at - done.started_at > 3, "the second job's stay was not longer than its deadline"
