@@ -173,12 +173,24 @@ def run_job(
             raise error
         return partial
     log.info("prompt %s succeeded: %d output(s) delivered, %d failed", job.prompt.id, len(stored), len(failures))
+    return _result(svc, stored, history.texts, timings, failures)
+
+
+def _result(
+    svc: Services,
+    stored: Sequence[StoredOutput],
+    texts: Sequence[TextOutput],
+    timings: JobTimings,
+    failures: Sequence[OutputFailure] = (),
+    cut_short: Optional[WorkerError] = None,
+) -> JobResult:
     return JobResult(
         outputs=tuple(stored),
-        texts=history.texts,
+        texts=tuple(texts),
         failures=tuple(failures),
         timings_ms=timings.report(),
         comfyui_version=getattr(svc.comfy, "version", None),
+        cut_short=cut_short,
     )
 
 
@@ -200,14 +212,7 @@ def _partial(
     if not svc.partial_results or not (stored or texts):
         return None
     log.warning("job cut short (%s): answering the %d output(s) delivered before it", error.code, len(stored))
-    return JobResult(
-        outputs=tuple(stored),
-        texts=tuple(texts),
-        failures=tuple(failures),
-        timings_ms=timings.report(),
-        comfyui_version=getattr(svc.comfy, "version", None),
-        cut_short=error,
-    )
+    return _result(svc, stored, texts, timings, failures, cut_short=error)
 
 
 def validate_only(job: Job, svc: Services, budget: Budget) -> WorkflowChecked:
