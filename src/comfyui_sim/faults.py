@@ -19,6 +19,10 @@ class Faults:
       close) instead of a FIN.
     - `node_delay_s`: seconds every node (a float) or the named classes (a dict `{class_type: seconds}`) take
       on top of their real work.
+    - `prompt_time_s`: a prompt that succeeds lasts at least this long: after its last node the simulator
+      waits until that many seconds have passed since `execution_start`, then sends `execution_success`. A
+      prompt whose own work takes longer keeps its own time (a fixed execution time however loaded the
+      machine is).
     - `view_status`: `{filename: status}`; `/view` of that file name answers that status with an empty body.
     - `view_truncate`: `{filename: n}`; `/view` of that file declares its full Content-Length, sends only the
       first `n` bytes and closes the connection.
@@ -50,6 +54,7 @@ class Faults:
             self.drop_socket_after_frames: Optional[int] = None
             self.drop_socket_after_success: bool = False
             self.node_delay_s: Union[float, dict] = 0.0
+            self.prompt_time_s: float = 0.0
             self.view_status: dict = {}
             self.frames_before_post_response: bool = False
             self.late_teardown_s: float = 0.0

@@ -50,6 +50,7 @@ class PromptExecution:
     async def run(self) -> dict:
         state, pid = self.state, self.prompt_id
         state.interrupt, state.client_id = False, self.cid
+        started = time.monotonic()
         await self.message("execution_start", {"prompt_id": pid})
         self.keys = signatures(self.prompt, self.is_changed)
         used = set(self.keys.values())
@@ -78,6 +79,7 @@ class PromptExecution:
             assert node_id is not None  # stage() gives None only for a cycle, reported above
             order.complete(node_id)
         else:
+            await self.pad_to_prompt_time(started)
             await self.message("execution_success", {"prompt_id": pid})
             if self.faults.drop_socket_after_success and self.cid is not None:
                 self.hub.drop_sid(self.cid)
@@ -88,6 +90,11 @@ class PromptExecution:
             "status": status,
             "meta": {n: u["meta"] for n, u in self.ui.items()},
         }
+
+    async def pad_to_prompt_time(self, started: float) -> None:
+        remaining = float(self.faults.prompt_time_s or 0.0) - (time.monotonic() - started)
+        if remaining > 0:
+            await asyncio.sleep(remaining)
 
     async def report(self, failure: dict) -> None:
         node_id = failure["node_id"]

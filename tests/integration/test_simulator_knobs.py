@@ -139,3 +139,27 @@ def test_foreign_prompts_are_queued_ahead_for_another_client(comfy_sim):
     assert all(item[3]["client_id"] == "other-client" for item in queue_now["queue_pending"] if item[1] in foreign)
     wait_history(comfy_sim, ours)
     assert all(comfy_sim.history(p)["status"]["completed"] for p in foreign)
+
+
+def test_prompt_time_pads_a_successful_prompt_to_at_least_that_long(comfy_sim):
+    comfy_sim.faults.prompt_time_s = 0.6
+    recorder = connect(comfy_sim)
+    prompt_id = queue(comfy_sim, chain("prompt_time"), recorder.frames[0]["data"]["sid"])
+    entry = wait_history(comfy_sim, prompt_id)
+    stamps = {kind: data["timestamp"] for kind, data in entry["status"]["messages"]}
+    assert stamps["execution_success"] - stamps["execution_start"] >= 600
+    assert recorder.wait_label("execution_success")
+    labels = recorder.labels()
+    assert labels.index("executed(3)") < labels.index("execution_success")
+
+
+def test_prompt_time_leaves_an_interrupted_prompt_unpadded_and_resets_to_off(comfy_sim):
+    comfy_sim.faults.prompt_time_s = 60.0
+    comfy_sim.faults.node_delay_s = 0.3
+    recorder = connect(comfy_sim)
+    prompt_id = queue(comfy_sim, chain("prompt_time_interrupted"), recorder.frames[0]["data"]["sid"])
+    assert recorder.wait_label("executing(1)")
+    assert requests.post(f"{comfy_sim.base_url}/interrupt", json={"prompt_id": prompt_id}, timeout=10).ok
+    assert wait_history(comfy_sim, prompt_id, timeout=20)["status"]["status_str"] == "error"
+    comfy_sim.faults.reset()
+    assert comfy_sim.faults.prompt_time_s == 0.0
