@@ -38,7 +38,6 @@ STREAMS = {"small": "base64", "big4": "s3"}
 JOBS = {"full": {"small": 60, "big4": 30}, "quick": {"small": 12, "big4": 6}}
 CONCURRENCIES = (1, 2, 3)
 PROMPT_S = 1.0
-DELAYED_NODE = "EmptyImage"  # every stream workflow starts each chain with one: the delay is spread over them
 
 
 def quantile(values: list[float], q: int) -> Optional[float]:
@@ -79,22 +78,19 @@ def figures(busy: list[tuple[float, float]], latencies: list[float], makespan_s:
     }
 
 
-def calibrate(sim: servers.SimulatorProcess, stream: str, variants, session: requests.Session) -> float:
-    """The delay per delayed node that makes one prompt of `stream` last about PROMPT_S: its own work is
-    measured on the simulator first (a warm-up prompt, then a timed one)."""
-    sim.set_faults(node_delay_s={})
+def fix_prompt_time(sim: servers.SimulatorProcess, stream: str, variants, session: requests.Session) -> float:
+    """Set the simulator's `prompt_time_s` to PROMPT_S; return a prompt's own work, measured first without it
+    (a warm-up prompt, then a timed one). A prompt whose own work takes longer keeps its own time."""
+    sim.set_faults(prompt_time_s=0.0)
     real = []
     for _ in range(2):
-        job = build_job(stream, next(variants), f"stream_calibrate_{random.randrange(1 << 30):09d}")
+        job = build_job(stream, next(variants), f"stream_own_work_{random.randrange(1 << 30):09d}")
         session.post(f"http://{sim.host}/prompt", json={"prompt": job["workflow"]}).raise_for_status()
         servers.wait_idle(session, sim.host)
-        span = executions(session, sim.host, dict.fromkeys(save_prefixes(job["workflow"]), "calibrate"))
-        real.append(span["calibrate"][1] - span["calibrate"][0])
-    nodes = sum(node["class_type"] == DELAYED_NODE for node in job["workflow"].values())
-    per_node = max(0.0, PROMPT_S - real[-1]) / nodes
-    sim.set_faults(node_delay_s={DELAYED_NODE: per_node})
-    log.info("%s: a prompt's own work %.3f s, so %s sleeps %.3f s (x%d)", stream, real[-1], DELAYED_NODE,
-             per_node, nodes)
+        span = executions(session, sim.host, dict.fromkeys(save_prefixes(job["workflow"]), "own work"))
+        real.append(span["own work"][1] - span["own work"][0])
+    sim.set_faults(prompt_time_s=PROMPT_S)
+    log.info("%s: a prompt's own work %.3f s; every prompt lasts at least %.1f s", stream, real[-1], PROMPT_S)
     return real[-1]
 
 
@@ -155,7 +151,7 @@ def run(quick: bool, streams: list[str], concurrencies: list[int], jobs: Optiona
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COMFY_", "BUCKET_"))}
     for stream in streams:
         with servers.simulator(env, str(ROOT)) as sim:
-            own_work = calibrate(sim, stream, variants, session)
+            own_work = fix_prompt_time(sim, stream, variants, session)
             for concurrency in concurrencies:
                 sink = servers.s3(env) if STREAMS[stream] == "s3" else contextlib.nullcontext({})
                 with sink as sink_env:
