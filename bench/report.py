@@ -57,11 +57,12 @@ def targets(report: dict[str, Any]) -> list[tuple[str, Optional[float], str, Opt
 def render(report: dict[str, Any]) -> str:
     res, cold = _by_key(report), _cold(report)
     lines = [f"Benchmark against {report['comfy']} on {report['machine']}, {report['date']}.", "",
-             "| scenario | sink | client | n | wall median s | overhead median s | overhead p90 s | peak RSS growth MB |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| scenario | sink | client | n | wall median s | overhead median s | overhead p90 s | CPU median s | "
+             "peak RSS growth MB |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in report["results"]:
         lines.append(f"| {r['scenario']} | {r['sink']} | {r['client']} | {r['n']} | {_fmt(r['wall_s_median'])} | "
-                     f"{_fmt(r['overhead_s_median'])} | {_fmt(r['overhead_s_p90'])} | {_fmt(r['peak_rss_delta_mb'], 1)} |")
+                     f"{_fmt(r['overhead_s_median'])} | {_fmt(r['overhead_s_p90'])} | {_fmt(r.get('cpu_s_median'))} | "
+                     f"{_fmt(r['peak_rss_delta_mb'], 1)} |")
     lines += ["", "| scenario | sink | wall worker/floor | overhead worker/floor | overhead polling/worker | "
               "RSS growth worker/floor | cold wall worker/floor |", "| --- | --- | --- | --- | --- | --- | --- |"]
     for scenario, sink in dict.fromkeys((r["scenario"], r["sink"]) for r in report["results"]):

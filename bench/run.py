@@ -62,7 +62,8 @@ def run_scenario(scenario: str, sink: str, jobs: int, host: str, env: dict, vari
                 execution_s = servers.execution_seconds(session, host, save_prefixes(job["workflow"]))
                 problems = answer["problems"] + ([] if execution_s is not None else ["no execution time in /history"])
                 records.append({"scenario": scenario, "sink": sink, "client": name, "index": index,
-                                "job_id": job["job_id"], "wall_s": answer["wall_s"], "execution_s": execution_s,
+                                "job_id": job["job_id"], "wall_s": answer["wall_s"], "cpu_s": answer["cpu_s"],
+                                "execution_s": execution_s,
                                 "overhead_s": None if execution_s is None else answer["wall_s"] - execution_s,
                                 "peak_rss_delta_mb": answer["peak_rss_delta_mb"], "problems": problems})
                 if problems:

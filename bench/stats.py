@@ -25,6 +25,7 @@ def summarize(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "wall_s_median": _round(_median([r["wall_s"] for r in warm])),
             "overhead_s_median": _round(_median([r["overhead_s"] for r in warm])),
             "overhead_s_p90": _round(p90([r["overhead_s"] for r in warm]) if warm else None),
+            "cpu_s_median": _round(_median([r["cpu_s"] for r in warm])),
             "peak_rss_delta_mb": round(max(r["peak_rss_delta_mb"] for r in good), 1) if good else None,
         })
     return results

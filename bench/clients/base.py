@@ -40,16 +40,18 @@ def serve(run_job: RunJob, channel, on_exit: Callable[[], None] = lambda: None) 
 
 def _measure(run_job: RunJob, job: dict[str, Any], sampler: RssSampler) -> dict[str, Any]:
     sampler.begin()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     try:
         images, error = run_job(job), None
     except Exception as exc:  # a failed job is a measurement too: report it, keep serving
         images, error = [], f"{type(exc).__name__}: {exc}"
     wall_s = time.perf_counter() - started
+    cpu_s = time.process_time() - cpu_started
     rss_mb = sampler.end()
     problems = [error] if error else problems_with(images, job["expect"])
     del images
-    return {"job_id": job["job_id"], "wall_s": wall_s, "peak_rss_delta_mb": rss_mb, "problems": problems}
+    return {"job_id": job["job_id"], "wall_s": wall_s, "cpu_s": cpu_s, "peak_rss_delta_mb": rss_mb,
+            "problems": problems}
 
 
 def _send(channel, message: dict[str, Any]) -> None:

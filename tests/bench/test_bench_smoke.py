@@ -11,7 +11,7 @@ pytestmark = pytest.mark.e2e
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 RESULT_KEYS = {"scenario", "sink", "client", "n", "wall_s_median", "overhead_s_median", "overhead_s_p90",
-               "peak_rss_delta_mb"}
+               "cpu_s_median", "peak_rss_delta_mb"}
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +42,7 @@ def test_the_run_succeeds_and_writes_the_json_in_the_issue_s_shape(bench_run):
         assert set(result) == RESULT_KEYS
         assert (result["scenario"], result["sink"], result["n"]) == ("small", "base64", 1)
         assert result["wall_s_median"] > 0 and result["overhead_s_median"] is not None
+        assert result["cpu_s_median"] > 0
         assert result["peak_rss_delta_mb"] >= 0
     assert sorted(c["client"] for c in report["cold"]) == ["floor", "polling", "worker"]
 
@@ -110,6 +111,7 @@ def test_a_tiny_stream_runs_through_the_standin_and_keeps_the_rest_of_the_json(s
     assert len(run["timeline"]) == 3  # one execution per job, read from the simulator's /history
     starts = [start for start, _ in run["timeline"]]
     assert starts == sorted(starts) and starts[0] == 0
+    assert all(end - start >= 0.998 for start, end in run["timeline"])  # prompt_time_s (ms stamps)
     assert run["throughput_jobs_per_min"] > 0 and run["latency_s_p50"] <= run["latency_s_p95"]
     assert "| small | base64 | 1 | 3 |" in (out / "stream.md").read_text()
     assert (out / "stream.md").read_text().strip() in done.stdout
