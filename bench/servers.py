@@ -10,6 +10,8 @@ from typing import Iterator, Optional
 
 import requests
 
+from bench.workflows import saved_under
+
 BENCH_BUCKET = "bench-outputs"
 ACCESS_KEY, SECRET_KEY = "bench-access-key", "bench-secret-key"
 S3_VARIABLES = ("BUCKET_ENDPOINT_URL", "BUCKET_ACCESS_KEY_ID", "BUCKET_SECRET_ACCESS_KEY")
@@ -116,8 +118,7 @@ def execution_seconds(session: requests.Session, host: str, prefixes: set[str]) 
     """ComfyUI's own time for the newest prompt that saved under `prefixes`, from its `/history` messages."""
     history = session.get(f"http://{host}/history", params={"max_items": 8}, timeout=30).json()
     for entry in reversed(list(history.values())):
-        workflow = entry["prompt"][2]
-        if {node["inputs"].get("filename_prefix") for node in workflow.values()} & prefixes:
+        if saved_under(entry["prompt"][2]) & prefixes:
             # history[id].status.messages: [["execution_start", {timestamp ms}], ..., ["execution_success", {...}]]
             stamps = {kind: data.get("timestamp") for kind, data in entry["status"]["messages"]}
             if stamps.get("execution_start") is None or stamps.get("execution_success") is None:

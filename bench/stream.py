@@ -25,7 +25,7 @@ import requests
 
 from bench import servers
 from bench.verify import problems_with
-from bench.workflows import build_job, save_prefixes
+from bench.workflows import build_job, save_prefixes, saved_under
 
 log = logging.getLogger("bench.stream")
 
@@ -51,10 +51,14 @@ def quantile(values: list[float], q: int) -> Optional[float]:
 
 def executions(session: requests.Session, host: str, prefixes: dict[str, str]) -> dict[str, tuple[float, float]]:
     """job id -> (execution_start, execution_success) in seconds, from `/history`'s status messages (ms)."""
+    return spans(session.get(f"http://{host}/history", timeout=60).json(), prefixes)
+
+
+def spans(history: dict[str, Any], prefixes: dict[str, str]) -> dict[str, tuple[float, float]]:
+    """job id -> (execution_start, execution_success) of the `/history` entry that saved under its prefixes."""
     found = {}
-    for entry in session.get(f"http://{host}/history", timeout=60).json().values():
-        names = {node["inputs"].get("filename_prefix") for node in entry["prompt"][2].values()}
-        job_ids = {prefixes[name] for name in names if name in prefixes}
+    for entry in history.values():
+        job_ids = {prefixes[name] for name in saved_under(entry["prompt"][2]) if name in prefixes}
         stamps = {kind: data.get("timestamp") for kind, data in entry["status"]["messages"]}
         if len(job_ids) == 1 and stamps.get("execution_start") and stamps.get("execution_success"):
             found[job_ids.pop()] = (stamps["execution_start"] / 1000.0, stamps["execution_success"] / 1000.0)

@@ -52,3 +52,11 @@ def _big4(variant: int, prefix: str) -> dict[str, Any]:
 def save_prefixes(workflow: dict[str, Any]) -> set[str]:
     """The filename prefixes of a workflow's SaveImage nodes: how a `/history` entry is matched to its job."""
     return {node["inputs"]["filename_prefix"] for node in workflow.values() if node.get("class_type") == "SaveImage"}
+
+
+def saved_under(prompt: dict[str, Any]) -> set[str]:
+    """The filename prefixes a queued prompt (a `/history` entry's `prompt[2]`) saves under, without the
+    folder a worker puts in front (`job-<prompt id>/` when it keeps each job's files apart)."""
+    return {node["inputs"]["filename_prefix"].rsplit("/", 1)[-1] for node in prompt.values()
+            if isinstance(node.get("inputs", {}).get("filename_prefix"), str)}
+

@@ -152,3 +152,18 @@ def test_write_docs_fills_the_stream_block_and_leaves_the_rest(tmp_path):
     text = page.read_text()
     assert text.startswith("intro\n<!-- bench:stream:start -->\nStream benchmark (quick), d:") and "old" not in text
     assert text.endswith("<!-- bench:stream:end -->\nafter\n")
+
+
+def test_history_entries_match_their_job_with_or_without_a_job_folder():
+    sys.path.insert(0, str(ROOT))
+    from bench.stream import spans
+
+    def entry(prefix, start_ms, end_ms):
+        prompt = {"1": {"class_type": "EmptyImage", "inputs": {"width": 8}},
+                  "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": prefix}}}
+        messages = [["execution_start", {"timestamp": start_ms}], ["execution_success", {"timestamp": end_ms}]]
+        return {"prompt": [0, "id", prompt, {}, ["2"]], "status": {"messages": messages}}
+
+    history = {"a": entry("stream_1", 1000, 2000), "b": entry("job-7f3e/stream_2", 2500, 3500),
+               "c": entry("someone_else", 4000, 5000)}
+    assert spans(history, {"stream_1": "job-1", "stream_2": "job-2"}) == {"job-1": (1.0, 2.0), "job-2": (2.5, 3.5)}
