@@ -17,6 +17,7 @@ import tempfile
 import requests
 
 from bench import servers
+from bench.cold import measure_cold
 from bench.docs import write_docs
 from bench.processes import ClientProcess
 from bench.report import render
@@ -29,7 +30,9 @@ log = logging.getLogger("bench")
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CLIENTS = ("worker", "floor", "polling")
 SINKS = ("base64", "s3")
-JOBS = {"full": {"small": 60, "big4": 8}, "quick": {"small": 40, "big4": 2}}
+# a small round costs about 0.3 s (base64) to 0.5 s (S3), mostly the polling client's 250 ms wait: rounds are
+# cheap, and a median of the worker's few milliseconds needs a few hundred of them to settle within a few %
+JOBS = {"full": {"small": 300, "big4": 8}, "quick": {"small": 150, "big4": 2}}
 STARTUP_REPEATS = {"full": 10, "quick": 3}
 OWN_VARIABLES = ("BUCKET_", "OUTPUT_SINK", "COMFY_", "RUNPOD_WEBHOOK")
 
@@ -99,13 +102,18 @@ def run(args: argparse.Namespace) -> int:
                     env = client_env(host, sink_env)
                     records += run_scenario(scenario, sink, jobs[scenario], host, env, variants, session,
                                             pathlib.Path(log_dir))
-        log.info("start-up: %d fresh processes of each kind", args.startup_repeats or STARTUP_REPEATS[mode])
-        startup = measure_startup(args.startup_repeats or STARTUP_REPEATS[mode], client_env(host, {}), str(ROOT))
+        repeats = args.startup_repeats or STARTUP_REPEATS[mode]
+        log.info("start-up: %d fresh processes of each kind", repeats)
+        startup = measure_startup(repeats, client_env(host, {}), str(ROOT))
+        log.info("first jobs: %d fresh processes of each kind", repeats)
+        cold_fresh = measure_cold(CLIENTS, repeats, client_env(host, {}), str(ROOT), variants, pathlib.Path(log_dir))
     report = {"comfy": label, "machine": machine(),
               "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "results": summarize(records), "spread": spreads(records), "startup": startup,
-              "cold": cold_jobs(records),
+              "cold": cold_jobs(records), "cold_fresh": cold_fresh,
               "failures": [{"job_id": r["job_id"], "problems": r["problems"]} for r in records if r["problems"]]}
+    if cold_fresh["failed"]:
+        report["failures"].append({"job_id": "cold_fresh", "problems": [f"{cold_fresh['failed']} first jobs failed"]})
     latest = out / "latest.json"
     if latest.exists():  # the stream benchmark's figures (bench.stream) stay until it runs again
         report |= {k: v for k, v in json.loads(latest.read_text()).items() if k == "stream"}
@@ -122,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenarios", type=lambda s: s.split(","), default=list(SCENARIOS))
     parser.add_argument("--sinks", type=lambda s: s.split(","), default=list(SINKS))
     parser.add_argument("--jobs", type=int, help="jobs per client in every scenario (overrides the mode)")
-    parser.add_argument("--startup-repeats", type=int)
+    parser.add_argument("--startup-repeats", type=int, help="fresh processes of each kind for start-up and first jobs")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results"), help="folder for latest.json / latest.md")
     parser.add_argument("--write-docs", action="store_true", help="only fill docs/performance.md from latest.json")
     args = parser.parse_args(argv)

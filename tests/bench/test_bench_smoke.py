@@ -45,6 +45,9 @@ def test_the_run_succeeds_and_writes_the_json_in_the_issue_s_shape(bench_run):
         assert result["cpu_s_median"] > 0
         assert result["peak_rss_delta_mb"] >= 0
     assert sorted(c["client"] for c in report["cold"]) == ["floor", "polling", "worker"]
+    fresh = report["cold_fresh"]
+    assert (fresh["processes"], fresh["failed"]) == (1, 0)
+    assert all(fresh[f"{client}_wall_s_median"] > 0 for client in ("worker", "floor", "polling"))
 
 
 def test_the_markdown_table_carries_the_ratios_and_is_printed(bench_run):
@@ -52,6 +55,7 @@ def test_the_markdown_table_carries_the_ratios_and_is_printed(bench_run):
     table = (out / "latest.md").read_text()
     assert "overhead worker/floor" in table and "overhead polling/worker" in table
     assert "| small | base64 | worker | 1 |" in table
+    assert "First job of a fresh process (`small`, base64; medians over 1 fresh processes" in table
     assert table.strip() in done.stdout
 
 
