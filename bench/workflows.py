@@ -59,4 +59,3 @@ def saved_under(prompt: dict[str, Any]) -> set[str]:
     folder a worker puts in front (`job-<prompt id>/` when it keeps each job's files apart)."""
     return {node["inputs"]["filename_prefix"].rsplit("/", 1)[-1] for node in prompt.values()
             if isinstance(node.get("inputs", {}).get("filename_prefix"), str)}
-
