@@ -5,6 +5,7 @@ from __future__ import annotations
 import binascii
 import json
 import math
+import re
 import uuid
 from typing import Any, Callable, Optional
 
@@ -28,6 +29,12 @@ MAX_API_KEY_CHARS = 4096
 MAX_URL_CHARS = 8192  # what common HTTP servers accept in a request line
 # JSON objects and lists within each other, counted from input; deeper breaks json.dumps, copy and logging later
 MAX_NESTING = 100
+# JSON's "\udc80" escape reads as a lone surrogate, a character no UTF-8 text can hold: the answer echoing it, or
+# ComfyUI's request carrying it, could not be encoded
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# characters a multipart upload's file name cannot carry as they are (urllib3 escapes them, ComfyUI then stores
+# another name): control characters and the double quote
+_UNSENDABLE_IN_NAME = re.compile('[\x00-\x1f\x7f"]')
 
 
 def parse_job_input(
@@ -158,13 +165,32 @@ def _check_values(data: dict, what: str) -> None:
         item, depth, field = pending.pop()
         if depth > MAX_NESTING:
             raise InvalidInput(
-                f"{what}.{str(field)[:40]} is nested deeper than {MAX_NESTING} levels of objects and lists"
+                f"{what}.{_shown_field(field)} is nested deeper than {MAX_NESTING} levels of objects and lists"
             )
+        if isinstance(item, dict):
+            for key in item:
+                if isinstance(key, str) and has_surrogate(key):
+                    raise InvalidInput(f"{what}.{_shown_field(field)} has a key {_NOT_UTF8}")
         for child in item.values() if isinstance(item, dict) else item:
             if isinstance(child, (dict, list)):
                 pending.append((child, depth + 1, field))
             elif isinstance(child, float) and not math.isfinite(child):
-                raise InvalidInput(f"{what}.{str(field)[:40]} holds the number {child}, which JSON cannot carry")
+                raise InvalidInput(f"{what}.{_shown_field(field)} holds the number {child}, which JSON cannot carry")
+            elif isinstance(child, str) and has_surrogate(child):
+                raise InvalidInput(f"{what}.{_shown_field(field)} holds a string {_NOT_UTF8}")
+
+
+_NOT_UTF8 = "with a lone surrogate (a \\ud800-\\udfff escape not part of a pair), which is not text: send UTF-8"
+
+
+def has_surrogate(text: str) -> bool:
+    """Whether `text` holds a lone surrogate (ASCII text, the usual case, is told apart without a search)."""
+    return not text.isascii() and _SURROGATE.search(text) is not None
+
+
+def _shown_field(field: Any) -> str:
+    text = str(field)[:40]
+    return ascii(text)[1:-1] if has_surrogate(text) else text
 
 
 def _json_type(value: Any) -> str:
@@ -241,6 +267,10 @@ def _image_name(name: Any, index: int) -> str:
     for bad, label in (("\\", "'\\'"), ("..", "'..'"), ("\x00", "a NUL byte")):
         if bad in name:
             raise InvalidInput(f"input.images[{index}].name {name!r} must not contain {label}")
+    if _UNSENDABLE_IN_NAME.search(name):
+        raise InvalidInput(
+            f"input.images[{index}].name {name!r} must not contain a control character (a line break, a tab) or '\"'"
+        )
     if name.startswith("/"):
         raise InvalidInput(
             f"input.images[{index}].name {name!r} must not start with '/': names are paths in ComfyUI's input folder"

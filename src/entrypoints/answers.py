@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import replace
 from typing import Any, Union
 
@@ -16,6 +17,7 @@ from entrypoints.settings import LIMIT_VARIABLES
 log = logging.getLogger(__name__)
 
 Finished = Union[JobResult, WorkflowChecked]
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def file_entry(out: StoredOutput) -> dict[str, Any]:
@@ -153,3 +155,15 @@ def _with_refresh(response: dict[str, Any], replace_worker: bool) -> dict[str, A
     if replace_worker:
         response["refresh_worker"] = True
     return response
+
+
+def sendable(value: Any) -> Any:
+    """The answer with every lone surrogate (text no UTF-8 can carry: a file name ComfyUI read off its disk, say)
+    replaced by U+FFFD: the SDK sends answers as UTF-8 and drops the job when one cannot be encoded."""
+    if isinstance(value, str):
+        return value if value.isascii() else _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {sendable(key): sendable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [sendable(item) for item in value]
+    return value

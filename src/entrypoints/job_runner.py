@@ -21,6 +21,7 @@ from entrypoints.answers import (
     error_answer,
     error_line,
     internal_error_answer,
+    sendable,
 )
 from entrypoints.job_logging import register_secret
 
@@ -127,6 +128,11 @@ class JobRunner:
         self, raw: dict, prompt_id: str, client_id: str, budget: Budget, on_output: Optional[OutputCallback]
     ) -> dict[str, Any]:
         """Read the input, run the job, answer: in the job's thread, never raising."""
+        return sendable(self._answer_unchecked(raw, prompt_id, client_id, budget, on_output))
+
+    def _answer_unchecked(
+        self, raw: dict, prompt_id: str, client_id: str, budget: Budget, on_output: Optional[OutputCallback]
+    ) -> dict[str, Any]:
         refresh = self._refresh_worker
         job: Optional[Job] = None
         try:

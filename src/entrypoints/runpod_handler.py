@@ -8,7 +8,7 @@ import os
 from typing import Any, AsyncIterator, Awaitable, Callable, Optional, Union
 
 from domain.model import StoredOutput
-from entrypoints.answers import stream_item
+from entrypoints.answers import sendable, stream_item
 from entrypoints.config_error import config_error_handler
 from entrypoints.container import Container, build_container
 from entrypoints.job_logging import MAX_JOB_ID_CHARS, configure_logging, current_job_id
@@ -41,15 +41,14 @@ def make_handler(container: Container, start_config: Optional[dict] = None) -> H
         try:
 
             def on_output(out: StoredOutput) -> None:
-                loop.call_soon_threadsafe(delivered.put_nowait, out)
+                loop.call_soon_threadsafe(delivered.put_nowait, sendable(stream_item(out)))
 
             work = asyncio.ensure_future(runner.run(job, on_output))
             while not (work.done() and delivered.empty()):
                 getter = asyncio.ensure_future(delivered.get())
                 await asyncio.wait({work, getter}, return_when=asyncio.FIRST_COMPLETED)
                 if getter.done():
-                    out = getter.result()
-                    yield stream_item(out)
+                    yield getter.result()
                 else:
                     getter.cancel()
             summary = work.result()

@@ -95,3 +95,30 @@ def test_names_with_a_dot_and_more_are_files(name):
     sample = {"workflow": WORKFLOW, "images": [{"name": name, "image": PNG}]}
     assert parse_job_input(sample).images[0].name == name
     jsonschema.validate(sample, SCHEMA)
+
+
+@pytest.mark.parametrize("name", ["a\nb.png", "a\rb.png", 'a"b.png', "tab\t.png", "bell\x07.png", "del\x7f.png"])
+def test_an_image_name_a_multipart_upload_cannot_carry_as_it_is_is_refused(name):
+    # urllib3 escapes these in the upload's file name, so ComfyUI would store (and the workflow name) another file
+    with pytest.raises(InvalidInput, match=r"must not contain a control character \(a line break, a tab\) or '\"'"):
+        parse_job_input({"workflow": WORKFLOW, "images": [{"name": name, "image": PNG}]})
+
+
+@pytest.mark.parametrize("where", ["value", "key", "deep value", "image name", "top key"])
+def test_a_lone_surrogate_anywhere_in_the_input_is_refused(where):
+    bad = "x\udc80y"
+    job_input = {
+        "value": {"workflow": {"1": {"class_type": "PreviewAny", "inputs": {"source": bad}}}},
+        "key": {"workflow": {"1": {"class_type": "EmptyImage", "inputs": {bad: 8}}}},
+        "deep value": {"workflow": WORKFLOW, "notes": [[{"a": [bad]}]]},
+        "image name": {"workflow": WORKFLOW, "images": [{"name": bad, "image": PNG}]},
+        "top key": {"workflow": WORKFLOW, bad: 1},
+    }[where]
+    with pytest.raises(InvalidInput, match="lone surrogate") as caught:
+        parse_job_input(job_input)
+    caught.value.summary().encode("utf-8")  # the refusal itself can be sent
+
+
+def test_text_in_any_language_is_still_text():
+    job_input = {"workflow": {"1": {"class_type": "PreviewAny", "inputs": {"source": "猫 🐈 café"}}}}
+    assert parse_job_input(job_input).workflow["1"]["inputs"]["source"] == "猫 🐈 café"
