@@ -30,6 +30,8 @@ class Faults:
     - `inject_frames`: payloads (`str` for text frames, `bytes` for binary ones, see `junk.py`) sent to a
       client before each frame addressed to it alone (the frames of its prompts).
     - `frames_before_post_response`: `POST /prompt` answers only after the prompt has finished.
+    - `post_delay_s`: `{class_type: seconds}`; a `POST /prompt` whose prompt holds a node of that class is queued
+      (and answered) only that long after it arrived, as a large workflow's post is (other posts overtake it).
     - `late_teardown_s`: the server notices a websocket's end only that long after it happened, as with a
       silent network loss. Its teardown then runs late and, like ComfyUI's `self.sockets.pop(sid, None)`,
       unregisters whatever socket holds the client id by then: a socket reopened meanwhile with the same id
@@ -57,6 +59,7 @@ class Faults:
             self.prompt_time_s: float = 0.0
             self.view_status: dict = {}
             self.frames_before_post_response: bool = False
+            self.post_delay_s: dict = {}
             self.late_teardown_s: float = 0.0
             self.drop_socket_before_final: bool = False
             self.drop_with_reset: bool = False

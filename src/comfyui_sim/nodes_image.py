@@ -1,6 +1,7 @@
 """Image nodes done for real with Pillow: an IMAGE is a batch (list) of RGB images, a MASK a batch of "L" images."""
 
 import hashlib
+import os
 import random
 import struct
 from statistics import NormalDist
@@ -71,6 +72,30 @@ def load_image(ctx, image):
         picture = src.convert("RGB")
         mask = ImageOps.invert(src.getchannel("A")) if "A" in src.getbands() else Image.new("L", (64, 64), 0)
     return Batch([picture]), Batch([mask])
+
+
+def _input_subfolders(dirs) -> list:
+    """folder_paths.get_input_subfolders: every folder under input/, recursively, with '/' separators."""
+    return [dirs.input_subfolders(), {"tooltip": "The folder to load images from."}]
+
+
+@node(
+    "LoadImageSetFromFolderNode",
+    required={"folder": _input_subfolders},
+    optional={"resize_method": [["None", "Stretch", "Crop", "Pad"], {"default": "None"}]},
+    output=("IMAGE",),
+    category="loaders",
+    python_module="comfy_extras.nodes_train",
+)
+def load_image_set_from_folder(ctx, folder, resize_method="None"):
+    """comfy_extras/nodes_train.py: every .png/.jpg/.jpeg/.webp directly in input/<folder>, as one batch."""
+    base = ctx.dirs.input_path(folder)
+    names = sorted(n for n in os.listdir(base) if n.lower().endswith((".png", ".jpg", ".jpeg", ".webp")))
+    pictures = []
+    for name in names:
+        with Image.open(os.path.join(base, name)) as src:
+            pictures.append(src.convert("RGB"))
+    return (Batch(pictures),)
 
 
 def _f32(value: float) -> float:

@@ -1,4 +1,5 @@
-"""Made-up nodes for tests: a model-free sampler with previews, a custom-key output node and a node that stalls."""
+"""Made-up nodes for tests: a model-free sampler with previews, a custom-key output node, a node that stalls and a
+node that reports a file it did not write."""
 
 import io
 import os
@@ -82,3 +83,19 @@ def sim_stall(ctx, image):
     while True:
         ctx.check_interrupt()
         time.sleep(0.02)
+
+
+@node(
+    "SimReportFile",
+    required={
+        "filename": STRING("ComfyUI_00001_.png"),
+        "subfolder": STRING(""),
+        "folder_type": [["output", "temp"], {"default": "output"}],
+    },
+    output_node=True,
+    category="custom",
+    python_module="custom_nodes.comfyui_sim",
+)
+def sim_report_file(ctx, filename, subfolder, folder_type):
+    """A custom node whose result names a file that is already there (someone else's): it writes nothing."""
+    return {"ui": {"images": [{"filename": filename, "subfolder": subfolder, "type": folder_type}]}}

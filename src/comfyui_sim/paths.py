@@ -51,6 +51,14 @@ class Dirs:
             out += [f if rel == "." else f"{rel}/{f}" for f in files]
         return sorted(out)
 
+    def input_subfolders(self) -> list[str]:
+        out = []
+        for base, _, _ in os.walk(self.input):
+            rel = os.path.relpath(base, self.input)
+            if rel != ".":
+                out.append(rel.replace(os.sep, "/"))
+        return sorted(out)
+
     def input_exists(self, name: str) -> bool:
         name, base = self.annotated(name)
         return os.path.isfile(os.path.join(base or self.input, name))

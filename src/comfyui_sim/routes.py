@@ -1,5 +1,6 @@
 """The aiohttp application: ComfyUI's HTTP API (also under /api, as ComfyUI serves it) and the websocket."""
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -38,6 +39,7 @@ async def post_prompt(request: web.Request) -> web.Response:
     sim, body = request.app[SIM], await json_body(request)
     if not isinstance(body, dict):
         return files.trouble()
+    await _slow_post(sim, body)
     state = live_state(request)
     if "number" in body:
         number = float(body["number"])
@@ -70,6 +72,17 @@ async def post_prompt(request: web.Request) -> web.Response:
     if done is not None:
         await done
     return web.json_response({"prompt_id": prompt_id, "number": number, "node_errors": node_errors})
+
+
+async def _slow_post(sim: RunningSimulator, body: dict) -> None:
+    """The `post_delay_s` knob: a post ComfyUI is still reading when later ones are numbered and queued."""
+    prompt = body.get("prompt")
+    delays = sim.faults.post_delay_s
+    if delays and isinstance(prompt, dict):
+        classes = {node.get("class_type") for node in prompt.values() if isinstance(node, dict)}
+        delay = max((delays.get(name, 0.0) for name in classes if isinstance(name, str)), default=0.0)
+        if delay:
+            await asyncio.sleep(delay)
 
 
 @routes.get("/prompt")
