@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping, Optional
 
-from domain.errors import WorkflowRejected
+from domain.errors import WorkflowRejected, clip
+from domain.job_files import without_job_folders
 from domain.workflow_check import Issue, declared
 from domain.workflow_errors import error_for_issues
 
@@ -44,24 +45,26 @@ def _node_issues(node_id: str, node: Any) -> list:
             continue
         info: Mapping = err["extra_info"] if isinstance(err.get("extra_info"), Mapping) else {}
         config = info.get("input_config")
+        listed = declared(config)[2] if config is not None else None
+        allowed = None if listed is None else tuple(without_job_folders(listed))
+        kind, details = str(err.get("type") or "invalid"), str(err.get("details") or "")
+        if kind == "value_not_in_list" and allowed is not None and listed is not None and len(allowed) < len(listed):
+            # execution.py validate_inputs: f"{x}: '{val}' not in {list_info}", the list in full up to 20 entries;
+            # told again without other jobs' folders
+            details = f"{info.get('input_name')}: '{clip(str(info.get('received_value')))}' not in {list(allowed)}"
         issues.append(
             Issue(
-                type=str(err.get("type") or "invalid"),
+                type=kind,
                 message=str(err.get("message") or err.get("type") or "invalid"),
-                details=str(err.get("details") or ""),
+                details=details,
                 node_id=node_id,
                 class_type=node.get("class_type"),
                 input=info.get("input_name"),
                 received=info.get("received_value"),
-                allowed=_allowed(config) if config is not None else None,
+                allowed=allowed,
             )
         )
     return issues
-
-
-def _allowed(config: Any) -> Optional[tuple]:
-    allowed = declared(config)[2]
-    return None if allowed is None else tuple(allowed)
 
 
 def _top_issue(error: Mapping) -> Issue:

@@ -78,7 +78,9 @@ class ComfyHttpApi:
         """Store `name` ("a.png", or "sub/a.png" in the folder sub/) in ComfyUI's input folder."""
         subfolder, _, filename = name.rpartition("/")
         files = {"image": (filename, data, "application/octet-stream")}
-        form = {"type": "input", "overwrite": "true", **({"subfolder": subfolder} if subfolder else {})}
+        # no "overwrite": a file already there under the name is someone else's, and ComfyUI then stores ours as
+        # "name (1).ext", which the check below refuses, instead of replacing it
+        form = {"type": "input", **({"subfolder": subfolder} if subfolder else {})}
         response = self._call("POST", "/upload/image", budget, files=files, data=form)
         if 400 <= response.status_code < 500:
             raise InvalidInput(f"ComfyUI refused input file {name!r}: HTTP {response.status_code} {_text(response)}")
@@ -89,7 +91,8 @@ class ComfyHttpApi:
             where = f"{stored_in}/{stored}" if stored_in else stored
             raise ComfyError(f"ComfyUI stored input file {name!r} as {where!r}")
 
-    def queue_prompt(self, prompt: Prompt, budget: Budget) -> None:
+    def queue_prompt(self, prompt: Prompt, budget: Budget) -> Optional[float]:
+        """Queue the prompt; ComfyUI's queue `number` for it (None if its answer had none)."""
         body: dict[str, Any] = {"prompt": dict(prompt.workflow), "client_id": prompt.client_id, "prompt_id": prompt.id}
         if prompt.extra_data:
             body["extra_data"] = dict(prompt.extra_data)
@@ -109,9 +112,12 @@ class ComfyHttpApi:
             # missing_model_validation.json: ComfyUI leaves a file list out of the error past 20 entries
             needs_lists = b"value_not_in_list" in response.content and self._object_info is None
             raise workflow_rejected(refusal, self._try_object_info(budget) if needs_lists else self._object_info)
-        answered = self._body(response, "POST /prompt").get("prompt_id")
+        body = self._body(response, "POST /prompt")
+        answered = body.get("prompt_id")
         if answered not in (None, prompt.id):
             raise ComfyError(f"ComfyUI queued the prompt as {answered!r} instead of the id {prompt.id!r} it was given")
+        number = body.get("number")
+        return float(number) if isinstance(number, (int, float)) and not isinstance(number, bool) else None
 
     def prompt_state(self, prompt_id: str, budget: Budget) -> PromptState:
         queue = self._json("/queue", budget)

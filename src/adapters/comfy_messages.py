@@ -53,8 +53,24 @@ def prompt_history(entry: Mapping[str, Any]) -> PromptHistory:
         texts.extend(TextOutput(str(node_id), text) for text in node_texts)
     started, ended = _timestamps(entry)
     return PromptHistory(
-        outcome=outcome_from_history(entry), files=tuple(files), texts=tuple(texts), started_ms=started, ended_ms=ended
+        outcome=outcome_from_history(entry),
+        files=tuple(files),
+        texts=tuple(texts),
+        started_ms=started,
+        ended_ms=ended,
+        cached_nodes=_cached_nodes(entry),
     )
+
+
+def _cached_nodes(entry: Mapping[str, Any]) -> Optional[tuple[str, ...]]:
+    """The nodes ComfyUI served from its cache, as `status.messages` keeps the `execution_cached` frame (sent
+    for every prompt, an empty list when nothing was cached: cached_rerun.json); None when it is not there."""
+    for message in (entry.get("status") or {}).get("messages") or []:
+        if isinstance(message, list) and len(message) == 2 and message[0] == "execution_cached":
+            nodes = message[1].get("nodes") if isinstance(message[1], Mapping) else None
+            if isinstance(nodes, list):
+                return tuple(str(node) for node in nodes)
+    return None
 
 
 def outcome_from_frame(kind: str, data: Mapping[str, Any]) -> Outcome:

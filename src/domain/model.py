@@ -101,6 +101,7 @@ class PromptHistory:
     texts: tuple[TextOutput, ...] = ()
     started_ms: Optional[int] = None
     ended_ms: Optional[int] = None
+    cached_nodes: Optional[tuple[str, ...]] = None  # served from ComfyUI's cache; None when the entry does not say
 
 
 @dataclass(frozen=True)

@@ -37,11 +37,13 @@ class ComfyApi(Protocol):
         ...
 
     def upload_input(self, name: str, data: bytes, budget: Budget) -> None:
-        """Store an input file under exactly its name; `InvalidInput` if ComfyUI refuses the file itself."""
+        """Store an input file under exactly its name, never replacing a file already there (`ComfyError` when
+        ComfyUI stored it under another name); `InvalidInput` if ComfyUI refuses the file itself."""
         ...
 
-    def queue_prompt(self, prompt: Prompt, budget: Budget) -> None:
-        """Queue the prompt under its own id; `WorkflowRejected` (or a child) on a validation error."""
+    def queue_prompt(self, prompt: Prompt, budget: Budget) -> Optional[float]:
+        """Queue the prompt under its own id and return ComfyUI's queue number for it (None when its answer had
+        none); `WorkflowRejected` (or a child) on a validation error."""
         ...
 
     def prompt_state(self, prompt_id: str, budget: Budget) -> PromptState:

@@ -51,7 +51,7 @@ class PromptRun:
         self._files: list[OutputRef] = []
         self._announced: list[OutputRef] = []  # files of an `executed` frame, fetched once ComfyUI moves on
         self._texts: list[TextOutput] = []
-        self._cached: set[str] = set()
+        self._cached: Optional[set[str]] = None  # known once the `execution_cached` frame came
         self._stamps: dict[str, Optional[int]] = {}
 
     def on_event(self, event: Event) -> None:
@@ -67,7 +67,7 @@ class PromptRun:
             if isinstance(event, ExecutionStarted):
                 self._stamps["started"] = event.timestamp_ms
             if isinstance(event, NodesCached):
-                self._cached.update(event.node_ids)
+                self._cached = (self._cached or set()) | set(event.node_ids)
                 self._tracker.cached(event.node_ids)
         elif isinstance(event, NodeStarted):
             self._start()
@@ -96,9 +96,10 @@ class PromptRun:
         """The files output nodes announced so far."""
         return list(self._files)
 
-    def cached_nodes(self) -> set[str]:
-        """The nodes ComfyUI served from its cache: their files are an earlier prompt's."""
-        return set(self._cached)
+    def cached_nodes(self) -> Optional[set[str]]:
+        """The nodes ComfyUI served from its cache (their files are an earlier prompt's); None when the frame
+        saying so was not heard."""
+        return None if self._cached is None else set(self._cached)
 
     def texts(self) -> list[TextOutput]:
         """The texts output nodes showed so far."""

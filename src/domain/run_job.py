@@ -7,7 +7,7 @@ import logging
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
-from typing import Callable, Optional, Sequence, TypeVar, Union
+from typing import Any, Callable, Mapping, Optional, Sequence, TypeVar, Union
 
 from domain.budget import Budget
 from domain.delivery import Delivery, DeliveryOptions
@@ -22,9 +22,18 @@ from domain.errors import (
     ResponseTooLarge,
     Stalled,
     WorkerError,
+    WorkflowRejected,
 )
+from domain.file_choices import refuse_file_choices, suspects
 from domain.follow import FollowPolicy, PromptFollower
-from domain.job_files import files_to_remove, into_job_folder, job_folder
+from domain.job_files import (
+    fresh_temp_files,
+    hide_other_jobs,
+    hide_other_jobs_in,
+    inputs_into_folder,
+    job_folder,
+    outputs_into_folder,
+)
 from domain.job_input import DEFAULT_MAX_TOTAL_INPUT_BYTES
 from domain.job_timings import JobTimings
 from domain.model import (
@@ -77,10 +86,11 @@ class Services:
     max_input_total_bytes: int = DEFAULT_MAX_TOTAL_INPUT_BYTES
     partial_results: bool = True  # outputs delivered before a failure are the answer, the error beside them
     line: PromptLine = field(default_factory=PromptLine)
-    # each job's inputs and saved files in a folder of its own: they can be deleted, and jobs in flight together
-    # never see each other's
-    job_folders: bool = False
+    # each job's saved files in a folder of its own (its inputs always are): they can be deleted, and jobs in flight
+    # together never see each other's
+    output_folders: bool = False
     cleaner: Optional[JobFileCleaner] = None  # deletes the job's files once it ended
+    cancel_settle_s: float = 10.0  # how long a dropped prompt may take to stop before the job's files are deleted
 
 
 def run_job(
@@ -93,16 +103,45 @@ def run_job(
     clock: Callable[[], float] = time.monotonic,
 ) -> Union[JobResult, WorkflowChecked]:
     """Wait for ComfyUI, upload inputs, queue with the socket open, deliver outputs as they come; the result, or
-    for a dry run the check's. Raises the job's `WorkerError` when it fails."""
+    for a dry run the check's. Raises the job's `WorkerError` when it fails. Nothing it answers names another
+    job's folder."""
+    own = job_folder(job.prompt.id)
+    try:
+        finished = _run_job(job, svc, budget, own, on_progress, on_output, clock)
+    except WorkerError as exc:
+        hide_other_jobs_in(exc, own)
+        raise
+    if isinstance(finished, JobResult):
+        if finished.cut_short is not None:
+            hide_other_jobs_in(finished.cut_short, own)
+        failures = tuple(replace(f, message=hide_other_jobs(f.message, own)) for f in finished.failures)
+        return replace(finished, failures=failures)
+    return finished
+
+
+def _run_job(
+    job: Job,
+    svc: Services,
+    budget: Budget,
+    own: str,
+    on_progress: Optional[ProgressSink],
+    on_output: Optional[Callable[[StoredOutput], None]],
+    clock: Callable[[], float],
+) -> Union[JobResult, WorkflowChecked]:
     timings = JobTimings(clock)
     svc.comfy.wait_until_ready(budget)
     timings.ready()
+    workflow = job.prompt.workflow
+    found = suspects(workflow, own)
+    info = _object_info(svc, budget, workflow) if found or svc.output_folders else None
+    if found and info is not None:
+        refuse_file_choices(found, info, own)
     if job.input.validate_only:
         return validate_only(job, svc, budget)
-    folder = job_folder(job.prompt.id) if svc.job_folders else None
-    if folder is not None:
-        workflow = into_job_folder(job.prompt.workflow, folder, [item.name for item in job.input.images])
-        job = replace(job, prompt=replace(job.prompt, workflow=workflow))
+    workflow = inputs_into_folder(workflow, own, [item.name for item in job.input.images])
+    if svc.output_folders and info is not None:
+        workflow = outputs_into_folder(workflow, own, _output_nodes(workflow, info))
+    job = replace(job, prompt=replace(job.prompt, workflow=workflow))
     delivery = Delivery(
         job.id,
         source=svc.source,
@@ -118,38 +157,40 @@ def run_job(
     turn = QueueTurn(svc.line, job.prompt.id, budget)
     run = PromptRun(job, delivery, tracker, timings, turn)
     listed: list[PromptHistory] = []
+    submission = _Submission()
     with ExitStack() as stack:
-        if folder is not None and svc.cleaner is not None:
-            stack.callback(_clean_up, svc.cleaner, folder, run, listed)
+        if svc.cleaner is not None:
+            stack.callback(_clean_up, svc, job, run, listed, submission)
         stack.callback(delivery.close)
-        _upload_inputs(job, svc, budget, folder)
+        _upload_inputs(job, svc, budget, own)
         timings.uploaded()
         stream = _open_stream(job, svc, budget, stack)
-        queued = False
         try:
             budget.check("queueing the prompt")
             stack.enter_context(turn)
-            _queue(job, svc, budget)
-            queued = True
+            turn.queued(_queue(job, svc, budget, submission))
             log.info("queued prompt %s", job.prompt.id)
             ending = PromptFollower(
                 stream, svc.comfy, job.prompt.id, budget, svc.policy, run.on_event, clock=clock
             ).run()
         except (JobTimedOut, Stalled) as exc:
             delivery.abort()
-            if queued:
-                svc.comfy.cancel(job.prompt.id)
+            _drop(svc, job, submission)
             partial = _partial(svc, delivery.delivered(), run.texts(), exc, timings)
             if partial is None:
                 raise
             return partial
         except (Cancelled, ResponseTooLarge):
             delivery.abort()
-            if queued:
-                svc.comfy.cancel(job.prompt.id)
+            _drop(svc, job, submission)
+            raise
+        except (WorkflowRejected, ComfyProcessDied):
+            delivery.abort()  # nothing was queued, or nothing is left to ask
             raise
         except BaseException:
             delivery.abort()
+            if not submission.queued:  # POST /prompt failed: whatever ComfyUI did with it, it is dropped
+                _drop(svc, job, submission)
             raise
         timings.prompt_ended()
         error = error_for_outcome(ending.outcome)
@@ -176,6 +217,43 @@ def run_job(
     return _result(svc, stored, history.texts, timings, failures)
 
 
+def _object_info(svc: Services, budget: Budget, workflow: Mapping[str, Any]) -> Mapping[str, Any]:
+    """ComfyUI's `/object_info` (read once per ComfyUI), read again when the workflow names a class it lacks: a
+    custom node may have been added since."""
+    info = svc.comfy.object_info(budget)
+    classes = {node.get("class_type") for node in workflow.values() if isinstance(node, Mapping)}
+    if any(isinstance(name, str) and name not in info for name in classes):
+        info = svc.comfy.object_info(budget, refresh=True)
+    return info
+
+
+def _output_nodes(workflow: Mapping[str, Any], info: Mapping[str, Any]) -> list[str]:
+    """The workflow's output nodes, as ComfyUI tells them: their class's `output_node`."""
+    return [
+        node_id
+        for node_id, node in workflow.items()
+        if isinstance(node, Mapping) and (info.get(str(node.get("class_type"))) or {}).get("output_node") is True
+    ]
+
+
+@dataclass
+class _Submission:
+    """How far the prompt got: POST /prompt sent (it may be in ComfyUI's queue whatever the answer), answered,
+    and dropped again by the job."""
+
+    posted: bool = False
+    queued: bool = False
+    dropped: bool = False
+
+
+def _drop(svc: Services, job: Job, submission: _Submission) -> None:
+    """The job ends before its prompt did: once POST /prompt was sent (even unanswered), the prompt may be queued
+    or running, so it is deleted from ComfyUI's queue and interrupted."""
+    if submission.posted:
+        submission.dropped = True
+        svc.comfy.cancel(job.prompt.id)
+
+
 def _result(
     svc: Services,
     stored: Sequence[StoredOutput],
@@ -194,10 +272,41 @@ def _result(
     )
 
 
-def _clean_up(cleaner: JobFileCleaner, folder: str, run: PromptRun, listed: list[PromptHistory]) -> None:
-    """Delete what the job left in ComfyUI's folders, however it ended (its outputs were delivered by now)."""
+def _clean_up(svc: Services, job: Job, run: PromptRun, listed: list[PromptHistory], submission: _Submission) -> None:
+    """Delete what the job can prove it left in ComfyUI's folders, however it ended (its outputs were delivered by
+    now): its own folders, and the temp files its core preview nodes made. A dropped prompt is first given time
+    to stop, so that it writes nothing after."""
+    if submission.dropped:
+        _settle(svc, job.prompt.id)
     files = [*run.files(), *(ref for history in listed for ref in history.files)]
-    cleaner.remove(folder, files_to_remove(folder, dict.fromkeys(files), run.cached_nodes()))
+    cached = run.cached_nodes()
+    for history in listed:
+        if history.cached_nodes is not None:
+            cached = set(history.cached_nodes) | (cached or set())
+    assert svc.cleaner is not None
+    svc.cleaner.remove(job_folder(job.prompt.id), fresh_temp_files(job.prompt.workflow, files, cached))
+
+
+def _settle(svc: Services, prompt_id: str) -> None:
+    """Wait (at most `cancel_settle_s`) until a dropped prompt is neither pending nor running, dropping it again
+    while it is: a POST /prompt that timed out may still be queued after the first drop."""
+    budget = Budget(deadline=time.monotonic() + svc.cancel_settle_s)
+    lost_since: Optional[float] = None
+    try:
+        while True:
+            state = svc.comfy.prompt_state(prompt_id, budget).state
+            if state == "finished":
+                return
+            if state == "lost":
+                lost_since = lost_since or time.monotonic()
+                if time.monotonic() - lost_since >= 1.0:  # ComfyUI never got it (or forgot it)
+                    return
+            else:
+                lost_since = None
+                svc.comfy.cancel(prompt_id)
+            budget.sleep(0.2, "waiting for the dropped prompt to stop")
+    except WorkerError as exc:
+        log.warning("could not tell whether dropped prompt %s stopped (%s): cleaning up now", prompt_id, exc.code)
 
 
 def _partial(
@@ -258,7 +367,7 @@ def _with_ready_retry(comfy: ComfyApi, budget: Budget, call: Callable[[], T]) ->
         return call()
 
 
-def _upload_inputs(job: Job, svc: Services, budget: Budget, folder: Optional[str]) -> None:
+def _upload_inputs(job: Job, svc: Services, budget: Budget, folder: str) -> None:
     # inline inputs were bounded when the job was parsed; each download gets what the total leaves
     held = sum(len(item.data) for item in job.input.images if item.data is not None)
     for item in job.input.images:
@@ -277,7 +386,7 @@ def _upload_inputs(job: Job, svc: Services, budget: Budget, folder: Optional[str
             data = svc.fetcher.fetch(item.url or "", budget, allowance)
             held += len(data)
             log.info("downloaded input %s (%d bytes)", item.name, len(data))
-        name = item.name if folder is None else f"{folder}/{item.name}"
+        name = f"{folder}/{item.name}"
         _with_ready_retry(svc.comfy, budget, functools.partial(svc.comfy.upload_input, name, data, budget))
         log.info("uploaded input %s (%d bytes)", item.name, len(data))
 
@@ -288,13 +397,18 @@ def _open_stream(job: Job, svc: Services, budget: Budget, stack: ExitStack) -> E
     )
 
 
-def _queue(job: Job, svc: Services, budget: Budget) -> None:
+def _queue(job: Job, svc: Services, budget: Budget, submission: _Submission) -> Optional[float]:
+    """POST the prompt; ComfyUI's queue number for it."""
+    submission.posted = True
     try:
-        svc.comfy.queue_prompt(job.prompt, budget)
+        number = svc.comfy.queue_prompt(job.prompt, budget)
     except ComfyProcessDied:
         raise
     except ComfyUnreachable as exc:
         log.warning("queueing failed (%s): waiting for ComfyUI, then queueing again unless it has the prompt", exc)
         svc.comfy.wait_until_ready(budget, recheck=True)
+        number = None
         if svc.comfy.prompt_state(job.prompt.id, budget).state == "lost":
-            svc.comfy.queue_prompt(job.prompt, budget)
+            number = svc.comfy.queue_prompt(job.prompt, budget)
+    submission.queued = True
+    return number

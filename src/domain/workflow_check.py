@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Collection, Mapping, Optional
 
 from domain.errors import clip
+from domain.job_files import without_job_folders
 from domain.node_ids import node_order
 from domain.workflow_links import is_link
 
@@ -191,6 +192,8 @@ def _check_value(name: str, value: Any, config: Any, input_files: Collection[str
             "value_bigger_than_max", f"Value {value} bigger than max of {options['max']}", name, received=value
         )
     uploads = any(key.endswith("_upload") for key in options)
+    if allowed is not None:
+        allowed = without_job_folders(allowed)  # other jobs' uploads: never listed to a job
     if allowed is not None and value not in allowed and not (uploads and value in input_files):
         listed = f"(list of length {len(allowed)})" if len(allowed) > 20 else str(allowed)
         return Issue(

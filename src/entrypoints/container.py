@@ -77,9 +77,9 @@ def _cleaner(
     return FolderCleaner(input_dir=input_dir, output_dir=output_dir, temp_dir=temp_dir)
 
 
-def _job_folders(cleaner: Optional[FolderCleaner], max_concurrency: int) -> bool:
-    """Jobs get folders of their own when their files are deleted, or when several are in flight at once (two
-    may send the same input name)."""
+def _output_folders(cleaner: Optional[FolderCleaner], max_concurrency: int) -> bool:
+    """Jobs save into folders of their own (their inputs always are) when their files are deleted, or when several
+    are in flight at once."""
     return cleaner is not None or max_concurrency > 1
 
 
@@ -152,7 +152,7 @@ class Container(containers.DeclarativeContainer):
         answer=providers.Object(RunPodAnswerFormat()),
         partial_results=config.job.partial_results,
         cleaner=folder_cleaner,
-        job_folders=providers.Callable(_job_folders, folder_cleaner, config.job.max_concurrency),
+        output_folders=providers.Callable(_output_folders, folder_cleaner, config.job.max_concurrency),
         policy=follow_policy,
         concurrency=config.output.concurrency,
         max_response_bytes=config.output.max_response_bytes,

@@ -1,5 +1,6 @@
 """Inputs worker-comfyui 5.x accepts, end to end through the handler against the simulator: names with folders
-land in that folder of ComfyUI's input folder, and an empty comfy_org_api_key sends the worker's key."""
+land in that folder of the job's own folder in ComfyUI's input folder, and an empty comfy_org_api_key sends the
+worker's key."""
 import asyncio
 import base64
 import io
@@ -41,7 +42,8 @@ def test_names_with_folders_are_uploaded_into_those_folders_and_loaded_by_that_n
               {"name": "y/deeper/a.png", "image": base64.b64encode(blue).decode()}]
     response = answer(comfy_sim, {"workflow": inverted("y/deeper/a.png"), "images": images})
     assert "error" not in response, response
-    folder = comfy_sim.dirs.input
+    [job_folder] = [name for name in os.listdir(comfy_sim.dirs.input) if name.startswith("job-")]
+    folder = os.path.join(comfy_sim.dirs.input, job_folder)  # every job's inputs go into a folder of its own
     with open(os.path.join(folder, "x", "a.png"), "rb") as stored_red, \
             open(os.path.join(folder, "y", "deeper", "a.png"), "rb") as stored_blue:
         assert (stored_red.read(), stored_blue.read()) == (red, blue)

@@ -70,5 +70,6 @@ def test_inline_and_url_inputs_together_within_the_total(comfy_sim, image_server
     images = [inline, {"name": "from_url.png", "url": image_server}]
     response = asyncio.run(handler({"id": "u2", "input": {"workflow": WORKFLOW, "images": images}}))
     assert response["images"], response
-    with open(comfy_sim.dirs.input_path("inline.bin"), "rb") as uploaded:
+    [uploaded_into] = [name for name in comfy_sim.dirs.input_files() if name.endswith("/inline.bin")]
+    with open(comfy_sim.dirs.input_path(uploaded_into), "rb") as uploaded:
         assert uploaded.read() == b"x" * 1000

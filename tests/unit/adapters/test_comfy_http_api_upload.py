@@ -27,7 +27,7 @@ def test_a_name_with_folders_is_sent_as_subfolder_and_file_name(mocker):
     api.upload_input("sub/dir/a.png", b"x", Budget())
     sent = session.request.call_args.kwargs
     assert sent["files"]["image"][:2] == ("a.png", b"x")
-    assert sent["data"] == {"type": "input", "overwrite": "true", "subfolder": "sub/dir"}
+    assert sent["data"] == {"type": "input", "subfolder": "sub/dir"}  # never overwrite: a file there is not ours
 
 
 def test_a_plain_name_is_sent_as_before_without_a_subfolder(mocker):
@@ -35,10 +35,16 @@ def test_a_plain_name_is_sent_as_before_without_a_subfolder(mocker):
     api.upload_input("a.png", b"x", Budget())
     sent = session.request.call_args.kwargs
     assert sent["files"]["image"][:2] == ("a.png", b"x")
-    assert sent["data"] == {"type": "input", "overwrite": "true"}
+    assert sent["data"] == {"type": "input"}
 
 
 def test_stored_in_another_folder_is_an_error(mocker):
     api, _ = api_answering(mocker, {"name": "a.png", "subfolder": "", "type": "input"})
     with pytest.raises(ComfyError, match=r"'sub/a.png' as 'a.png'"):
         api.upload_input("sub/a.png", b"x", Budget())
+
+
+def test_a_file_already_there_is_never_replaced_comfyui_renames_ours_and_that_is_an_error(mocker):
+    api, _ = api_answering(mocker, {"name": "a (1).png", "subfolder": "job-x", "type": "input"})
+    with pytest.raises(ComfyError, match=r"'job-x/a.png' as 'job-x/a \(1\).png'"):
+        api.upload_input("job-x/a.png", b"x", Budget())

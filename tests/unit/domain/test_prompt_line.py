@@ -31,8 +31,10 @@ def test_the_turn_pauses_only_behind_this_workers_own_prompts():
     clock, line = FakeClock(), PromptLine()
     first = Budget(deadline=clock() + 10, clock=clock)
     second = Budget(deadline=clock() + 10, clock=clock)
-    with QueueTurn(line, "first", first):
+    with QueueTurn(line, "first", first) as earlier:
+        earlier.queued(1)
         with QueueTurn(line, "second", second) as turn:
+            turn.queued(2)
             clock.advance(50)
             assert first.remaining() == -40 and second.remaining() == 10
             line.leave("first")
@@ -58,3 +60,32 @@ def test_behind_a_prompt_of_someone_else_the_deadline_runs():
     w = world(script, deadline_s=60.0)
     with pytest.raises(JobTimedOut):
         w.run()
+
+
+def test_the_line_follows_comfyuis_queue_numbers_not_the_order_the_posts_were_sent():
+    """Job A's large POST went first, job B's small one reached ComfyUI first: ComfyUI runs B first, so it is B
+    that A waits behind, and A's deadline pauses (it used to join before posting and never pause)."""
+    clock, line = FakeClock(), PromptLine()
+    a_budget = Budget(deadline=clock() + 10, clock=clock)
+    b_budget = Budget(deadline=clock() + 10, clock=clock)
+    with QueueTurn(line, "A", a_budget) as a_turn, QueueTurn(line, "B", b_budget) as b_turn:
+        clock.advance(1)  # both posting; A's is the larger
+        b_turn.queued(6)
+        a_turn.queued(7)
+        assert line.ahead_of("A") and not line.ahead_of("B")
+        clock.advance(30)  # B runs
+        assert a_budget.remaining() == 9 and b_budget.remaining() == -21
+        b_turn.ended()
+        a_turn.queue_changed()
+        clock.advance(2)
+        assert a_budget.remaining() == 7
+
+
+def test_a_prompt_without_a_number_goes_behind_those_with_one_in_the_order_it_came():
+    line = PromptLine()
+    line.join("unnumbered")
+    line.join("numbered", 3)
+    line.join("later", None)
+    assert not line.ahead_of("numbered") and line.ahead_of("unnumbered") and line.ahead_of("later")
+    line.leave("numbered")
+    assert not line.ahead_of("unnumbered") and line.ahead_of("later")

@@ -22,7 +22,7 @@ def test_protocol_order_socket_open_before_queueing_with_our_ids():
     assert names == ["ready", "upload", "open", "queue", "event", "history", "fetch", "store", "close"]
     assert w.calls.of("open") == [("open", CID)]
     assert w.calls.of("queue") == [("queue", PID, CID)]
-    assert w.comfy.uploaded == {"in.png": b"hi"}
+    assert w.comfy.uploaded == {f"job-{PID}/in.png": b"hi"}  # every job's inputs go into a folder of its own
     assert w.comfy.queued[0].workflow == WORKFLOW
 
 
