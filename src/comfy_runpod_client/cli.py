@@ -139,7 +139,20 @@ def interrupted(target: RunpodEndpoint | LocalApi) -> int:
     return EXIT_INTERRUPTED
 
 
+def streamed_failure(answer: dict) -> Optional[str]:
+    """The error line of a failed streaming job that the worker's local API answers COMPLETED (the SDK's local
+    /runsync lists a generator's items, the last one the job's error; RunPod itself answers such a job FAILED)."""
+    output = answer.get("output")
+    if answer.get("status") != "COMPLETED" or not isinstance(output, list):
+        return None
+    errors = [item["error"] for item in output if isinstance(item, dict) and isinstance(item.get("error"), str)]
+    return errors[-1] if errors else None
+
+
 def report(answer: dict, writer: OutputWriter) -> int:
+    failure = streamed_failure(answer)
+    if failure is not None:
+        answer = {**answer, "status": "FAILED", "error": failure}
     status = answer.get("status")
     if status != "COMPLETED":
         log.error("job %s %s: %s", answer.get("id"), status, answer.get("error", "no error message"))
