@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import secrets
 import tempfile
 import threading
 from typing import Any, Iterable, Iterator, Optional
 
 from adapters.file_types import extension_for
+from adapters.url_credentials import HIDDEN, hide_credentials
 from domain.budget import Budget
 from domain.errors import UploadFailed, WorkerError
 
 log = logging.getLogger(__name__)
 
 PRESIGNED_URL_EXPIRY_S = 604800  # 7 days, as rp_upload.upload_image signs them
-_URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
 
 
 class S3ImageSink:
@@ -141,10 +140,10 @@ class S3ImageSink:
         return client, transfer_config
 
     def _redact(self, text: str) -> str:
-        text = _URL_USERINFO.sub(r"\g<scheme>***@", text)
+        text = hide_credentials(text)
         for value in (self._credentials["accessSecret"], self._credentials["accessId"]):
             if value:
-                text = text.replace(value, "***")
+                text = text.replace(value, HIDDEN)
         return text
 
 

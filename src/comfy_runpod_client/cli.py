@@ -12,7 +12,7 @@ import sys
 from typing import Optional, Sequence
 
 from .api_calls import ApiError
-from .outputs import OutputWriter
+from .outputs import DEFAULT_MAX_DOWNLOAD_BYTES, OutputWriter
 from .progress import ProgressBar
 from .transport import LocalApi, RunpodEndpoint
 
@@ -45,6 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--http-timeout", type=float, default=30.0, help="seconds each API call may take (default 30)")
     run.add_argument("--retries", type=int, default=5, help="retries of a failed API call, with backoff (default 5)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--max-download-bytes",
+        type=int,
+        default=DEFAULT_MAX_DOWNLOAD_BYTES,
+        help=f"largest s3_url output downloaded (default {DEFAULT_MAX_DOWNLOAD_BYTES:,}); a larger one is not saved",
+    )
     return parser
 
 
@@ -83,7 +89,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     else:
         target = LocalApi(args.url)
     bar = ProgressBar(enabled=not args.no_progress)
-    writer = OutputWriter(args.out)
+    writer = OutputWriter(args.out, max_download_bytes=args.max_download_bytes)
     try:
         if args.resume:
             assert isinstance(target, RunpodEndpoint)
@@ -133,7 +139,20 @@ def interrupted(target: RunpodEndpoint | LocalApi) -> int:
     return EXIT_INTERRUPTED
 
 
+def streamed_failure(answer: dict) -> Optional[str]:
+    """The error line of a failed streaming job that the worker's local API answers COMPLETED (the SDK's local
+    /runsync lists a generator's items, the last one the job's error; RunPod itself answers such a job FAILED)."""
+    output = answer.get("output")
+    if answer.get("status") != "COMPLETED" or not isinstance(output, list):
+        return None
+    errors = [item["error"] for item in output if isinstance(item, dict) and isinstance(item.get("error"), str)]
+    return errors[-1] if errors else None
+
+
 def report(answer: dict, writer: OutputWriter) -> int:
+    failure = streamed_failure(answer)
+    if failure is not None:
+        answer = {**answer, "status": "FAILED", "error": failure}
     status = answer.get("status")
     if status != "COMPLETED":
         log.error("job %s %s: %s", answer.get("id"), status, answer.get("error", "no error message"))
@@ -148,6 +167,10 @@ def report(answer: dict, writer: OutputWriter) -> int:
         log.info("%-8s node %-4s %8d bytes  %s", item["key"], item["node_id"], item["bytes"], folder / item["path"])
     for error in summary["errors"]:
         log.warning("output error: %s", error)
+    for failed in summary["failed"]:
+        log.error(
+            "%s/%s (node %s) not saved: %s", failed["key"], failed["filename"], failed["node_id"], failed["error"]
+        )
     log.info(
         "job %s: %d file(s), %d error(s); summary in %s",
         answer.get("id"),
@@ -155,7 +178,7 @@ def report(answer: dict, writer: OutputWriter) -> int:
         len(summary["errors"]),
         folder / "summary.json",
     )
-    return 0
+    return EXIT_FAILED if summary["failed"] else 0
 
 
 if __name__ == "__main__":

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import pathlib
 import re
+import tempfile
 from typing import Any, Optional
 
 import requests
@@ -13,6 +15,13 @@ import requests
 # a name is one path component: letters, digits and a few marks; anything else (separators, NUL, ':') is "_"
 _UNSAFE_CHARACTERS = re.compile(r"[^\w.\- ()\[\]]")
 _MAX_NAME_BYTES = 200  # file systems refuse over 255
+DEFAULT_MAX_DOWNLOAD_BYTES = 4_000_000_000  # of one s3_url output
+DOWNLOAD_TIMEOUT_S = 300  # to connect, and between two reads
+_CHUNK_BYTES = 1 << 20
+
+
+class DownloadFailed(Exception):
+    """An `s3_url` output that could not be saved: its file is not written, the other outputs are."""
 
 
 def is_entry_list(value: Any) -> bool:
@@ -27,9 +36,11 @@ def is_entry_list(value: Any) -> bool:
 class OutputWriter:
     """Writes outputs as they come (a whole answer's, or a streamed job's items one by one), then the summary."""
 
-    def __init__(self, folder: pathlib.Path) -> None:
+    def __init__(self, folder: pathlib.Path, *, max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES) -> None:
         self.folder = folder
+        self.max_download_bytes = max_download_bytes
         self.files: list[dict] = []
+        self.failed: list[dict] = []  # outputs that could not be saved (a download refused or over the cap)
         self.errors: list[Any] = []
         self.output_status: Optional[Any] = None
 
@@ -55,6 +66,7 @@ class OutputWriter:
             "id": answer.get("id"),
             "status": answer.get("status"),
             "files": self.files,
+            "failed": self.failed,
             "errors": self.errors,
         }
         if self.output_status is not None:
@@ -70,7 +82,11 @@ class OutputWriter:
             name = _file_name(entry, directory.name, len(self.files) + len(records))
             path = _inside(self.folder, _free_path(directory, name))
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(_content(entry))
+            try:
+                self._save(entry, path)
+            except DownloadFailed as exc:
+                self.failed.append({"key": key, "node_id": entry.get("node_id"), "filename": name, "error": str(exc)})
+                continue
             records.append(
                 {
                     "key": key,
@@ -83,10 +99,21 @@ class OutputWriter:
             )
         return records
 
+    def _save(self, entry: dict, path: pathlib.Path) -> None:
+        """An entry's bytes to `path`: base64 decoded, an `s3_url` downloaded, anything else (a `text` entry, even
+        one that reads like a URL) written as it is."""
+        kind, data = entry["type"], entry["data"]
+        if kind == "s3_url":
+            _download(data, path, self.max_download_bytes)
+        elif kind == "base64":
+            path.write_bytes(base64.b64decode(data))
+        else:
+            path.write_bytes(data.encode("utf-8") if isinstance(data, str) else json.dumps(data).encode("utf-8"))
 
-def save_outputs(answer: dict, folder: pathlib.Path) -> dict:
+
+def save_outputs(answer: dict, folder: pathlib.Path, *, max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES) -> dict:
     """Writes the files of a COMPLETED answer under `folder/<key>/`; returns the summary it also writes."""
-    writer = OutputWriter(folder)
+    writer = OutputWriter(folder, max_download_bytes=max_download_bytes)
     writer.add(answer.get("output") or {})
     return writer.finish(answer)
 
@@ -126,12 +153,42 @@ def _free_path(directory: pathlib.Path, name: str) -> pathlib.Path:
     return path
 
 
-def _content(entry: dict) -> bytes:
-    kind, data = entry["type"], entry["data"]
-    if kind == "base64":
-        return base64.b64decode(data)
-    if kind == "s3_url" or (isinstance(data, str) and data.startswith(("http://", "https://"))):
-        response = requests.get(data, timeout=300)
-        response.raise_for_status()
-        return response.content
-    return data.encode("utf-8") if isinstance(data, str) else json.dumps(data).encode("utf-8")
+def _download(url: Any, path: pathlib.Path, max_bytes: int) -> None:
+    """Streams `url` into a hidden file beside `path`, renamed to `path` once whole; over `max_bytes` (announced or
+    counted) or failing, nothing is left."""
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise DownloadFailed("its s3_url is not an http(s) URL")
+    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed by the with below, removed on failure)
+        dir=path.parent, prefix=f".{path.name}.", suffix=".part", delete=False
+    )
+    try:
+        with handle, requests.get(url, stream=True, timeout=DOWNLOAD_TIMEOUT_S) as response:
+            if response.status_code != 200:
+                raise DownloadFailed(f"the URL answered HTTP {response.status_code}")
+            announced = response.headers.get("Content-Length", "")
+            if announced.isascii() and announced.isdigit() and (len(announced) > 19 or int(announced) > max_bytes):
+                raise DownloadFailed(_over_cap(max_bytes))
+            written = 0
+            for chunk in response.iter_content(_CHUNK_BYTES):
+                written += len(chunk)
+                if written > max_bytes:
+                    raise DownloadFailed(_over_cap(max_bytes))
+                handle.write(chunk)
+        os.replace(handle.name, path)
+    except requests.RequestException as exc:
+        _remove(handle.name)
+        raise DownloadFailed(f"the download failed: {type(exc).__name__}") from exc
+    except BaseException:
+        _remove(handle.name)
+        raise
+
+
+def _over_cap(max_bytes: int) -> str:
+    return f"over the {max_bytes:,}-byte download cap (--max-download-bytes)"
+
+
+def _remove(name: str) -> None:
+    try:
+        os.unlink(name)
+    except FileNotFoundError:
+        pass

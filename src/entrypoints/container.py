@@ -23,11 +23,12 @@ from adapters.http_input_fetcher import HttpInputFetcher, PinningUnavailable
 from adapters.pillow_converter import PillowImageConverter
 from adapters.process_liveness import ProcessLiveness
 from adapters.s3_sink import S3ImageSink
+from domain.errors import clip
 from domain.follow import FollowPolicy
 from domain.run_job import Services
 from entrypoints.answers import RunPodAnswerFormat
 from entrypoints.job_runner import JobRunner
-from entrypoints.settings import Settings, read_settings
+from entrypoints.settings import ConfigError, Settings, read_settings
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,8 @@ def _comfy_session() -> requests.Session:
 def _s3_sink(
     *, endpoint_url: str, access_key_id: str, secret_access_key: str, bucket_name: str, region: Optional[str]
 ) -> S3ImageSink:
-    """The S3 sink with its boto3 client made at start, not in the first job (S3 mode only)."""
+    """The S3 sink with its boto3 client made at start, not in the first job (S3 mode only); a client boto3 refuses
+    to make is a `ConfigError`, whose text the config_error answer redacts."""
     sink = S3ImageSink(
         endpoint_url=endpoint_url,
         access_key_id=access_key_id,
@@ -51,7 +53,11 @@ def _s3_sink(
         bucket_name=bucket_name,
         region=region,
     )
-    sink.prepare()
+    try:
+        sink.prepare()
+    except Exception as exc:
+        why = f"the S3 client cannot be made from them: {type(exc).__name__}: {clip(str(exc), 300)}"
+        raise ConfigError("BUCKET_ENDPOINT_URL, BUCKET_REGION", why) from None
     return sink
 
 

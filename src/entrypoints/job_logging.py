@@ -10,10 +10,12 @@ import re
 import threading
 from typing import Iterable, Optional
 
+from adapters.url_credentials import HIDDEN, hide_credentials
+
 current_job_id: contextvars.ContextVar[str] = contextvars.ContextVar("current_job_id", default="-")
 
 WORKER_LOGGERS = ("adapters", "domain", "entrypoints")
-REDACTED = "***"
+REDACTED = HIDDEN
 # Base64 of any real output or input runs far longer; ids, hashes and paths (with '.', '-', '_') do not.
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{120,}={0,2}")
 _MIN_SECRET_LENGTH = 6
@@ -28,9 +30,7 @@ _QUOTED_SECRET = re.compile(
     rf"(?i)({_SECRET_KEYWORD}[\w-]{{0,64}}['\"]?\s{{0,16}}[:=]\s{{0,16}})(['\"])(?:(?!\2)[\s\S])*(?:\2|\Z)"
 )
 _BARE_SECRET = re.compile(rf"(?i)({_SECRET_KEYWORD}[\w-]{{0,64}}=)(?!['\"])[^\s&,;'\"]+")
-# URLs: credentials in the authority (scheme://user:pass@host) and signature-like query values (presigned URLs).
-_URL_CREDENTIALS = re.compile(r"(://)[^\s/?#@'\"]*@")
-_URL_CREDENTIALS_CUT = re.compile(r"(://)[^\s/?#@'\"]*\Z")  # a line cut inside an authority: it may be user:pass
+# URLs' signature-like query values (presigned URLs); their credentials are url_credentials' to hide.
 _SIGNATURE_QUERY = re.compile(
     r"(?i)([?&;](?:x-amz-signature|x-amz-credential|x-amz-security-token|sig|signature|token|key|access_token)=)"
     r"[^&#\s'\"]+"
@@ -81,9 +81,7 @@ class Redactor:
                 text = text.replace(secret, REDACTED)
         text = _QUOTED_SECRET.sub(rf"\1\2{REDACTED}\2", text)
         text = _BARE_SECRET.sub(rf"\1{REDACTED}", text)
-        text = _URL_CREDENTIALS.sub(rf"\1{REDACTED}@", text)
-        if cut:
-            text = _URL_CREDENTIALS_CUT.sub(rf"\1{REDACTED}", text)
+        text = hide_credentials(text, cut=bool(cut))
         text = _SIGNATURE_QUERY.sub(rf"\1{REDACTED}", text)
         text = _BASE64_RUN.sub(lambda m: f"<{len(m.group())} base64 chars>", text)
         return f"{text}… [{cut:,} more characters not logged]" if cut else text

@@ -9,10 +9,10 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Optional, Union
 
 from domain.model import StoredOutput
 from entrypoints.answers import sendable, stream_item
-from entrypoints.config_error import config_error_handler
+from entrypoints.config_error import as_config_error, config_error_handler
 from entrypoints.container import Container, build_container
 from entrypoints.job_logging import MAX_JOB_ID_CHARS, configure_logging, current_job_id
-from entrypoints.settings import ConfigError, read_settings, secret_values
+from entrypoints.settings import Settings, read_settings, secret_values
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +67,12 @@ def make_handler(container: Container, start_config: Optional[dict] = None) -> H
 
 
 def main() -> None:
+    """Start taking jobs; whatever the configuration makes fail at start is answered `config_error` on every job,
+    the worker never exits because of it (on RunPod an exiting worker is restarted while its jobs wait)."""
     try:
         settings = read_settings(os.environ)
-    except ConfigError as problem:
-        _serve_config_error(problem)
+    except Exception as failure:
+        _serve_config_error(failure)
         return
     # The SDK reads RUNPOD_LOG_LEVEL once, when it is first imported: set up logging before that.
     configure_logging(settings.logging.level, settings.logging.runpod_level, secrets=secret_values(os.environ))
@@ -78,27 +80,50 @@ def main() -> None:
 
     if settings.job.refresh_worker:
         log.warning("REFRESH_WORKER is true: every job will now replace the worker after it ends (5.x ignored it)")
-    container = build_container(settings=settings)
+    try:
+        container, start_config = _started(settings)
+    except Exception as failure:
+        _serve_config_error(failure)
+        return
+    if settings.job.max_concurrency > 1:
+        log.info("taking up to %d jobs at once (MAX_CONCURRENCY)", settings.job.max_concurrency)
+    if settings.warmup.workflow:
+        _warm_up(container, settings.warmup.workflow)
+    runpod.serverless.start(start_config)
 
+
+def _started(settings: Settings) -> tuple[Container, dict[str, Any]]:
+    """The container with its adapters made (the job runner makes them all) and the SDK's start config."""
+    container = build_container(settings=settings)
     start_config: dict[str, Any] = {
         "return_aggregate_stream": True,
         "concurrency_modifier": container.job_runner().concurrency,
     }
     start_config["handler"] = make_handler(container, start_config)
-    if settings.job.max_concurrency > 1:
-        log.info("taking up to %d jobs at once (MAX_CONCURRENCY)", settings.job.max_concurrency)
-    if settings.warmup.workflow:
-        container.job_runner().warm_up(settings.warmup.workflow)
-    runpod.serverless.start(start_config)
+    return container, start_config
 
 
-def _serve_config_error(problem: ConfigError) -> None:
+def _warm_up(container: Container, workflow: dict) -> None:
+    """A warm-up that fails is only logged: the jobs still run, and say what fails for them."""
+    try:
+        container.job_runner().warm_up(workflow)
+    except Exception:
+        log.exception("the warm-up workflow failed unexpectedly")
+
+
+def _serve_config_error(failure: Exception) -> None:
     """A bad variable: the worker still takes jobs (else RunPod restarts it in a loop, jobs waiting unanswered) and
-    answers each one `config_error`; logging keeps its defaults, since its own variables may be the bad ones."""
+    answers each one `config_error`; logging keeps its defaults, since its own variables may be the bad ones. The
+    traceback of a failure that is not a `ConfigError` is logged, redacted as every line is."""
     configure_logging(secrets=secret_values(os.environ))
     import runpod
 
-    log.error("configuration error, every job will fail with config_error: %s", problem)
+    problem = as_config_error(failure)
+    log.error(
+        "configuration error, every job will fail with config_error: %s",
+        problem,
+        exc_info=None if problem is failure else failure,
+    )
     runpod.serverless.start({"handler": config_error_handler(problem)})
 
 

@@ -9,10 +9,17 @@ import re
 import time
 from dataclasses import dataclass
 from typing import Mapping, Optional
+from urllib.parse import urlsplit
 
 from adapters.pillow_converter import DEFAULT_MAX_PIXELS
+from adapters.url_credentials import credentials
 from domain.errors import excerpt
-from domain.job_input import DEFAULT_MAX_INPUT_BYTES, DEFAULT_MAX_INPUT_FILES, DEFAULT_MAX_TOTAL_INPUT_BYTES
+from domain.job_input import (
+    DEFAULT_MAX_INPUT_BYTES,
+    DEFAULT_MAX_INPUT_FILES,
+    DEFAULT_MAX_TOTAL_INPUT_BYTES,
+    MAX_NESTING,
+)
 
 
 class ConfigError(ValueError):
@@ -153,6 +160,7 @@ _PYTHON_LEVELS = {
 }
 _BUCKET_VARIABLES = ("BUCKET_ENDPOINT_URL", "BUCKET_ACCESS_KEY_ID", "BUCKET_SECRET_ACCESS_KEY")
 _SECRET_VARIABLES = ("COMFY_ORG_API_KEY", "BUCKET_ACCESS_KEY_ID", "BUCKET_SECRET_ACCESS_KEY")
+_URL_VARIABLES = ("BUCKET_ENDPOINT_URL",)  # their user:password part, if any, is a secret too
 _SHOWN_CHARS = 100  # of a bad value, in the config_error line every job answers
 
 
@@ -238,15 +246,21 @@ def read_settings(env: Mapping[str, str]) -> Settings:
 
 def secret_values(env: Mapping[str, str]) -> list[str]:
     """The worker's own secrets as set, whether or not the rest of the configuration is valid (to hide from logs)."""
-    return [value for value in (text(env, name) for name in _SECRET_VARIABLES) if value]
+    values = [value for value in (text(env, name) for name in _SECRET_VARIABLES) if value]
+    return values + [value for value in (credentials(text(env, name)) for name in _URL_VARIABLES) if value]
 
 
 def _s3(env: Mapping[str, str]) -> S3Settings:
     """S3 is configured when all three BUCKET_* values are set, whichever sink is chosen (it is the overflow target)."""
-    endpoint = text(env, "BUCKET_ENDPOINT_URL")
-    if endpoint and not endpoint.startswith(("http://", "https://")):
-        # the value is not echoed: it may carry credentials
-        raise ConfigError("BUCKET_ENDPOINT_URL", "must start with http:// or https://")
+    endpoint = bucket_endpoint(env, "BUCKET_ENDPOINT_URL")
+    derived = region_from_endpoint(endpoint) if endpoint else None
+    region = text(env, "BUCKET_REGION")
+    # botocore's own check (utils.validate_region_name), which otherwise fails as the S3 client is made; rp_upload
+    # makes its client with the region it reads in the endpoint, whatever BUCKET_REGION says
+    if derived is not None and not _REGION.fullmatch(derived):
+        raise ConfigError("BUCKET_ENDPOINT_URL", "names no valid region where rp_upload reads one ('.s3.<region>.')")
+    if region and not _REGION.fullmatch(region):
+        raise ConfigError("BUCKET_REGION", f"{_shown(region)} is not a region name (letters, digits and '-')")
     return S3Settings(
         configured=not _missing_bucket_variables(env),
         endpoint_url=endpoint or None,
@@ -254,7 +268,7 @@ def _s3(env: Mapping[str, str]) -> S3Settings:
         secret_access_key=text(env, "BUCKET_SECRET_ACCESS_KEY") or None,
         # rp_upload's default bucket is the month of the upload (time.strftime("%m-%y")); here: the month of the start.
         bucket_name=text(env, "BUCKET_NAME") or time.strftime("%m-%y"),
-        region=text(env, "BUCKET_REGION") or (region_from_endpoint(endpoint) if endpoint else None),
+        region=region or derived,
     )
 
 
@@ -276,8 +290,11 @@ def region_from_endpoint(endpoint_url: str) -> Optional[str]:
 
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 _HOST_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
-_HOST_PORT = re.compile(r"(?P<host>[^\[\]:]+)(?::(?P<port>\d+))?")
-_BRACKETED = re.compile(r"\[(?P<host>[0-9A-Fa-f:.]+)\](?::(?P<port>\d+))?")
+_HOST_PORT = re.compile(r"(?P<host>[^\[\]:]+)(?::(?P<port>[0-9]{1,5}))?")
+_BRACKETED = re.compile(r"\[(?P<host>[0-9A-Fa-f:.]+)\](?::(?P<port>[0-9]{1,5}))?")
+_REGION = re.compile(r"(?![0-9]+$)(?!-)[a-zA-Z0-9-]{1,63}(?<!-)")
+_DNS_NAME = re.compile(r"(?:(?!-)[A-Za-z0-9-]{1,63}(?<!-)\.)*(?!-)[A-Za-z0-9-]{1,63}(?<!-)\.?")
+MAX_WARMUP_WORKFLOW_BYTES = 50_000_000
 
 
 def folder(env: Mapping[str, str], name: str) -> Optional[str]:
@@ -380,17 +397,70 @@ def level(env: Mapping[str, str], name: str, default: str, names: Mapping[str, s
 
 
 def workflow_file(env: Mapping[str, str], name: str) -> Optional[dict]:
-    """The API-format workflow JSON object at the path, or None when unset."""
+    """The API-format workflow JSON object at the path, or None when unset; as large and as deeply nested as a
+    job's workflow may be."""
     path = text(env, name)
     if not path:
         return None
     try:
-        with open(path, encoding="utf-8") as handle:
-            workflow = json.load(handle)
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_WARMUP_WORKFLOW_BYTES + 1)
     except OSError as exc:
         raise ConfigError(name, f"{_shown(path)} cannot be read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_WARMUP_WORKFLOW_BYTES:
+        raise ConfigError(name, f"{_shown(path)} is larger than {MAX_WARMUP_WORKFLOW_BYTES:,} bytes")
+    try:
+        workflow = json.loads(raw)
+    except RecursionError:  # json's parser gives up at the interpreter's recursion limit
+        raise ConfigError(name, f"{_shown(path)} is nested deeper than {MAX_NESTING} levels") from None
     except ValueError as exc:
-        raise ConfigError(name, f"{_shown(path)} is not valid JSON: {exc}") from None
+        raise ConfigError(name, f"{_shown(path)} is not valid JSON: {excerpt(str(exc), _SHOWN_CHARS)}") from None
     if not isinstance(workflow, dict) or not workflow:
         raise ConfigError(name, f"{_shown(path)} must hold a JSON object (a workflow in ComfyUI's API format)")
+    if _nesting(workflow) > MAX_NESTING:  # deeper breaks copying the settings, json.dumps and logging later
+        raise ConfigError(name, f"{_shown(path)} is nested deeper than {MAX_NESTING} levels")
     return workflow
+
+
+def _nesting(value: object) -> int:
+    """How deep objects and lists nest in `value`, counted without recursion."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        deepest = max(deepest, depth)
+        for child in item.values() if isinstance(item, dict) else item if isinstance(item, list) else ():
+            if isinstance(child, (dict, list)):
+                pending.append((child, depth + 1))
+    return deepest
+
+
+def bucket_endpoint(env: Mapping[str, str], name: str) -> str:
+    """An http(s) URL with a host name or address, and no credentials in it (S3 has its own variables for them);
+    the value is never echoed, since it may hold credentials."""
+    raw = text(env, name)
+    if not raw:
+        return raw
+    if not raw.startswith(("http://", "https://")):
+        raise ConfigError(name, "must start with http:// or https://")
+    try:
+        parts = urlsplit(raw)
+        host, _port = parts.hostname or "", parts.port
+    except ValueError:
+        raise ConfigError(name, "is not a valid URL (its host or port cannot be read)") from None
+    if "@" in parts.netloc:
+        raise ConfigError(
+            name, "must not hold credentials (user:password@): set BUCKET_ACCESS_KEY_ID and BUCKET_SECRET_ACCESS_KEY"
+        )
+    if not (_DNS_NAME.fullmatch(host) or _is_ipv6(host)) or len(host) > 255 or any(c.isspace() for c in raw):
+        raise ConfigError(
+            name, "must be a URL with a valid host name and no spaces, e.g. https://s3.us-east-1.amazonaws.com"
+        )
+    return raw
+
+
+def _is_ipv6(host: str) -> bool:
+    try:
+        ipaddress.IPv6Address(host)
+    except ValueError:
+        return False
+    return True

@@ -206,3 +206,18 @@ def test_ctrl_c_answered_no_leaves_the_job_running(api, workflow):
     assert code == 130, printed
     assert "job job-1 keeps running; follow it again with --resume job-1" in printed
     assert api.count("POST cancel/job-1") == 0
+
+
+def test_a_failed_streaming_job_the_local_api_answers_completed_is_reported_failed(api, workflow, tmp_path, caplog):
+    """The SDK's local /runsync lists a generator's items as COMPLETED, a failed job's error answer last."""
+    error = "execution_failed: node 4 (ImageToMask): IndexError: index 3 is out of bounds"
+    items = [{"images": [entry("first.png", "3")]},
+             {"error": error, "error_code": "execution_failed", "details": [], "data": {}}]
+    api.answer("POST runsync", Canned(body={"id": "test-1", "status": "COMPLETED", "output": items}))
+    out = tmp_path / "out"
+    code = main(["run", str(workflow), "--url", f"{api.api_base}/{api.endpoint_id}", "--out", str(out),
+                 "--no-progress"])
+    assert code == 1
+    assert error_lines(caplog) == [f"job test-1 FAILED: {error}"]
+    assert (out / "images/first.png").read_text() == "first.png"  # what was delivered before the failure
+    assert json.loads((out / "summary.json").read_text())["status"] == "FAILED"

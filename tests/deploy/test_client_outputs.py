@@ -46,7 +46,7 @@ def test_every_entry_key_is_written_and_urls_are_downloaded(tmp_path):
 
 def test_client_imports_only_stdlib_requests_and_tqdm():
     # urllib3: requests' own dependency, whose Retry does the retries with backoff
-    allowed = {"requests", "urllib3", "tqdm", "argparse", "urllib", "base64", "json", "logging", "os", "pathlib", "re", "sys", "time",
+    allowed = {"requests", "urllib3", "tqdm", "argparse", "urllib", "base64", "json", "logging", "os", "pathlib", "re", "sys", "tempfile", "time",
                "typing", "__future__"}
     for module in PACKAGE.glob("*.py"):
         for node in ast.walk(ast.parse(module.read_text())):
@@ -122,3 +122,81 @@ def test_a_symbolic_link_in_the_output_folder_is_not_followed_outside(tmp_path):
     with pytest.raises(ValueError, match="resolves outside"):
         save_outputs(answer, out)
     assert not list(outside.iterdir())
+
+
+class RecordingServer:
+    """A loopback HTTP server that records every request path and serves `body` (with or without Content-Length)."""
+
+    def __init__(self, body: bytes = b"", *, content_length: bool = True):
+        self.requests = []
+        recorded, served = self.requests, body
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                recorded.append(self.path)
+                self.send_response(200)
+                if content_length:
+                    self.send_header("Content-Length", str(len(served)))
+                else:
+                    self.close_connection = True  # the body ends when the connection does
+                self.end_headers()
+                self.wfile.write(served)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self):
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_text_entry_holding_a_url_is_written_as_text_and_never_requested(tmp_path):
+    with RecordingServer(b"the admin page") as server:
+        url = f"{server.url}/admin?token=0123456789"
+        answer = {"id": "j", "status": "COMPLETED", "output": {
+            "text": [{"node_id": "12", "type": "text", "data": url}],
+            "custom": [{"filename": "link.txt", "type": "url", "data": url}]}}
+        summary = save_outputs(answer, tmp_path / "out")
+    assert server.requests == []
+    assert [(tmp_path / "out" / item["path"]).read_text() for item in summary["files"]] == [url, url]
+
+
+@pytest.mark.parametrize("content_length", [True, False], ids=["announced", "unannounced"])
+def test_an_s3_url_over_the_cap_fails_clearly_and_leaves_no_partial_file(tmp_path, content_length):
+    with RecordingServer(b"v" * 5000, content_length=content_length) as server:
+        answer = {"id": "j", "status": "COMPLETED", "output": {
+            "gifs": [{"filename": "big.webm", "type": "s3_url", "data": f"{server.url}/big.webm", "node_id": "4"},
+                     {"filename": "small.png", "type": "base64", "data": base64.b64encode(b"png").decode()}]}}
+        summary = save_outputs(answer, tmp_path / "out", max_download_bytes=1000)
+    assert server.requests == ["/big.webm"]
+    assert summary["failed"] == [{"key": "gifs", "node_id": "4", "filename": "big.webm",
+                                  "error": "over the 1,000-byte download cap (--max-download-bytes)"}]
+    assert sorted(p.name for p in (tmp_path / "out").rglob("*")) == ["gifs", "small.png", "summary.json"]
+
+
+def test_an_s3_url_within_the_cap_is_streamed_to_its_file(tmp_path):
+    with RecordingServer(b"w" * 1000, content_length=False) as server:
+        answer = {"id": "j", "status": "COMPLETED", "output": {
+            "gifs": [{"filename": "clip.webm", "type": "s3_url", "data": f"{server.url}/clip.webm"}]}}
+        summary = save_outputs(answer, tmp_path / "out", max_download_bytes=1000)
+    assert (tmp_path / "out/gifs/clip.webm").read_bytes() == b"w" * 1000
+    assert summary["failed"] == [] and summary["files"][0]["bytes"] == 1000
+
+
+def test_the_command_line_exits_1_naming_an_output_it_could_not_save(tmp_path, caplog):
+    from comfy_runpod_client.cli import report
+    from comfy_runpod_client.outputs import OutputWriter
+
+    with RecordingServer(b"v" * 5000) as server:
+        writer = OutputWriter(tmp_path / "out", max_download_bytes=1000)
+        answer = {"id": "j", "status": "COMPLETED", "output": {
+            "gifs": [{"filename": "big.webm", "type": "s3_url", "data": f"{server.url}/big.webm", "node_id": "4"}]}}
+        assert report(answer, writer) == 1
+    assert "gifs/big.webm (node 4) not saved: over the 1,000-byte download cap (--max-download-bytes)" in caplog.text

@@ -1,5 +1,8 @@
 """start.sh supervises ComfyUI and the worker: SIGTERM at any moment stops both within 10 s, and ComfyUI's exit
-ends the container after the running job is answered. The simulator stands in for ComfyUI."""
+ends the container after the running job is answered. The simulator stands in for ComfyUI.
+
+The 10 s are the script's: it waits 8 s for its children after SIGTERM, then kills them (and says so). The tests
+check that each child stopped on SIGTERM, before that kill, and that nothing is left: outcomes, not a stopwatch."""
 import json
 import os
 import signal
@@ -23,26 +26,31 @@ from deploy.start_harness import (
     wait_until,
 )
 
-STOP_BOUND_S = 10.0  # the bound the issue sets; the script itself gives its children 8 s
+STOP_BOUND_S = 10.0  # the bound the issue sets; the script itself gives its children 8 s, then kills them
+STOP_GUARD_S = 60.0  # only "did not hang": a loaded machine may be slow to reap processes
 
 
-def terminate_and_measure(process: subprocess.Popen, log) -> float:
-    """SIGTERM to start.sh alone (what `docker stop` sends PID 1's child); the time until it and its session are gone."""
-    sent = time.monotonic()
+def terminate(process: subprocess.Popen, log) -> None:
+    """SIGTERM to start.sh alone (what `docker stop` sends PID 1's child); returns once it and its session are gone."""
     os.kill(process.pid, signal.SIGTERM)
     try:
-        process.wait(timeout=STOP_BOUND_S + 5)
+        process.wait(timeout=STOP_GUARD_S)
     except subprocess.TimeoutExpired:
-        raise AssertionError(f"start.sh still runs {STOP_BOUND_S + 5} s after SIGTERM:\n{log.read_text()}") from None
-    while session_pids(process.pid) and time.monotonic() - sent < STOP_BOUND_S + 5:
+        raise AssertionError(f"start.sh still runs {STOP_GUARD_S} s after SIGTERM:\n{log.read_text()}") from None
+    give_up = time.monotonic() + STOP_GUARD_S
+    while session_pids(process.pid) and time.monotonic() < give_up:
         time.sleep(0.1)
-    return time.monotonic() - sent
 
 
-def assert_all_stopped(process: subprocess.Popen, elapsed: float, log) -> None:
+def assert_all_stopped_on_sigterm(process: subprocess.Popen, log) -> None:
+    """Every process gone, each child having stopped on SIGTERM within the script's grace: it never had to kill one
+    (which it does, saying so, once its 8 s have passed), so the stop took less than STOP_BOUND_S."""
     left = session_pids(process.pid)
     assert not left, f"left running after start.sh ended: {left}\n{log.read_text()}"
-    assert elapsed < STOP_BOUND_S, f"stopping took {elapsed:.1f} s:\n{log.read_text()}"
+    assert process.returncode == 143, f"start.sh ended with {process.returncode}:\n{log.read_text()}"
+    text = log.read_text()
+    assert "start.sh: stop signal: stopping ComfyUI and the worker" in text, text
+    assert "ignored SIGTERM" not in text, f"a child had to be killed:\n{text}"
 
 
 def test_sigterm_while_comfyui_starts_stops_everything(tmp_path):
@@ -58,8 +66,28 @@ def test_sigterm_while_comfyui_starts_stops_everything(tmp_path):
         wait_until(lambda: (tmp_path / "comfyui.pid").exists() and len(session_pids(process.pid)) >= 3,
                    "ComfyUI and the worker started", log, process=process)
         time.sleep(1.0)  # the worker is waiting for ComfyUI
-        elapsed = terminate_and_measure(process, log)
-        assert_all_stopped(process, elapsed, log)
+        terminate(process, log)
+        assert_all_stopped_on_sigterm(process, log)
+    finally:
+        kill_session(process)
+
+
+def test_a_child_that_ignores_sigterm_is_killed_once_the_grace_has_passed(tmp_path):
+    """The other half of the 10 s bound: what does not stop on SIGTERM is killed by the script, which says so."""
+    comfy_port, api_port = free_port(), free_port()
+    deaf = tmp_path / "deaf_comfyui.sh"
+    deaf.write_text("#!/usr/bin/env bash\ntrap '' TERM\nexec sleep 600\n")  # an ignored signal stays so across exec
+    deaf.chmod(0o755)
+    env = base_env(tmp_path, comfy_port, api_port) | {"COMFYUI_CMD": str(deaf)}
+    log = tmp_path / "start.log"
+    process = launch(env, log)
+    try:
+        wait_until(lambda: (tmp_path / "comfyui.pid").exists() and len(session_pids(process.pid)) >= 3,
+                   "ComfyUI and the worker started", log, process=process)
+        terminate(process, log)
+        assert not session_pids(process.pid), log.read_text()
+        comfy_pid = (tmp_path / "comfyui.pid").read_text().strip()
+        assert f"start.sh: PID {comfy_pid} ignored SIGTERM for 8 s: killing it" in log.read_text(), log.read_text()
     finally:
         kill_session(process)
 
@@ -74,8 +102,8 @@ def test_sigterm_during_the_warm_up_workflow_stops_everything(tmp_path):
     process = launch(env, log)
     try:
         wait_until(lambda: running_prompts(comfy_port), "the warm-up prompt running", log, process=process)
-        elapsed = terminate_and_measure(process, log)
-        assert_all_stopped(process, elapsed, log)
+        terminate(process, log)
+        assert_all_stopped_on_sigterm(process, log)
     finally:
         kill_session(process)
 
@@ -91,8 +119,8 @@ def test_sigterm_during_a_job_stops_everything(tmp_path):
         threading.Thread(target=lambda: requests.post(url + "/runsync", json={"input": {"workflow": STALLING}},
                                                       timeout=60), daemon=True).start()
         wait_until(lambda: running_prompts(comfy_port), "the job's prompt running", log, process=process)
-        elapsed = terminate_and_measure(process, log)
-        assert_all_stopped(process, elapsed, log)
+        terminate(process, log)
+        assert_all_stopped_on_sigterm(process, log)
     finally:
         kill_session(process)
 

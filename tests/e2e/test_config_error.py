@@ -1,6 +1,8 @@
 """A configuration mistake as the user meets it: the worker process answers jobs `config_error`, never exits early."""
 import json
 
+import pytest
+
 from e2e.conftest import ROOT
 
 SAMPLE = json.loads((ROOT / "test_input.json").read_text())
@@ -43,3 +45,36 @@ def test_refresh_worker_enabled_is_false_as_in_5x(comfy_sim, start_worker):
                           json.dumps(SAMPLE))
     assert worker.process.wait(timeout=120) == 0, worker.output()
     assert "REFRESH_WORKER is true" not in worker.output() and "config_error" not in worker.output()
+
+
+ACCESS_KEY, SECRET_KEY = "AKIAKEYID0123456789", "bucket-secret-key-0123456789"
+S3_ENV = {"BUCKET_ENDPOINT_URL": "https://s3.example.com", "BUCKET_ACCESS_KEY_ID": ACCESS_KEY,
+          "BUCKET_SECRET_ACCESS_KEY": SECRET_KEY}
+
+
+def deep_workflow(path, depth=100_000):
+    path.write_text('{"a":' * depth + "1" + "}" * depth)
+    return str(path)
+
+
+@pytest.mark.parametrize("env, variable, hidden", [
+    ({**S3_ENV, "BUCKET_REGION": "us east!"}, "BUCKET_REGION", ()),
+    ({**S3_ENV, "BUCKET_ENDPOINT_URL": "https://AKIAUSER:pw0123@a b.example"}, "BUCKET_ENDPOINT_URL",
+     ("AKIAUSER", "pw0123")),
+    ({**S3_ENV, "BUCKET_ENDPOINT_URL": "https://AKIAUSER:pw0123@s3.example.com"}, "BUCKET_ENDPOINT_URL",
+     ("AKIAUSER", "pw0123")),
+    ({"WARMUP_WORKFLOW": "deep"}, "WARMUP_WORKFLOW", ()),
+], ids=["region", "endpoint-with-space", "endpoint-with-credentials", "deep-warmup-workflow"])
+def test_a_setting_that_fails_at_start_is_answered_config_error_and_the_worker_keeps_serving(
+        tmp_path, start_worker, env, variable, hidden):
+    if env.get("WARMUP_WORKFLOW") == "deep":
+        env = {**env, "WARMUP_WORKFLOW": deep_workflow(tmp_path / "deep.json")}
+    worker = start_worker(env)
+    for _ in range(2):
+        answer = worker.runsync(SAMPLE["input"])
+        assert answer["status"] == "FAILED" and answer["error"].startswith(f"config_error: {variable}: "), answer
+        assert worker.process.poll() is None
+    shown = json.dumps(answer) + worker.output()
+    for secret in (ACCESS_KEY, SECRET_KEY, *hidden):
+        assert secret not in shown, (secret, shown)
+    assert "Traceback" not in worker.output()

@@ -177,3 +177,31 @@ def test_a_warm_worker_leaves_comfyuis_folders_as_they_were(comfy_sim, runpod_st
     assert [job.status for job in done] == ["COMPLETED"] * 3, worker.output()
     assert all(entry["subfolder"].startswith("job-") for job in done for entry in job.output["images"])
     assert comfy_sim.dirs.written_files() + comfy_sim.dirs.input_files() == before
+
+
+def refused_by_comfyui() -> dict:
+    """ComfyUI answers HTTP 400: node 1's width is below its minimum."""
+    workflow = invert_chain(1)
+    workflow["1"]["inputs"]["width"] = 0
+    return workflow
+
+
+def test_a_failed_streaming_job_is_failed_with_its_error_line(comfy_sim, runpod_standin, production_worker):
+    """rp_job.handle_job: a streamed item that is a dict with an `error` ends the job FAILED with that string, so
+    the last item of a failed STREAM_OUTPUTS job (its error answer) fails it on RunPod, as without streaming."""
+    worker = production_worker(runpod_standin, {"COMFY_HOST": comfy_sim.host, "STREAM_OUTPUTS": "true"})
+    refused = finished(runpod_standin, runpod_standin.submit({"workflow": refused_by_comfyui()}).id, worker)
+    assert refused.status == "FAILED", worker.output()
+    assert refused.error.startswith("workflow_invalid: node 1 (EmptyImage) input 'width': "), refused.error
+    assert refused.stream == [] and refused.output is None  # nothing streamed; the error line alone is kept
+
+
+def test_a_streaming_job_failing_after_an_output_is_failed_and_its_output_was_streamed(
+        comfy_sim, runpod_standin, production_worker):
+    worker = production_worker(runpod_standin, {"COMFY_HOST": comfy_sim.host, "STREAM_OUTPUTS": "true",
+                                                "PARTIAL_RESULTS": "false"})
+    failed = finished(runpod_standin, runpod_standin.submit({"workflow": saves_then_fails()}).id, worker)
+    assert failed.status == "FAILED", worker.output()
+    assert failed.error.startswith("execution_failed: node 4 (ImageToMask): IndexError"), failed.error
+    assert [list(item["output"]) for item in failed.stream] == [["images"]]
+    assert failed.stream[0]["output"]["images"][0]["node_id"] == "3"

@@ -121,3 +121,21 @@ def test_streamed_outputs_come_as_a_list_of_items_from_runsync(comfy_sim, start_
     assert isinstance(items, list) and len(items) == 4  # one item per output, then the summary
     assert sorted(item["images"][0]["node_id"] for item in items[:-1]) == ["3", "5", "5"]
     assert "timings_ms" in items[-1] and "images" not in items[-1]
+
+
+def test_a_failed_streamed_job_reads_completed_from_the_local_api_with_its_error_as_the_last_item(
+        comfy_sim, start_worker):
+    """What docs/api.md says a local caller sees: the SDK's local /runsync (and /status) lists a generator's items
+    as COMPLETED output, and a failed job's only item is its error answer; RunPod answers the same job FAILED
+    (tests/e2e/test_production_loop.py)."""
+    refused = {"1": {"class_type": "EmptyImage", "inputs": {"width": 0, "height": 8, "batch_size": 1, "color": 0}},
+               "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "refused"}}}
+    worker = start_worker({"COMFY_HOST": comfy_sim.host, "STREAM_OUTPUTS": "true"})
+    answer = worker.runsync({"workflow": refused})
+    assert answer["status"] == "COMPLETED" and "error" not in answer, answer
+    [item] = answer["output"]
+    assert item["error"].startswith("workflow_invalid: node 1 (EmptyImage) input 'width': ") and \
+        item["error_code"] == "workflow_invalid", item
+    job_id = requests.post(worker.url + "/run", json={"input": {"workflow": refused}}, timeout=60).json()["id"]
+    streamed = requests.post(f"{worker.url}/stream/{job_id}", timeout=120).json()
+    assert streamed["status"] == "COMPLETED" and streamed["stream"] == [{"output": item}], streamed

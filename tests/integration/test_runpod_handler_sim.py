@@ -71,12 +71,11 @@ def test_a_dead_comfy_process_fails_fast_and_asks_for_a_fresh_worker(comfy_sim, 
     pid_file = tmp_path / "comfyui.pid"
     pid_file.write_text(dead.stdout.strip())
     from loopback import free_port
+    # "at once": a wait for readiness would run into the job's deadline and answer timed_out instead
     _, handler = handler_for(f"127.0.0.1:{free_port()}", COMFY_PID_FILE=str(pid_file),
-                             COMFY_API_AVAILABLE_MAX_RETRIES="0")
-    started = time.monotonic()
+                             COMFY_API_AVAILABLE_MAX_RETRIES="0", JOB_TIMEOUT_S="30")
     response = asyncio.run(handler({"id": "dead", "input": {"workflow": TWO_OUTPUTS}}))
     assert response["error_code"] == "comfy_process_died" and response["refresh_worker"] is True
-    assert time.monotonic() - started < 30  # "at once": not the readiness budget
 
 
 def test_the_warm_up_workflow_runs_once_and_a_failing_one_is_only_logged(comfy_sim, tmp_path, caplog):

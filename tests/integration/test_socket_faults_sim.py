@@ -7,8 +7,9 @@ from integration.sim_job import job, run, services, wait_until
 
 pytestmark = pytest.mark.integration
 
-# Generous bounds that only prove "not the 60 s silence check": the machines are shared and noisy.
-SOON_S = 15.0
+# The silence check (which would also end these jobs, by asking ComfyUI) is put out of reach: a job that is not ended
+# by the mechanism under test runs into its 30 s budget and answers timed_out, without images. Outcomes, not a clock.
+NEVER_S = 3600.0
 
 
 def slow_chain(prefix):
@@ -28,27 +29,20 @@ def freeze_when_running(sim, client_id, notice_after_s=None):
     return action
 
 
-def finished_at(sim, prompt_id):
-    messages = sim.history(prompt_id)["status"]["messages"]
-    return next(m[1]["timestamp"] for m in messages if m[0] == "execution_success") / 1000.0
-
-
 def test_a_frozen_socket_is_found_out_by_a_ping_and_the_job_ends_soon(comfy_sim):
     comfy_sim.faults.node_delay_s = 0.7
     the_job = job(slow_chain("it_frozen"))
-    svc = services(comfy_sim, ping_interval_s=0.5, silence_check_s=60)
+    svc = services(comfy_sim, ping_interval_s=0.5, silence_check_s=NEVER_S)
     response = run(svc, the_job, during=freeze_when_running(comfy_sim, the_job.prompt.client_id))
-    assert len(response["images"]) == 1
-    assert time.time() - finished_at(comfy_sim, the_job.prompt.id) < SOON_S
+    assert len(response.get("images", [])) == 1, response
 
 
 def test_a_reopened_socket_unregistered_by_the_old_ones_teardown_is_reopened_again(comfy_sim):
     comfy_sim.faults.node_delay_s = 0.7
     the_job = job(slow_chain("it_deaf"))
-    svc = services(comfy_sim, ping_interval_s=0.5, silence_check_s=60)
+    svc = services(comfy_sim, ping_interval_s=0.5, silence_check_s=NEVER_S)
     response = run(svc, the_job, during=freeze_when_running(comfy_sim, the_job.prompt.client_id, notice_after_s=1.2))
-    assert len(response["images"]) == 1
-    assert time.time() - finished_at(comfy_sim, the_job.prompt.id) < SOON_S
+    assert len(response.get("images", [])) == 1, response
 
 
 def test_a_late_teardown_after_a_drop_does_not_leave_the_job_deaf(comfy_sim):
@@ -56,6 +50,5 @@ def test_a_late_teardown_after_a_drop_does_not_leave_the_job_deaf(comfy_sim):
     comfy_sim.faults.late_teardown_s = 1.0
     comfy_sim.faults.drop_socket_after_frames = 8
     the_job = job(slow_chain("it_late"))
-    response = run(services(comfy_sim, silence_check_s=60), the_job)
-    assert len(response["images"]) == 1
-    assert time.time() - finished_at(comfy_sim, the_job.prompt.id) < SOON_S
+    response = run(services(comfy_sim, silence_check_s=NEVER_S), the_job)
+    assert len(response.get("images", [])) == 1, response

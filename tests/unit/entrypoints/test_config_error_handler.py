@@ -35,3 +35,21 @@ def test_every_job_answers_config_error_naming_the_variable(caplog):
 def test_the_docs_example_is_what_the_code_answers():
     answer = asyncio.run(config_error_handler(problem({"OUTPUT_SINK": "ftp"}))({"id": "x"}))
     assert json.dumps(answer) in ERRORS_DOC.read_text()
+
+
+def test_a_failure_that_is_no_config_error_is_answered_by_its_type_with_credentials_hidden():
+    from entrypoints.config_error import as_config_error
+    from entrypoints.job_logging import redactor
+
+    redactor.add("worker-secret-0123")
+    problem = as_config_error(RuntimeError("https://user:pw-0123@s3.example.com refused worker-secret-0123"))
+    answer = asyncio.run(config_error_handler(problem)({"id": "x"}))
+    assert answer == {"error": "config_error: configuration: the worker cannot start with it: RuntimeError: "
+                               "https://***@s3.example.com refused ***", "error_code": "config_error"}
+
+
+def test_a_config_error_is_answered_as_it_is():
+    from entrypoints.config_error import as_config_error
+
+    config = problem({"OUTPUT_SINK": "ftp"})
+    assert as_config_error(config) is config

@@ -73,3 +73,13 @@ def test_a_container_is_built_from_typed_settings_as_from_the_environment():
 def test_the_fetcher_timeouts_are_its_own_defaults():
     fetcher = build_container({"INPUT_FETCH_TIMEOUT_S": "7"}).services().fetcher
     assert (fetcher.connect_timeout_s, fetcher.read_timeout_s, fetcher.fetch_timeout_s) == (10.0, 30.0, 7)
+
+
+def test_an_s3_client_boto3_refuses_to_make_is_a_config_error_naming_the_bucket_variables(mocker):
+    from adapters.s3_sink import S3ImageSink
+
+    mocker.patch.object(S3ImageSink, "prepare", side_effect=ValueError("Invalid endpoint: https://u:pw-123456@h x"))
+    with pytest.raises(ConfigError) as caught:
+        build_container(S3_ENV).job_runner()
+    assert caught.value.variable == "BUCKET_ENDPOINT_URL, BUCKET_REGION"
+    assert "the S3 client cannot be made from them: ValueError: Invalid endpoint" in str(caught.value)

@@ -78,10 +78,13 @@ def test_s3_is_configured_by_the_three_bucket_values_even_with_base64_output():
 @pytest.mark.parametrize("endpoint", [
     "https://s3.us-west-2.amazonaws.com", "https://bucket.s3.eu-central-1.amazonaws.com/x",
     "https://s3.us-west-004.backblazeb2.com", "https://nyc3.digitaloceanspaces.com",
-    "https://acc.r2.cloudflarestorage.com", "http://127.0.0.1:9000", "https://user:pw@fra1.digitaloceanspaces.com",
+    "https://acc.r2.cloudflarestorage.com", "http://127.0.0.1:9000",
 ])
 def test_the_region_is_derived_exactly_as_rp_upload_does(endpoint):
     assert region_from_endpoint(endpoint) == rp_upload.extract_region_from_url(endpoint)
+    # an endpoint with credentials in it is refused, but would be read the same
+    with_credentials = endpoint.replace("://", "://user:pw@")
+    assert region_from_endpoint(with_credentials) == rp_upload.extract_region_from_url(with_credentials)
     env = {**S3_ENV, "BUCKET_ENDPOINT_URL": endpoint}
     assert read_settings(env).s3.region == rp_upload.extract_region_from_url(endpoint)
     assert read_settings({**env, "BUCKET_REGION": "auto"}).s3.region == "auto"
@@ -247,3 +250,72 @@ def test_the_flags_5x_reads_are_read_as_5x_reads_them(name, path, value, expecte
     """worker-comfyui 5.x: `os.environ.get(NAME, "false").lower() == "true"`; anything else is false, not an error."""
     settings = read_settings({name: value})
     assert getattr(getattr(settings, path[0]), path[1]) is expected
+
+
+@pytest.mark.parametrize("env, variable", [
+    ({"BUCKET_REGION": "us east!"}, "BUCKET_REGION"),
+    ({"BUCKET_REGION": "-us-east-1"}, "BUCKET_REGION"),
+    ({"BUCKET_ENDPOINT_URL": "https://AKIAUSER:pw@a b.example"}, "BUCKET_ENDPOINT_URL"),
+    ({"BUCKET_ENDPOINT_URL": "https://AKIAUSER:pw@s3.example.com"}, "BUCKET_ENDPOINT_URL"),
+    ({"BUCKET_ENDPOINT_URL": "https://a b.example"}, "BUCKET_ENDPOINT_URL"),
+    ({"BUCKET_ENDPOINT_URL": "https://s3.example.com:99999"}, "BUCKET_ENDPOINT_URL"),
+    ({"BUCKET_ENDPOINT_URL": "https://[::1"}, "BUCKET_ENDPOINT_URL"),
+    ({"BUCKET_ENDPOINT_URL": "https:///path"}, "BUCKET_ENDPOINT_URL"),
+    ({"BUCKET_ENDPOINT_URL": "https://bucket.s3.123.example.com"}, "BUCKET_ENDPOINT_URL"),  # region '123'
+])
+def test_s3_values_boto3_would_refuse_are_refused_at_start_without_echoing_the_endpoint(env, variable):
+    env = {**S3_ENV, **env}
+    with pytest.raises(ConfigError) as caught:
+        read_settings(env)
+    assert caught.value.variable == variable
+    assert "AKIAUSER" not in str(caught.value)
+    assert env["BUCKET_ENDPOINT_URL"] not in str(caught.value)
+
+
+@pytest.mark.parametrize("endpoint, region", [
+    ("https://s3.us-east-1.amazonaws.com", ""), ("https://bucket.s3.eu-west-3.amazonaws.com", ""),
+    ("https://nyc3.digitaloceanspaces.com", ""), ("http://127.0.0.1:9000", "us-east-1"), ("http://[::1]:9000", ""),
+    ("https://minio.local.:9000/", "auto"), ("https://s3.example.com", "EU-WEST-1"),
+])
+def test_s3_values_accepted_at_start_make_an_s3_client(endpoint, region):
+    from adapters.s3_sink import S3ImageSink
+
+    s3 = read_settings({**S3_ENV, "BUCKET_ENDPOINT_URL": endpoint, "BUCKET_REGION": region}).s3
+    S3ImageSink(endpoint_url=s3.endpoint_url, access_key_id="id", secret_access_key="secret", bucket_name="b",
+                region=s3.region).prepare()
+
+
+def test_the_credentials_of_a_bucket_endpoint_are_secret_values():
+    from entrypoints.settings import secret_values
+
+    env = {**S3_ENV, "BUCKET_ENDPOINT_URL": "https://AKIAUSER:pw0123@s3.example.com", "COMFY_ORG_API_KEY": "key"}
+    assert secret_values(env) == ["key", "id", "secret", "AKIAUSER:pw0123"]
+
+
+@pytest.mark.parametrize("depth", [101, 5000, 100_000])
+def test_a_warmup_workflow_nested_deeper_than_a_job_may_be_is_refused(tmp_path, depth):
+    path = tmp_path / "deep.json"
+    path.write_text('{"1": ' * depth + "1" + "}" * depth)
+    with pytest.raises(ConfigError, match=r"WARMUP_WORKFLOW: .* is nested deeper than 100 levels"):
+        read_settings({"WARMUP_WORKFLOW": str(path)})
+
+
+def test_a_warmup_workflow_as_deep_as_a_job_may_be_is_read(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text('{"1": ' * 100 + "1" + "}" * 100)
+    assert read_settings({"WARMUP_WORKFLOW": str(path)}).warmup.workflow
+
+
+def test_a_warmup_workflow_larger_than_the_cap_is_refused_unread(tmp_path, monkeypatch):
+    from entrypoints import settings
+
+    monkeypatch.setattr(settings, "MAX_WARMUP_WORKFLOW_BYTES", 1000)
+    path = tmp_path / "large.json"
+    path.write_text(json.dumps({"1": {"class_type": "x", "inputs": {"text": "x" * 1000}}}))
+    with pytest.raises(ConfigError, match=r"WARMUP_WORKFLOW: .* is larger than 1,000 bytes"):
+        read_settings({"WARMUP_WORKFLOW": str(path)})
+
+
+def test_a_port_too_long_for_int_is_a_config_error():
+    with pytest.raises(ConfigError, match="COMFY_HOST"):
+        read_settings({"COMFY_HOST": "comfy:" + "9" * 5000})
