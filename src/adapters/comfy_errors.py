@@ -6,9 +6,9 @@ import re
 from typing import Any, Mapping, Optional
 
 from domain.errors import WorkflowRejected, clip
-from domain.job_files import without_job_folders
-from domain.workflow_check import Issue, declared
-from domain.workflow_errors import error_for_issues
+from domain.workflow.check import Issue, declared
+from domain.workflow.job_folders import without_job_folders
+from domain.workflow.rejections import error_for_issues
 
 # validation_error.json variants.validation_unknown_class: an unknown class_type comes as a top error
 # {"type": "invalid_prompt", "message": "Cannot execute because node NoSuchNode does not exist.",

@@ -8,7 +8,7 @@ import struct
 from typing import Any, Optional
 
 from adapters.comfy_messages import TERMINAL_FRAMES, node_outputs, outcome_from_frame
-from domain.events import (
+from domain.execution.events import (
     Event,
     ExecutionStarted,
     InbandImage,

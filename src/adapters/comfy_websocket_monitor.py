@@ -16,7 +16,7 @@ from websocket import ABNF
 from adapters.comfy_frames import decode_binary, decode_text
 from domain.budget import Budget
 from domain.errors import ComfyUnreachable
-from domain.events import Event, SocketLost
+from domain.execution.events import Event, SocketLost
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import warnings
 from typing import Any, Optional
 
 from domain.errors import InvalidInput, OutputNotConverted
-from domain.output_formats import IMAGE_FORMATS, MAX_QUALITY, MIN_QUALITY, is_quality
+from domain.outputs.formats import IMAGE_FORMATS, MAX_QUALITY, MIN_QUALITY, is_quality
 
 log = logging.getLogger(__name__)
 

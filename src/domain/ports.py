@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ContextManager, Iterable, Mapping, Optional, Protocol
 
 from domain.budget import Budget
-from domain.events import Event
+from domain.execution.events import Event
 from domain.model import (
     Download,
     OutputFailure,

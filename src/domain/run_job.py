@@ -10,7 +10,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping, Optional, Sequence, TypeVar, Union
 
 from domain.budget import Budget
-from domain.delivery import Delivery, DeliveryOptions
 from domain.errors import (
     Cancelled,
     ComfyProcessDied,
@@ -24,18 +23,12 @@ from domain.errors import (
     WorkerError,
     WorkflowRejected,
 )
-from domain.file_choices import refuse_file_choices, suspects
-from domain.follow import FollowPolicy, PromptFollower
-from domain.job_files import (
-    fresh_temp_files,
-    hide_other_jobs,
-    hide_other_jobs_in,
-    inputs_into_folder,
-    job_folder,
-    outputs_into_folder,
-)
-from domain.job_input import DEFAULT_MAX_TOTAL_INPUT_BYTES
-from domain.job_timings import JobTimings
+from domain.execution.follow import FollowPolicy, PromptFollower
+from domain.execution.progress import ProgressSink, ProgressTracker
+from domain.execution.prompt_line import PromptLine, QueueTurn
+from domain.execution.prompt_run import PromptRun
+from domain.execution.timings import JobTimings
+from domain.inputs.job_input import DEFAULT_MAX_TOTAL_INPUT_BYTES
 from domain.model import (
     Job,
     JobResult,
@@ -46,6 +39,8 @@ from domain.model import (
     TextOutput,
     WorkflowChecked,
 )
+from domain.outputs.allowance import ResponseAllowance
+from domain.outputs.delivery import Delivery, DeliveryOptions
 from domain.ports import (
     AnswerFormat,
     ComfyApi,
@@ -57,12 +52,17 @@ from domain.ports import (
     InputFetcher,
     JobFileCleaner,
 )
-from domain.progress import ProgressSink, ProgressTracker
-from domain.prompt_line import PromptLine, QueueTurn
-from domain.prompt_run import PromptRun
-from domain.response_allowance import ResponseAllowance
-from domain.workflow_check import check_workflow
-from domain.workflow_errors import raise_for_issues
+from domain.workflow.check import check_workflow
+from domain.workflow.file_choices import refuse_file_choices, suspects
+from domain.workflow.job_folders import (
+    fresh_temp_files,
+    hide_other_jobs,
+    hide_other_jobs_in,
+    inputs_into_folder,
+    job_folder,
+    outputs_into_folder,
+)
+from domain.workflow.rejections import raise_for_issues
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -10,8 +10,8 @@ from typing import Any, Union
 
 from domain.errors import WorkerError, clip
 from domain.model import JobResult, OutputFailure, StoredOutput, TextOutput, WorkflowChecked
-from domain.node_ids import node_order
-from domain.response_allowance import INLINE_KIND, S3_HINT, too_large
+from domain.outputs.allowance import INLINE_KIND, S3_HINT, too_large
+from domain.workflow.node_ids import node_order
 from entrypoints.settings import LIMIT_VARIABLES
 
 log = logging.getLogger(__name__)

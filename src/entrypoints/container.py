@@ -24,7 +24,7 @@ from adapters.pillow_converter import PillowImageConverter
 from adapters.process_liveness import ProcessLiveness
 from adapters.s3_sink import S3ImageSink
 from domain.errors import clip
-from domain.follow import FollowPolicy
+from domain.execution.follow import FollowPolicy
 from domain.run_job import Services
 from entrypoints.answers import RunPodAnswerFormat
 from entrypoints.job_runner import JobRunner

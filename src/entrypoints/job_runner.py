@@ -11,7 +11,7 @@ from typing import Any, Callable, Optional
 
 from domain.budget import Budget
 from domain.errors import WorkerError
-from domain.job_input import DEFAULT_MAX_INPUT_FILES, DEFAULT_MAX_TOTAL_INPUT_BYTES, new_job
+from domain.inputs.job_input import DEFAULT_MAX_INPUT_FILES, DEFAULT_MAX_TOTAL_INPUT_BYTES, new_job
 from domain.model import Job, JobResult, StoredOutput
 from domain.run_job import Services, run_job
 from entrypoints.answers import (

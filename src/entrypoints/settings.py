@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from adapters.pillow_converter import DEFAULT_MAX_PIXELS
 from adapters.url_credentials import credentials
 from domain.errors import excerpt
-from domain.job_input import (
+from domain.inputs.job_input import (
     DEFAULT_MAX_INPUT_BYTES,
     DEFAULT_MAX_INPUT_FILES,
     DEFAULT_MAX_TOTAL_INPUT_BYTES,

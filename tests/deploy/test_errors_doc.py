@@ -9,9 +9,9 @@ import re
 import pytest
 
 from domain import errors
-from domain.job_input import parse_job_input
-from domain.workflow_check import check_workflow
-from domain.workflow_errors import raise_for_issues
+from domain.inputs.job_input import parse_job_input
+from domain.workflow.check import check_workflow
+from domain.workflow.rejections import raise_for_issues
 from entrypoints.settings import LIMIT_VARIABLES, ConfigError, read_settings
 
 pytestmark = pytest.mark.deploy

@@ -134,7 +134,7 @@ def test_hub_has_a_gpu_configuration():
 
 
 def test_hub_tests_and_test_input_are_model_free_and_valid():
-    from domain.job_input import new_job
+    from domain.inputs.job_input import new_job
     inputs = [test["input"] for test in TESTS["tests"]]
     inputs.append(json.loads((ROOT / "test_input.json").read_text())["input"])
     # a cold pull of the image and ComfyUI's start come before the job (worker-comfyui 5.x gives 300000 ms)

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from domain.errors import InvalidInput
-from domain.job_input import parse_job_input
+from domain.inputs.job_input import parse_job_input
 from e2e.conftest import ROOT, free_port
 from entrypoints.container import build_container
 from entrypoints.job_logging import WORKER_LOGGERS, JobIdFilter, RedactingFilter

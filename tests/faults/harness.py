@@ -12,7 +12,7 @@ from typing import Any, Callable, Optional
 import pytest
 from dependency_injector import providers
 
-from domain.follow import FollowPolicy
+from domain.execution.follow import FollowPolicy
 from entrypoints.container import build_container
 from entrypoints.runpod_handler import make_handler
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from comfyui_sim.simulator import ComfySimulator
 from domain.errors import InvalidInput
-from domain.job_input import parse_job_input
+from domain.inputs.job_input import parse_job_input
 from faults.harness import Worker
 
 pytestmark = pytest.mark.faults

@@ -14,8 +14,8 @@ from adapters.comfy_view_source import ComfyViewImageSource
 from adapters.comfy_websocket_monitor import ComfyWebsocketMonitor
 from adapters.pillow_converter import PillowImageConverter
 from domain.budget import Budget
-from domain.follow import FollowPolicy
-from domain.job_input import new_job
+from domain.execution.follow import FollowPolicy
+from domain.inputs.job_input import new_job
 from domain.model import Job
 from domain.run_job import Services, run_job
 from entrypoints.answers import RunPodAnswerFormat, answer

@@ -19,10 +19,10 @@ from adapters.base64_sink import Base64ImageSink
 from adapters.comfy_view_source import ComfyViewImageSource
 from adapters.s3_sink import S3ImageSink
 from domain.budget import Budget
-from domain.delivery import Delivery, DeliveryOptions
+from domain.outputs.delivery import Delivery, DeliveryOptions
 from domain.errors import ResponseTooLarge
 from domain.model import JobResult, OutputRef
-from domain.response_allowance import ResponseAllowance
+from domain.outputs.allowance import ResponseAllowance
 from entrypoints.answers import RunPodAnswerFormat, answer
 from answer_size import answer_bytes
 
@@ -205,7 +205,7 @@ from adapters.base64_sink import Base64ImageSink
 from adapters.comfy_view_source import ComfyViewImageSource
 from adapters.pillow_converter import PillowImageConverter
 from domain.budget import Budget
-from domain.delivery import Delivery, DeliveryOptions
+from domain.outputs.delivery import Delivery, DeliveryOptions
 from domain.model import OutputFormat, OutputRef
 import PIL.Image, PIL.PngImagePlugin, PIL.JpegImagePlugin
 

@@ -6,8 +6,8 @@ import pytest
 import requests
 
 from adapters.comfy_errors import workflow_rejected
-from domain.workflow_check import check_workflow
-from domain.workflow_errors import error_for_issues
+from domain.workflow.check import check_workflow
+from domain.workflow.rejections import error_for_issues
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "comfyui"
 # ComfyUI answers a link to a missing node with a KeyError (exception_during_validation, no input name);

@@ -6,8 +6,17 @@ import struct
 import pytest
 
 from adapters.comfy_frames import decode_binary, decode_text
-from domain.events import (ExecutionStarted, InbandImage, NodeExecuted, NodesCached, NodeStarted, PromptEnded,
-                           PromptFinished, QueueStatus, StepProgress)
+from domain.execution.events import (
+    ExecutionStarted,
+    InbandImage,
+    NodeExecuted,
+    NodesCached,
+    NodeStarted,
+    PromptEnded,
+    PromptFinished,
+    QueueStatus,
+    StepProgress,
+)
 
 TRANSCRIPTS = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "comfyui" / "transcripts"
 

@@ -10,7 +10,7 @@ from websocket import ABNF
 from adapters.comfy_websocket_monitor import FEATURE_FLAGS, ComfyWebsocketMonitor
 from domain.budget import Budget
 from domain.errors import ComfyUnreachable
-from domain.events import InbandImage, PromptFinished, SocketLost
+from domain.execution.events import InbandImage, PromptFinished, SocketLost
 from unit.domain.fakes import FakeClock
 
 TIMEOUT = websocket.WebSocketTimeoutException("timed out")

@@ -11,7 +11,7 @@ from PIL import Image
 from adapters.file_types import sniff_extension
 from adapters.pillow_converter import DEFAULT_QUALITY, PillowImageConverter
 from domain.errors import InvalidInput, OutputNotConverted
-from domain.output_formats import IMAGE_FORMATS
+from domain.outputs.formats import IMAGE_FORMATS
 
 SRC = Path(__file__).resolve().parents[3] / "src"
 

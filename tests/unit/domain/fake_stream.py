@@ -8,7 +8,7 @@ from typing import Callable, Iterable, Iterator, Optional
 
 from domain.budget import Budget
 from domain.errors import ComfyUnreachable
-from domain.events import Event
+from domain.execution.events import Event
 from unit.domain.fakes import Calls, FakeClock
 
 

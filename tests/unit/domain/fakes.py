@@ -52,7 +52,7 @@ class FakeComfy:
         self.queued: list[Prompt] = []
         self.cancelled: list[str] = []
 
-    def fail(self, method: str, error: Exception, times: int = 1) -> "FakeComfy":
+    def fail(self, method: str, error: Exception, times: int = 1) -> FakeComfy:
         self.failures.setdefault(method, []).extend([error] * times)
         return self
 

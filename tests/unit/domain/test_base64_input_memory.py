@@ -7,9 +7,9 @@ import tracemalloc
 
 import pytest
 
-from domain.base64_text import decode_base64_text
 from domain.errors import InvalidInput
-from domain.job_input import parse_job_input
+from domain.inputs.base64_text import decode_base64_text
+from domain.inputs.job_input import parse_job_input
 
 WORKFLOW = {"1": {"class_type": "EmptyImage", "inputs": {"width": 8}}}
 MB = 1_000_000

@@ -1,8 +1,15 @@
 """Outputs through the use case: every kind, delivered as nodes finish, reconciled by history, failures kept apart."""
 import hashlib
 
-from domain.events import (ExecutionStarted, InbandImage, NodeExecuted, NodeStarted, PromptEnded, PromptFinished,
-                           SocketLost)
+from domain.execution.events import (
+    ExecutionStarted,
+    InbandImage,
+    NodeExecuted,
+    NodeStarted,
+    PromptEnded,
+    PromptFinished,
+    SocketLost,
+)
 from domain.model import Outcome, OutputRef, PromptHistory, PromptState, TextOutput
 from unit.domain.fake_stream import WaitUntil
 from unit.domain.fakes import FakeConverter

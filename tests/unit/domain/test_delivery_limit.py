@@ -5,11 +5,11 @@ from contextlib import contextmanager
 
 import pytest
 
+from answer_size import answer_bytes
 from domain.errors import OutputNotConverted, ResponseTooLarge
-from domain.events import NodeExecuted, NodeStarted
+from domain.execution.events import NodeExecuted, NodeStarted
 from domain.model import Download, Outcome, OutputRef, PromptHistory
 from entrypoints.answers import error_line
-from answer_size import answer_bytes
 from unit.domain.fake_stream import WaitUntil
 from unit.domain.fakes import FakeConverter, InMemorySink
 from unit.domain.world import PID, plain_run, world

@@ -2,7 +2,7 @@
 import pytest
 
 from domain.errors import InvalidInput
-from domain.file_choices import refuse_file_choices, suspects
+from domain.workflow.file_choices import refuse_file_choices, suspects
 
 OWN = "job-3f2c0d5e-1b2a-4c3d-9e8f-0a1b2c3d4e5f"
 OTHER = "job-0a1b2c3d-4e5f-4c3d-9e8f-3f2c0d5e1b2a"

@@ -3,9 +3,17 @@ import pytest
 
 from domain.budget import Budget
 from domain.errors import ComfyProcessDied, ComfyUnreachable, PromptLost, Stalled
-from domain.events import (ExecutionStarted, InbandImage, NodeStarted, PromptEnded, PromptFinished, QueueStatus,
-                           SocketLost, StepProgress)
-from domain.follow import FollowPolicy, PromptFollower
+from domain.execution.events import (
+    ExecutionStarted,
+    InbandImage,
+    NodeStarted,
+    PromptEnded,
+    PromptFinished,
+    QueueStatus,
+    SocketLost,
+    StepProgress,
+)
+from domain.execution.follow import FollowPolicy, PromptFollower
 from domain.model import Outcome, OutputRef, PromptHistory, PromptState
 from unit.domain.fake_stream import ScriptedStream, Silence
 from unit.domain.fakes import Calls, FakeClock, FakeComfy

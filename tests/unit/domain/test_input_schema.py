@@ -6,7 +6,7 @@ import jsonschema
 import pytest
 
 from domain.errors import InvalidInput
-from domain.job_input import parse_job_input
+from domain.inputs.job_input import parse_job_input
 
 SCHEMA = json.loads((pathlib.Path(__file__).resolve().parents[3] / "docs" / "input.schema.json").read_text())
 WF = {"1": {"class_type": "EmptyImage", "inputs": {}}}

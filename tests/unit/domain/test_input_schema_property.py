@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from domain.errors import InvalidInput
-from domain.job_input import parse_job_input
+from domain.inputs.job_input import parse_job_input
 
 SCHEMA = json.loads((pathlib.Path(__file__).resolve().parents[3] / "docs" / "input.schema.json").read_text())
 PNG = "iVBORw0KGgo="

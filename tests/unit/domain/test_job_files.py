@@ -3,7 +3,8 @@ other jobs' folders kept out of what it is told."""
 import pytest
 
 from domain.errors import WorkflowRejected
-from domain.job_files import (
+from domain.model import OutputRef
+from domain.workflow.job_folders import (
     fresh_temp_files,
     hide_other_jobs,
     hide_other_jobs_in,
@@ -13,7 +14,6 @@ from domain.job_files import (
     outputs_into_folder,
     without_job_folders,
 )
-from domain.model import OutputRef
 
 WORKFLOW = {"1": {"class_type": "LoadImage", "inputs": {"image": "in.png", "upload": "image"}},
             "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "audio/ComfyUI"}},

@@ -4,7 +4,7 @@ import json
 import pytest
 
 from domain.errors import InvalidInput
-from domain.job_input import new_job, parse_job_input
+from domain.inputs.job_input import new_job, parse_job_input
 from domain.model import JobInput, OutputFormat
 
 WORKFLOW = {"1": {"class_type": "EmptyImage", "inputs": {"width": 8}}}

@@ -7,7 +7,7 @@ import jsonschema
 import pytest
 
 from domain.errors import InvalidInput
-from domain.job_input import MAX_NESTING, parse_job_input
+from domain.inputs.job_input import MAX_NESTING, parse_job_input
 
 WORKFLOW = {"1": {"class_type": "EmptyImage", "inputs": {"width": 8}}}
 PNG = "iVBORw0KGgo="

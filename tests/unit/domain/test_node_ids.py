@@ -1,6 +1,6 @@
 """Node ids are any JSON key: they sort without int() failing on Unicode digits or on very long numbers."""
-from domain.node_ids import node_order
-from domain.workflow_check import check_workflow
+from domain.workflow.check import check_workflow
+from domain.workflow.node_ids import node_order
 
 INFO = {
     "EmptyImage": {"input": {"required": {"width": ["INT", {"min": 1}]}}, "output": ["IMAGE"]},

@@ -2,8 +2,8 @@
 import pytest
 
 from domain.errors import InvalidInput
-from domain.job_input import parse_job_input
-from domain.output_formats import CONVERTIBLE_EXTENSIONS, FORMAT_ALIASES, IMAGE_FORMATS, is_quality
+from domain.inputs.job_input import parse_job_input
+from domain.outputs.formats import CONVERTIBLE_EXTENSIONS, FORMAT_ALIASES, IMAGE_FORMATS, is_quality
 
 WORKFLOW = {"1": {"class_type": "EmptyImage", "inputs": {"width": 8}}}
 

@@ -2,8 +2,8 @@
 import pytest
 
 from domain.errors import ExecutionFailed, JobTimedOut, Stalled
-from domain.events import ExecutionStarted, NodeExecuted, NodeStarted, PromptEnded, PromptFinished
-from domain.follow import FollowPolicy
+from domain.execution.events import ExecutionStarted, NodeExecuted, NodeStarted, PromptEnded, PromptFinished
+from domain.execution.follow import FollowPolicy
 from domain.model import Outcome, OutputRef, PromptHistory
 from unit.domain.fake_stream import Do, WaitUntil
 from unit.domain.world import PID, world

@@ -1,7 +1,15 @@
 """Progress: which nodes will run, what each update says, and how often updates go out (fake clock)."""
-from domain.events import ExecutionStarted, NodesCached, NodeStarted, PromptEnded, PromptFinished, QueueStatus, StepProgress
+from domain.execution.events import (
+    ExecutionStarted,
+    NodesCached,
+    NodeStarted,
+    PromptEnded,
+    PromptFinished,
+    QueueStatus,
+    StepProgress,
+)
+from domain.execution.progress import ProgressTracker, nodes_to_run
 from domain.model import Outcome
-from domain.progress import ProgressTracker, nodes_to_run
 from unit.domain.fakes import FakeClock
 from unit.domain.world import PID, world
 

@@ -3,9 +3,9 @@ import pytest
 
 from domain.budget import Budget
 from domain.errors import JobTimedOut
-from domain.events import ExecutionStarted, QueueStatus
+from domain.execution.events import ExecutionStarted, QueueStatus
+from domain.execution.prompt_line import PromptLine, QueueTurn
 from domain.model import PromptState
-from domain.prompt_line import PromptLine, QueueTurn
 from unit.domain.fake_stream import Do
 from unit.domain.fakes import FakeClock
 from unit.domain.world import PID, plain_run, world

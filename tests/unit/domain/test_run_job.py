@@ -1,10 +1,18 @@
 """The use case in protocol order: stages, outcomes, cancel and deadline, restarts between jobs, timings."""
 import pytest
 
-from domain.errors import (Cancelled, ComfyProcessDied, ComfyUnreachable, ExecutionFailed, ExecutionInterrupted,
-                           JobTimedOut, Stalled, WorkflowRejected)
-from domain.events import ExecutionStarted, NodeStarted, PromptEnded, PromptFinished
-from domain.follow import FollowPolicy
+from domain.errors import (
+    Cancelled,
+    ComfyProcessDied,
+    ComfyUnreachable,
+    ExecutionFailed,
+    ExecutionInterrupted,
+    JobTimedOut,
+    Stalled,
+    WorkflowRejected,
+)
+from domain.execution.events import ExecutionStarted, NodeStarted, PromptEnded, PromptFinished
+from domain.execution.follow import FollowPolicy
 from domain.model import Outcome, OutputRef, PromptHistory, PromptState
 from entrypoints.answers import error_answer
 from unit.domain.fake_stream import Do, Silence

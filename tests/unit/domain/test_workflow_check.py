@@ -5,8 +5,8 @@ import pathlib
 import pytest
 
 from domain.errors import ModelMissing, NodeMissing, WorkflowRejected
-from domain.workflow_check import Issue, check_workflow
-from domain.workflow_errors import error_for_issues, raise_for_issues
+from domain.workflow.check import Issue, check_workflow
+from domain.workflow.rejections import error_for_issues, raise_for_issues
 
 TRANSCRIPTS = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "comfyui" / "transcripts"
 

@@ -1,9 +1,9 @@
 """workflow_links: one reading of "this input names another node's output", shared by progress and the dry run."""
 import pytest
 
-from domain.progress import nodes_to_run
-from domain.workflow_check import check_workflow
-from domain.workflow_links import is_link
+from domain.execution.progress import nodes_to_run
+from domain.workflow.check import check_workflow
+from domain.workflow.links import is_link
 
 OBJECT_INFO = {
     "Loop": {"input": {"required": {"a": ["IMAGE"]}}, "output": ["IMAGE"], "output_node": True},

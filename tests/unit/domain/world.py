@@ -5,9 +5,9 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from domain.budget import Budget
-from domain.events import ExecutionStarted, NodeStarted, PromptEnded, PromptFinished
-from domain.follow import FollowPolicy
-from domain.job_input import new_job
+from domain.execution.events import ExecutionStarted, NodeStarted, PromptEnded, PromptFinished
+from domain.execution.follow import FollowPolicy
+from domain.inputs.job_input import new_job
 from domain.model import Job, Outcome, PromptHistory
 from domain.run_job import Services, run_job
 from entrypoints.answers import RunPodAnswerFormat, answer

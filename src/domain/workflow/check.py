@@ -6,9 +6,9 @@ from dataclasses import asdict, dataclass
 from typing import Any, Collection, Mapping, Optional
 
 from domain.errors import clip
-from domain.job_files import without_job_folders
-from domain.node_ids import node_order
-from domain.workflow_links import is_link
+from domain.workflow.job_folders import without_job_folders
+from domain.workflow.links import is_link
+from domain.workflow.node_ids import node_order
 
 # Characters of a message or details kept (in the error line, in its data): ComfyUI's messages repeat caller values.
 LINE_PART_LIMIT, MESSAGE_LIMIT = 300, 1000

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Mapping, Optional
 
-from domain.workflow_links import is_link
+from domain.workflow.links import is_link
 
 ProgressSink = Callable[[dict], None]
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
 from domain.errors import InvalidInput, clip, excerpt
-from domain.job_files import hide_other_jobs, names_other_job
-from domain.workflow_check import declared
+from domain.workflow.check import declared
+from domain.workflow.job_folders import hide_other_jobs, names_other_job
 
 # folder_paths.annotated_filepath: "name [output]" reads from the output folder (also [input], [temp])
 _ANNOTATIONS = (" [output]", " [input]", " [temp]")

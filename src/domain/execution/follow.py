@@ -9,7 +9,7 @@ from typing import Callable, Optional
 
 from domain.budget import Budget
 from domain.errors import ComfyError, ComfyProcessDied, ComfyUnreachable, PromptLost, Stalled
-from domain.events import (
+from domain.execution.events import (
     Event,
     ExecutionStarted,
     InbandImage,

@@ -13,11 +13,11 @@ from typing import Callable, Iterable, Iterator, Optional
 from domain.budget import Budget
 from domain.errors import Cancelled, JobTimedOut, OutputNotConverted, ResponseTooLarge, WorkerError
 from domain.model import Download, OutputFailure, OutputFormat, OutputRef, StoredOutput, TextOutput
-from domain.node_ids import node_order
-from domain.output_formats import CONVERTIBLE_EXTENSIONS, IMAGE_FORMATS
-from domain.output_storage import OutputStorage
+from domain.outputs.allowance import ResponseAllowance
+from domain.outputs.formats import CONVERTIBLE_EXTENSIONS, IMAGE_FORMATS
+from domain.outputs.storage import OutputStorage
 from domain.ports import ImageConverter, ImageSink, ImageSource
-from domain.response_allowance import ResponseAllowance
+from domain.workflow.node_ids import node_order
 
 log = logging.getLogger(__name__)
 

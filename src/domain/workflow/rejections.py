@@ -6,7 +6,7 @@ import difflib
 from typing import Any, Mapping, Optional
 
 from domain.errors import ModelMissing, NodeMissing, WorkflowRejected, clip
-from domain.workflow_check import Issue, declared
+from domain.workflow.check import Issue, declared
 
 MODEL_EXTENSIONS = (
     ".safetensors",

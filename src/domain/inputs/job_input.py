@@ -9,10 +9,10 @@ import re
 import uuid
 from typing import Any, Callable, Optional
 
-from domain.base64_text import decode_base64_text
 from domain.errors import InvalidInput, excerpt
+from domain.inputs.base64_text import decode_base64_text
 from domain.model import InputFile, Job, JobInput, OutputFormat, Prompt
-from domain.output_formats import FORMAT_ALIASES, IMAGE_FORMATS, MAX_QUALITY, MIN_QUALITY, is_quality
+from domain.outputs.formats import FORMAT_ALIASES, IMAGE_FORMATS, MAX_QUALITY, MIN_QUALITY, is_quality
 
 _UI_FORMAT_HINT = (
     "the workflow is in ComfyUI's UI format (it has 'nodes' and 'links'); send the API format "

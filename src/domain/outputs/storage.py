@@ -9,8 +9,8 @@ from typing import Any, Iterable, Iterator, Optional
 
 from domain.budget import Budget
 from domain.model import OutputRef, StoredOutput
+from domain.outputs.allowance import INLINE_KIND, ResponseAllowance, base64_length, listed
 from domain.ports import ImageSink
-from domain.response_allowance import INLINE_KIND, ResponseAllowance, base64_length, listed
 
 log = logging.getLogger(__name__)
 

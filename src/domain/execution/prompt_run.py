@@ -6,8 +6,7 @@ import logging
 import time
 from typing import Optional
 
-from domain.delivery import Delivery
-from domain.events import (
+from domain.execution.events import (
     Event,
     ExecutionStarted,
     InbandImage,
@@ -18,11 +17,12 @@ from domain.events import (
     QueueStatus,
     StepProgress,
 )
-from domain.follow import Ending
-from domain.job_timings import JobTimings
+from domain.execution.follow import Ending
+from domain.execution.progress import ProgressTracker
+from domain.execution.prompt_line import QueueTurn
+from domain.execution.timings import JobTimings
 from domain.model import Job, OutputRef, PromptHistory, TextOutput
-from domain.progress import ProgressTracker
-from domain.prompt_line import QueueTurn
+from domain.outputs.delivery import Delivery
 
 log = logging.getLogger(__name__)
 

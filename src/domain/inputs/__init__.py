@@ -1,0 +1,1 @@
+"""What a job sends besides the workflow: its input files and their limits."""
