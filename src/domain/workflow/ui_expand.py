@@ -7,7 +7,8 @@ written into the widgets they stand for, and PrimitiveNode values copied into th
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any, Callable, Optional
 
 from domain.errors import InvalidInput, clip, excerpt
 from domain.workflow.ui_graph import SUBGRAPH_INPUT_ID, SubgraphDef, UiGraph, UiInput, UiNode, UiWorkflow

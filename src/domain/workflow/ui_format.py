@@ -21,9 +21,10 @@ The rules, as implemented here:
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Optional
 
 from domain.errors import InvalidInput, clip, excerpt
 from domain.workflow.ui_expand import ExecNode, Expansion

@@ -9,8 +9,9 @@ viewers). `widgets_values` holds one value per widget in that order, companions 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
 
 NO_VALUE = object()  # a widget without a value: the editor's `undefined`, left out of the prompt
 
