@@ -338,6 +338,18 @@ def test_bypassed_nodes_in_a_row_and_a_reroute_between_them_are_walked_through()
     }
 
 
+def test_a_bypassed_node_keeps_the_saved_outputs_its_definition_lacks():
+    # PreviewAny has no outputs in 0.3.64 but newer editors save one; the editor keeps saved outputs past the
+    # definition's, so a bypassed PreviewAny still passes its input on
+    g = UiGraph()
+    g.node(1, "StringConcatenate", ["a", "b", " "], outputs=("STRING",))
+    g.node(2, "PreviewAny", mode=4, outputs=("STRING",))
+    g.node(3, "CLIPTextEncode", ["unused"])
+    g.link(1, 0, 2, "source", "*")
+    g.link(2, 0, 3, "text", "STRING", widget=True)
+    assert prompt(g)["3"]["inputs"] == {"text": ["1", 0]}
+
+
 # --- what the editor does to values as it queues ---
 
 

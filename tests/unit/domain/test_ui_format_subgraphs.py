@@ -184,3 +184,19 @@ def test_a_subgraph_output_whose_link_is_gone_gives_nothing():
     definition["outputs"][0]["linkIds"] = [99]
     result = convert(scale_graph(), [definition]).prompt
     assert result["9"]["inputs"] == {}
+
+
+def test_a_widget_of_a_class_this_comfyui_lacks_still_counts_as_promoted():
+    # the saved input says it is a widget: its value keeps its place, so the next promoted value lands right
+    inner = _inner_graph()
+    inner.node(1, "FancyNode", outputs=("LATENT",))
+    inner.node(2, "EmptyLatentImage", [512, 512, 1], outputs=("LATENT",))
+    inner.link(-10, 0, 1, "strength", "FLOAT", widget=True)  # 1
+    inner.link(-10, 1, 2, "width", "INT", widget=True)  # 2
+    inner.nodes = [n for n in inner.nodes if n["id"] not in (-10, -20)]
+    definition = subgraph(WRAPPER, "Mixed", inner, [("strength", "FLOAT", [1]), ("width", "INT", [2])], [])
+    g = UiGraph()
+    g.node(5, WRAPPER, [0.25, 1024])
+    result = convert(g, [definition]).prompt
+    assert result["5:1"]["inputs"] == {"strength": 0.25}
+    assert result["5:2"]["inputs"]["width"] == 1024

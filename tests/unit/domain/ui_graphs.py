@@ -65,6 +65,7 @@ OBJECT_INFO = {
     "StringConcatenate": _entry({"string_a": ["STRING", {"multiline": True}],
                                  "string_b": ["STRING", {"multiline": True}],
                                  "delimiter": ["STRING", {"default": "", "multiline": False}]}, ["STRING"]),
+    "PreviewAny": _entry({"source": ["*", {}]}, [], output_node=True, display_name="Preview Any"),
     # invented: a combo with control_after_generate (0.3.64 has none) and a list-valued widget
     "PickStyle": _entry({"style": [["photo", "anime", "sketch"], {"control_after_generate": True}],
                          "strength": ["FLOAT", {"default": 0.5}]}, ["STRING"]),
