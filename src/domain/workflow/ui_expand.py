@@ -12,11 +12,14 @@ from typing import Any, Callable, Optional
 
 from domain.errors import InvalidInput, clip, excerpt
 from domain.workflow.ui_graph import SUBGRAPH_INPUT_ID, SubgraphDef, UiGraph, UiInput, UiNode, UiWorkflow
+from domain.workflow.ui_values import SAVE_NODE_CLASSES
 from domain.workflow.ui_widgets import NO_VALUE, NodeLayout, layout_for, saved_values
 
 VIRTUAL_TYPES = frozenset({"Note", "MarkdownNote", "PrimitiveNode", "Reroute"})  # the editor's own nodes
 NEVER, BYPASS = 2, 4  # LGraphEventMode: muted, bypassed
 REPLACE_PROPERTY = "Run widget replace on values"  # a PrimitiveNode property
+SEARCH_NAME_PROPERTY = "Node name for S&R"  # what `%Name.widget%` looks for first, before titles
+
 MAX_SUBGRAPH_DEPTH = 16
 MAX_NODES = 20_000  # executable nodes after expansion: subgraph instances multiply their definitions' nodes
 
@@ -85,6 +88,12 @@ class Expansion:
         self._layouts: dict[str, NodeLayout] = {}
         self._base: dict[int, list] = {}  # saved widget values per UI node (a definition's nodes are shared)
         self._sources: dict[str, list[tuple[int, str, str]]] = {}  # promoted widgets per subgraph definition
+        self._by_search_name: dict[str, ExecNode] = {}  # the first node of each search name, and of each title
+        self._by_title: dict[str, ExecNode] = {}
+
+    def find_named(self, name: str) -> Optional[ExecNode]:
+        """The node `%name.widget%` means: the first whose "Node name for S&R" is `name`, else whose title is."""
+        return self._by_search_name.get(name) or self._by_title.get(name)
 
     def expand(self) -> dict[str, ExecNode]:
         self._instantiate(self.workflow.graph, (), None, ())
@@ -106,12 +115,22 @@ class Expansion:
             if len(self.nodes) >= MAX_NODES:
                 raise InvalidInput(f"the workflow has more than {MAX_NODES:,} nodes once its subgraphs are expanded")
             self.nodes[exec_node.id] = siblings[node.key] = exec_node
+            self._by_title.setdefault(exec_node.shown_title, exec_node)
+            search_name = _search_name(exec_node)
+            if search_name is not None:
+                self._by_search_name.setdefault(search_name, exec_node)
         if parent is not None:
             parent.children = siblings
             self._take_promoted_values(parent, siblings.values())
+        consumers: dict[str, list[tuple[ExecNode, Socket]]] = {}  # who each node feeds, for the primitives
+        for exec_node in siblings.values():
+            for socket in exec_node.sockets:
+                link = graph.peek(socket.link)
+                if link is not None and link.origin in siblings:
+                    consumers.setdefault(link.origin, []).append((exec_node, socket))
         for exec_node in siblings.values():
             if exec_node.node.type == "PrimitiveNode":
-                self._apply_primitive(exec_node, siblings)
+                self._apply_primitive(exec_node, consumers.get(exec_node.node.key, []))
         for exec_node in siblings.values():
             if exec_node.kind != "instance" or not exec_node.active:
                 continue
@@ -278,17 +297,14 @@ class Expansion:
                 if link is not None and link.origin == SUBGRAPH_INPUT_ID and link.origin_slot in instance.promoted:
                     exec_node.values[position] = instance.values[instance.promoted[link.origin_slot]]
 
-    def _apply_primitive(self, primitive: ExecNode, siblings: Mapping[str, ExecNode]) -> None:
+    def _apply_primitive(self, primitive: ExecNode, consumers: list[tuple[ExecNode, Socket]]) -> None:
         """PrimitiveNode.applyToGraph: its value replaces the value of every widget it is linked to."""
-        targets = []
-        for exec_node in siblings.values():
-            for socket in exec_node.sockets:
-                link = exec_node.graph.peek(socket.link)
-                if link is not None and link.origin == primitive.node.key:
-                    targets.append((_output_order(primitive.node, socket.link), exec_node, socket))
-        if not targets:
+        if not consumers:
             return
-        targets.sort(key=lambda target: target[0])
+        order = _output_order(primitive.node)
+        targets = sorted(
+            ((order.get(socket.link, len(order)), node, socket) for node, socket in consumers), key=lambda t: t[0]
+        )
         values = primitive.node.widgets_values
         if isinstance(values, list) and values:
             value = values[0]
@@ -315,6 +331,18 @@ def _link(slot: Optional[UiInput]) -> Any:
     return slot.link if slot is not None else None
 
 
-def _output_order(primitive: UiNode, link_id: Any) -> int:
+def _output_order(primitive: UiNode) -> dict[Any, int]:
+    """Where each of the primitive's links stands in its saved output (the editor applies them in that order)."""
     links = primitive.outputs[0].links if primitive.outputs else ()
-    return links.index(link_id) if link_id in links else len(links)
+    order: dict[Any, int] = {}
+    for position, link_id in enumerate(links):
+        order.setdefault(link_id, position)
+    return order
+
+
+def _search_name(node: ExecNode) -> Optional[str]:
+    name = node.node.properties.get(SEARCH_NAME_PROPERTY)
+    if isinstance(name, str):
+        return name
+    # the editor gives every node of a ComfyUI class this property, but for the save nodes it handles itself
+    return node.node.type if node.kind == "class" and node.node.type not in SAVE_NODE_CLASSES else None

@@ -40,8 +40,6 @@ from domain.workflow.ui_values import (
 )
 from domain.workflow.ui_widgets import NO_VALUE, Widget
 
-SEARCH_NAME_PROPERTY = "Node name for S&R"
-
 
 @dataclass(frozen=True)
 class NodeOrigin:
@@ -164,23 +162,12 @@ class _Converter:
         return text_replacements(text, self._widget_value_of, self.now)
 
     def _widget_value_of(self, node_name: str, widget_name: str) -> Optional[Any]:
-        """`%Node.widget%`: the first node whose "Node name for S&R" (else whose title) is `node_name`."""
-        nodes = list(self.expansion.nodes.values())
-        matches = [n for n in nodes if self._search_name(n) == node_name] or [
-            n for n in nodes if self._title(n) == node_name
-        ]
-        for match in matches[:1]:
-            position = match.widget_index(widget_name)
-            if position is not None and match.values[position] is not NO_VALUE:
-                return match.values[position]
-        return None
-
-    def _search_name(self, node: ExecNode) -> Optional[str]:
-        name = node.node.properties.get(SEARCH_NAME_PROPERTY)
-        if isinstance(name, str):
-            return name
-        # the editor gives every node of a ComfyUI class this property, save nodes excepted
-        return node.node.type if node.kind == "class" and node.node.type not in SAVE_NODE_CLASSES else None
+        """`%Node.widget%`: a widget's value on the first node with that search name (else that title)."""
+        node = self.expansion.find_named(node_name)
+        position = node.widget_index(widget_name) if node is not None else None
+        if node is None or position is None or node.values[position] is NO_VALUE:
+            return None
+        return node.values[position]
 
     def _title(self, node: ExecNode) -> str:
         return node.shown_title

@@ -201,6 +201,22 @@ def test_link_following_has_a_budget_for_the_whole_workflow(monkeypatch):
     assert "too many or too long" in refused(g.workflow())
 
 
+def test_many_primitives_cost_work_in_proportion_to_the_graph(monkeypatch):
+    from domain.workflow.ui_graph import UiGraph as Graph
+
+    peeks = []
+    original = Graph.peek
+    monkeypatch.setattr(Graph, "peek", lambda self, link_id: peeks.append(link_id) or original(self, link_id))
+    g = UiGraph()
+    for index in range(2000):
+        g.node(10_000 + index, "PrimitiveNode", [index], outputs=("INT",))
+        g.node(index, "EmptyLatentImage", [512, 512, 1])
+        g.link(10_000 + index, 0, index, "width", "INT", widget=True)
+    result = convert(g.workflow()).prompt
+    assert result["1999"]["inputs"]["width"] == 1999
+    assert len(peeks) < 10 * 2000
+
+
 def test_a_huge_widgets_values_list_costs_only_what_the_widgets_need():
     g = UiGraph()
     g.node(1, "EmptyLatentImage", [640, 480, 2] + [0] * 1_000_000)
