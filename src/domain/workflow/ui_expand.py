@@ -187,7 +187,11 @@ class Expansion:
         if cached is not None:
             return cached
         if subgraph is None:
-            values = saved_values(self.layout(node.type), node.widgets_values, node.widgets_values_named)
+            layout = self.layout(node.type)
+            values = saved_values(layout, node.widgets_values, node.widgets_values_named)
+            sampler = layout.widget_index("sampler_name") if node.type in ("KSampler", "KSamplerAdvanced") else None
+            if sampler is not None and isinstance(values[sampler], str) and values[sampler].startswith("sample_"):
+                values[sampler] = values[sampler][len("sample_") :]  # the editor's fix for the oldest saves
         else:
             values = self._promoted_base_values(node, subgraph)
         self._base[id(node)] = values

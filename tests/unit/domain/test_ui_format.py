@@ -75,6 +75,12 @@ def test_a_legacy_boolean_control_value_still_takes_the_control_slot():
     assert (inputs["seed"], inputs["steps"], inputs["cfg"], inputs["sampler_name"]) == (156680208700286, 20, 8, "euler")
 
 
+def test_the_oldest_saves_sampler_names_lose_their_sample_prefix():
+    g = UiGraph()
+    g.node(1, "KSampler", [1, "fixed", 20, 8, "sample_euler_ancestral", "normal", 1])
+    assert prompt(g)["1"]["inputs"]["sampler_name"] == "euler_ancestral"
+
+
 def test_a_combo_with_control_after_generate_has_a_control_and_a_filter_list_after_it():
     g = UiGraph()
     g.node(1, "PickStyle", ["anime", "increment", "ani", 0.75])
