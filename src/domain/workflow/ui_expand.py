@@ -298,8 +298,11 @@ class Expansion:
                 if socket.link is None or position is None:
                     continue
                 link = exec_node.graph.peek(socket.link)
-                if link is not None and link.origin == SUBGRAPH_INPUT_ID and link.origin_slot in instance.promoted:
-                    exec_node.values[position] = instance.values[instance.promoted[link.origin_slot]]
+                if link is None or link.origin != SUBGRAPH_INPUT_ID or link.origin_slot not in instance.promoted:
+                    continue
+                value = instance.values[instance.promoted[link.origin_slot]]
+                if value is not NO_VALUE:  # unknown when it stands for a widget of a class this ComfyUI lacks
+                    exec_node.values[position] = value
 
     def _apply_primitive(self, primitive: ExecNode, consumers: list[tuple[ExecNode, Socket]]) -> None:
         """PrimitiveNode.applyToGraph: its value replaces the value of every widget it is linked to."""

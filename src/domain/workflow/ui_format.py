@@ -123,7 +123,7 @@ class _Converter:
                 resolved = resolver.resolve_input(node, index)
                 if isinstance(resolved, Source):
                     inputs[socket.name] = [resolved.node_id, resolved.slot]
-                elif isinstance(resolved, Value) and resolved.value is not NO_VALUE:
+                elif isinstance(resolved, Value):
                     inputs[socket.name] = wrap_array(resolved.value)
             prompt[node.id] = {"inputs": inputs, "class_type": node.node.type, "_meta": {"title": self._title(node)}}
             origins[node.id] = NodeOrigin(node.path, self._titles(node))

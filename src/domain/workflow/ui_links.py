@@ -15,6 +15,7 @@ from domain.errors import InvalidInput, excerpt
 from domain.workflow.ui_expand import BYPASS, ExecNode
 from domain.workflow.ui_graph import SUBGRAPH_INPUT_ID
 from domain.workflow.ui_values import js_string
+from domain.workflow.ui_widgets import NO_VALUE
 
 MAX_STEPS = 1_000_000  # link hops for the whole workflow
 
@@ -91,7 +92,9 @@ class LinkResolver:
         if instance.sockets[k].link is not None:
             return ("input", instance, k, None)
         position = instance.promoted.get(k)
-        return Value(instance.values[position]) if position is not None else None
+        if position is None or instance.values[position] is NO_VALUE:
+            return None  # no promoted widget (or one of a class this ComfyUI lacks): the inner widget's value stands
+        return Value(instance.values[position])
 
     def _subgraph_output(self, instance: ExecNode, slot: int, type_: Any) -> Union[Resolved, tuple]:
         if not instance.active:  # a muted subgraph node: the link stays, and goes with the node

@@ -200,3 +200,20 @@ def test_a_widget_of_a_class_this_comfyui_lacks_still_counts_as_promoted():
     result = convert(g, [definition]).prompt
     assert result["5:1"]["inputs"] == {"strength": 0.25}
     assert result["5:2"]["inputs"]["width"] == 1024
+
+
+def test_a_promoted_widget_of_a_class_this_comfyui_lacks_leaves_the_other_widgets_their_own_values():
+    # one subgraph input feeds a widget of a missing class first (the promoted one), then a known class's widget;
+    # with no value saved on the subgraph node, the known widget keeps its own
+    inner = _inner_graph()
+    inner.node(1, "FancyLoader", outputs=("MODEL",))
+    inner.node(2, "CheckpointLoaderSimple", ["model.safetensors"], outputs=("MODEL", "CLIP", "VAE"))
+    inner.link(-10, 0, 1, "ckpt_name", "COMBO", widget=True)  # 1
+    inner.link(-10, 0, 2, "ckpt_name", "COMBO", widget=True)  # 2
+    inner.nodes = [n for n in inner.nodes if n["id"] not in (-10, -20)]
+    definition = subgraph(WRAPPER, "Loaders", inner, [("ckpt_name", "COMBO", [1, 2])], [])
+    g = UiGraph()
+    g.node(5, WRAPPER, [])
+    result = convert(g, [definition]).prompt
+    assert result["5:2"]["inputs"] == {"ckpt_name": "model.safetensors"}
+    assert result["5:1"]["inputs"] == {}
