@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 
 ## run: the sample job (test_input.json) end to end; outputs land in ./out/
 run: $(STAMP)
-	$(PY) -m entrypoints.sample_job test_input.json --out out
+	$(PY) -m sample_job test_input.json --out out
 
 ## test: the linters, then every test (unit, integration, deploy, e2e)
 test: lint

@@ -19,7 +19,7 @@ LONG_TEXT = 65_536  # characters: a loop-thread call handed more is working on c
 # Calls that parse, encode or format a job or its answer: they run in the job's thread, whatever their size.
 HEAVY = (
     json.dumps, json.loads, json.JSONEncoder.encode, json.JSONDecoder.decode, json_chunks.dumps_bytes,
-    json_chunks.loads_elided, job_input.parse_job_input, job_input.new_job, errors.excerpt, errors.clip,
+    json_chunks.loads_elided, job_input.parse_request, job_input.new_job, errors.excerpt, errors.clip,
     answers.answer, answers.error_answer, answers.error_line, answers.internal_error_answer,
 )
 _CO_VARARGS, _CO_VARKEYWORDS = 0x04, 0x08

@@ -11,14 +11,15 @@ from domain.budget import Budget
 log = logging.getLogger(__name__)
 
 
-class Base64ImageSink:
-    """Implements the `ImageSink` port: the entry's `data` is the bytes in base64.
+class Base64OutputSink:
+    """Implements the `OutputSink` port inline: the output's value in the answer is its bytes in base64.
 
     Each chunk is encoded as it arrives (the 0-2 bytes that do not fill a 3-byte group wait for
     the next chunk), so an output is held once as base64 pieces and once as the joined text.
     """
 
-    entry_type = "base64"
+    inline = True
+    name = "base64"
 
     def store(self, job_id: str, filename: str, content_type: str, chunks: Iterable[bytes], budget: Budget) -> str:
         pieces, size = _encode_pieces(chunks, budget, f"encoding {filename!r} as base64")

@@ -78,17 +78,17 @@ def outcome_from_frame(kind: str, data: Mapping[str, Any]) -> Outcome:
     if kind == "execution_success":
         return Outcome(status="success")
     status: OutcomeStatus = "interrupted" if kind == "execution_interrupted" else "error"
-    details = execution_details(data)
+    report = execution_details(data)
     if status == "interrupted":
-        details = {key: details[key] for key in ("node_id", "node_type")}
-        details["executed"] = [str(n) for n in data.get("executed") or []]
+        report = {key: report[key] for key in ("node_id", "node_type")}
+        report["executed"] = [str(n) for n in data.get("executed") or []]
     return Outcome(
         status=status,
         node_id=_str_or_none(data.get("node_id")),
         node_type=data.get("node_type"),
         exception_type=str(data.get("exception_type") or ""),
         message=str(data.get("exception_message") or ""),
-        details=details,
+        report=report,
     )
 
 

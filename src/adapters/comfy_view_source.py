@@ -22,8 +22,8 @@ _BODY_EXCERPT_CHARS = 200
 _TRANSFER_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError)
 
 
-class ComfyViewImageSource:
-    """Implements the `ImageSource` port with a streamed `GET /view?filename=&subfolder=&type=`."""
+class ComfyViewOutputSource:
+    """Implements the `OutputSource` port with a streamed `GET /view?filename=&subfolder=&type=`."""
 
     def __init__(
         self,

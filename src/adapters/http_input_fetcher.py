@@ -28,6 +28,7 @@ from adapters.ssrf_guard import (
 )
 from domain.budget import Budget
 from domain.errors import InputFetchFailed, InvalidInput, clip
+from domain.model import FileUrl
 
 log = logging.getLogger(__name__)
 
@@ -241,6 +242,10 @@ class HttpInputFetcher:
         session.mount("http://", self._adapter)
         session.mount("https://", self._adapter)
         self._session = session
+
+    def read(self, source: FileUrl, budget: Budget, max_bytes: int) -> bytes:
+        """The `InputReader` of URL inputs."""
+        return self.fetch(source.url, budget, max_bytes)
 
     def fetch(self, url: str, budget: Budget, max_bytes: Optional[int] = None) -> bytes:
         limit = _Limit(self.max_bytes, max_bytes)

@@ -6,10 +6,10 @@ import functools
 import io
 import logging
 import warnings
-from typing import Any, Optional
+from typing import Any
 
 from domain.errors import InvalidInput, OutputNotConverted
-from domain.outputs.formats import IMAGE_FORMATS, MAX_QUALITY, MIN_QUALITY, is_quality
+from domain.model import OutputFormat
 
 log = logging.getLogger(__name__)
 
@@ -25,26 +25,14 @@ class PillowImageConverter:
     def __init__(self, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
         self._max_pixels = max_pixels
 
-    def convert(self, data: bytes, image_format: str, quality: Optional[int] = None) -> bytes:
-        target = str(image_format).lower()
-        if target not in IMAGE_FORMATS:
-            raise InvalidInput(f"unknown output format {image_format!r}: use one of {', '.join(IMAGE_FORMATS)}")
-        quality = _checked_quality(quality)
+    def convert(self, data: bytes, target: OutputFormat) -> bytes:
+        """`target` was validated when the request was read; its quality defaults to DEFAULT_QUALITY."""
+        quality = DEFAULT_QUALITY if target.quality is None else target.quality
         with _open_still(data, self._max_pixels) as image:
             before = f"{image.format} {image.mode} {image.width}x{image.height}"
-            encoded = _encode(image, target, quality)
-        log.debug("converted %s (%d bytes) to %s (%d bytes)", before, len(data), target, len(encoded))
+            encoded = _encode(image, target.format, quality)
+        log.debug("converted %s (%d bytes) to %s (%d bytes)", before, len(data), target.format, len(encoded))
         return encoded
-
-
-def _checked_quality(quality: Optional[int]) -> int:
-    if quality is None:
-        return DEFAULT_QUALITY
-    if not is_quality(quality):
-        raise InvalidInput(
-            f"output_format quality must be a whole number from {MIN_QUALITY} to {MAX_QUALITY}, not {quality!r}"
-        )
-    return quality
 
 
 def _open_still(data: bytes, max_pixels: int) -> Any:

@@ -19,15 +19,16 @@ log = logging.getLogger(__name__)
 PRESIGNED_URL_EXPIRY_S = 604800  # 7 days, as rp_upload.upload_image signs them
 
 
-class S3ImageSink:
-    """Implements the `ImageSink` port: chunks → temp file → `upload_file` → presigned URL.
+class S3OutputSink:
+    """Implements the `OutputSink` port: chunks → temp file → `upload_file` → presigned URL.
 
     Credentials, endpoint and bucket come from the constructor, never from the environment.
     One boto3 client per sink, made at the first upload (or `prepare()`), shared by the threads
     that deliver outputs concurrently (boto3 clients are thread-safe).
     """
 
-    entry_type = "s3_url"
+    inline = False
+    name = "s3"
 
     def __init__(
         self,

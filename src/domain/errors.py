@@ -23,7 +23,8 @@ WorkerError                      (code)
 ├── OutputFetchFailed            output_fetch_failed
 ├── OutputNotConverted           output_not_converted  over OUTPUT_FORMAT_MAX_PIXELS: delivered unconverted
 ├── UploadFailed                 upload_failed
-└── ResponseTooLarge             response_too_large    the outputs do not fit in RunPod's response
+├── ResponseTooLarge             response_too_large    the outputs do not fit in RunPod's response
+└── NothingDelivered             (the first failure's) every output failed: nothing could be returned
 """
 
 from __future__ import annotations
@@ -162,3 +163,12 @@ class Cancelled(WorkerError):
 
 class ResponseTooLarge(WorkerError):
     code = "response_too_large"
+
+
+class NothingDelivered(WorkerError):
+    """Every output of a prompt that ran failed to be delivered: the job fails with the first failure's code and
+    every failure's line."""
+
+    def __init__(self, code: str, lines: Sequence[str]) -> None:
+        super().__init__(f"no output could be returned; {lines[0]}", details=lines)
+        self.code = code

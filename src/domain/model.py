@@ -1,10 +1,10 @@
-"""Value objects of one job: its input, the prompt sent to ComfyUI, outcomes and outputs."""
+"""Value objects of one job: its command, the prompt sent to ComfyUI, outcomes, outputs and the verdict."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Iterator, Literal, Mapping, Optional
+from typing import Any, ClassVar, Iterator, Literal, Mapping, Optional, Union
 
 from domain.errors import WorkerError
 
@@ -13,27 +13,42 @@ OutcomeStatus = Literal["success", "error", "interrupted"]
 
 @dataclass(frozen=True)
 class InputFile:
-    """A file the job sends to ComfyUI's input folder before queueing: inline bytes or a URL."""
+    """A file the job uploads to ComfyUI before queueing: its name, and where its bytes come from (`source`, a value
+    of one input kind, which the use case hands to that kind's `InputReader`)."""
 
     name: str
-    data: Optional[bytes] = field(default=None, repr=False)
-    url: Optional[str] = field(default=None, repr=False)
+    source: object = field(repr=False)
+
+
+@dataclass(frozen=True)
+class InlineFile:
+    """An input kind: the bytes themselves, carried in the request."""
+
+    data: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class FileUrl:
+    """An input kind: a URL to download the bytes from."""
+
+    described: ClassVar[str] = "a URL"
+    url: str = field(repr=False)
 
 
 @dataclass(frozen=True)
 class OutputFormat:
-    """`input.output_format`: still images are re-encoded to this before delivery."""
+    """`input.output_format`, validated once: still images are re-encoded to this before delivery."""
 
     format: Literal["png", "jpeg", "webp"]
     quality: Optional[int] = None
 
 
 @dataclass(frozen=True)
-class JobInput:
-    """The validated `job["input"]`."""
+class RunWorkflow:
+    """The command a request is parsed into: the workflow to run, the files to upload first, and how to answer."""
 
     workflow: Mapping[str, Any] = field(repr=False)
-    images: tuple[InputFile, ...] = ()
+    inputs: tuple[InputFile, ...] = ()
     comfy_org_api_key: Optional[str] = field(default=None, repr=False)
     include_temp: bool = False
     output_format: Optional[OutputFormat] = None
@@ -55,7 +70,7 @@ class Job:
     """One unit of work: who asked (job id) and what to run."""
 
     id: str
-    input: JobInput
+    command: RunWorkflow
     prompt: Prompt
 
 
@@ -68,7 +83,7 @@ class Outcome:
     node_type: Optional[str] = None
     exception_type: str = ""
     message: str = ""
-    details: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    report: Mapping[str, Any] = field(default_factory=dict, repr=False)  # ComfyUI's facts: traceback, node, ...
 
 
 @dataclass(frozen=True)
@@ -124,12 +139,13 @@ class Download:
 
 @dataclass(frozen=True)
 class StoredOutput:
-    """One delivered file: where it came from, what it is now, and the entry's `data`."""
+    """One delivered file: where it came from, what it is now, and its `value` in the answer: the bytes themselves
+    (`inline`, as base64 text) or where they were stored (a URL)."""
 
     ref: OutputRef
     filename: str
-    entry_type: str  # the sink's: base64, s3_url
-    data: str = field(repr=False)
+    inline: bool
+    value: str = field(repr=False)
     content_type: str = "application/octet-stream"
     size_bytes: int = 0
     sha256: str = ""
@@ -147,21 +163,47 @@ class OutputFailure:
         return f"{self.code}: {self.ref.filename} (node {self.ref.node_id}): {self.message}"
 
 
+JobStatus = Literal["ok", "partial", "failed"]
+
+
 @dataclass(frozen=True)
 class JobResult:
-    """What a finished job produced: stored files, texts, per-output failures, and how it went."""
+    """The verdict on a job that ran (or could not): what it delivered, and the error that ended it, if one did.
+
+    `status` is `ok` (no error), `partial` (an error cut the job short after it delivered outputs or texts: they
+    are the answer, the error beside them, as worker-comfyui 5.x answers) or `failed` (an error, nothing to
+    answer). `replace_worker` is the error's: the worker cannot be trusted with another job.
+    """
 
     outputs: tuple[StoredOutput, ...] = ()
     texts: tuple[TextOutput, ...] = ()
     failures: tuple[OutputFailure, ...] = ()
     timings_ms: Mapping[str, int] = field(default_factory=dict)
     comfyui_version: Optional[str] = None
-    replace_worker: bool = False
-    cut_short: Optional[WorkerError] = None  # a partial result: what was delivered before this error
+    error: Optional[WorkerError] = None
+
+    @property
+    def status(self) -> JobStatus:
+        if self.error is None:
+            return "ok"
+        return "partial" if self.outputs or self.texts else "failed"
+
+    @property
+    def replace_worker(self) -> bool:
+        return self.error is not None and self.error.replace_worker
+
+
+def failed(error: WorkerError) -> JobResult:
+    """The verdict on a job that ended with `error` and nothing to answer."""
+    return JobResult(error=error)
 
 
 @dataclass(frozen=True)
 class WorkflowChecked:
-    """A dry run's result: the workflow is valid on this ComfyUI, and nothing was queued."""
+    """A dry run's verdict: the workflow is valid on this ComfyUI, and nothing was queued."""
 
     nodes: int
+    replace_worker: bool = False
+
+
+Verdict = Union[JobResult, WorkflowChecked]

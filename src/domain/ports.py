@@ -8,7 +8,9 @@ from domain.budget import Budget
 from domain.execution.events import Event
 from domain.model import (
     Download,
+    JobResult,
     OutputFailure,
+    OutputFormat,
     OutputRef,
     Prompt,
     PromptHistory,
@@ -89,7 +91,7 @@ class ExecutionMonitor(Protocol):
         """Close the socket kept open for `client_id`'s next job: no job will use that client id again."""
 
 
-class ImageSource(Protocol):
+class OutputSource(Protocol):
     """Where output bytes come from (ComfyUI's `/view`): any file an output node saved, not only images."""
 
     def open(self, ref: OutputRef, budget: Budget) -> ContextManager[Download]:
@@ -97,33 +99,38 @@ class ImageSource(Protocol):
         ...
 
 
-class ImageSink(Protocol):
-    """Where output bytes go, a file of any kind (image, video, audio, latent, mesh): the design card's name.
-    `entry_type` is the `type` of the entries it makes (`base64`, `s3_url`)."""
+class OutputSink(Protocol):
+    """Where output bytes go, a file of any kind (image, video, audio, latent, mesh). `inline`: the answer carries
+    what it stores (the bytes as base64) and counts against the answer's size; otherwise it stores the bytes
+    elsewhere and the answer carries where (a URL). `name` says which store it is, for the logs."""
 
-    entry_type: str
+    inline: bool
+    name: str
 
     def store(self, job_id: str, filename: str, content_type: str, chunks: Iterable[bytes], budget: Budget) -> str:
-        """Keep the bytes and return the entry's `data` (base64 text or a URL); `UploadFailed` if it cannot."""
+        """Keep the bytes and return the output's value in the answer (base64 text or a URL); `UploadFailed` if it
+        cannot."""
         ...
 
 
 class ImageConverter(Protocol):
     """Re-encodes still images for `input.output_format`."""
 
-    def convert(self, data: bytes, image_format: str, quality: Optional[int]) -> bytes:
-        """The image in `image_format` (png, jpeg, webp); `InvalidInput` if `data` is not a still image,
-        `OutputNotConverted` if it has more pixels than the adapter decodes (told from its header, before decoding)."""
+    def convert(self, data: bytes, target: OutputFormat) -> bytes:
+        """The image in the `target` format (validated when the request was read); `InvalidInput` if `data` is not
+        a still image, `OutputNotConverted` if it has more pixels than the adapter decodes (told from its header,
+        before decoding)."""
         ...
 
 
-class InputFetcher(Protocol):
-    """Downloads input files given by URL."""
+class InputReader(Protocol):
+    """The bytes of one kind of input file (the `source` of an `InputFile`): one reader per kind, registered by the
+    composition root. Inline bytes need none; a URL needs a download."""
 
-    def fetch(self, url: str, budget: Budget, max_bytes: Optional[int] = None) -> bytes:
-        """The body, at most the adapter's size cap and `max_bytes` (what the job's total allows); `InvalidInput` for a
-        URL that is refused (scheme, address, size cap) before the bytes are held, `InputFetchFailed` when the
-        download fails or outlasts the adapter's own deadline. Never puts credentials or query strings in errors."""
+    def read(self, source: Any, budget: Budget, max_bytes: int) -> bytes:
+        """At most `max_bytes` (what the job's total allows, and the reader's own cap); `InvalidInput` for a source
+        that is refused before its bytes are held, `InputFetchFailed` when they cannot be had. Never puts
+        credentials or query strings in errors."""
         ...
 
 
@@ -132,7 +139,7 @@ class AnswerFormat(Protocol):
     the use case's, so the use case asks."""
 
     def output_bytes(self, out: StoredOutput) -> int:
-        """One output's entry, `data` included."""
+        """One output's entry, its value included."""
 
     def text_bytes(self, text: TextOutput) -> int:
         """One text's entry."""
@@ -140,9 +147,17 @@ class AnswerFormat(Protocol):
     def failure_bytes(self, failure: OutputFailure) -> int:
         """One line of `errors`."""
 
+    def result_bytes(self, result: JobResult) -> int:
+        """The whole answer to `result`, as the entrypoint would send it."""
+
 
 class JobFileCleaner(Protocol):
     """Deletes what a job left in ComfyUI's folders once it ended; never raises, never touches other folders."""
 
     def remove(self, folder: str, files: Iterable[OutputRef]) -> None:
         """Delete the job's own `folder` in each of ComfyUI's folders, and `files` (outside it)."""
+
+
+# The design card's names: the ports that move outputs carry any file, not only images.
+ImageSource = OutputSource
+ImageSink = OutputSink

@@ -14,21 +14,23 @@ from entrypoints.lean_imports import without_unused_integrations
 with without_unused_integrations():
     from dependency_injector import containers, providers
 
-from adapters.base64_sink import Base64ImageSink
 from adapters.comfy_http_api import ComfyHttpApi
-from adapters.comfy_view_source import ComfyViewImageSource
+from adapters.comfy_view_source import ComfyViewOutputSource
 from adapters.comfy_websocket_monitor import ComfyWebsocketMonitor
 from adapters.folder_cleaner import FolderCleaner
 from adapters.http_input_fetcher import HttpInputFetcher, PinningUnavailable
 from adapters.pillow_converter import PillowImageConverter
 from adapters.process_liveness import ProcessLiveness
-from adapters.s3_sink import S3ImageSink
-from domain.errors import clip
 from domain.execution.follow import FollowPolicy
-from domain.run_job import Services
-from entrypoints.answers import RunPodAnswerFormat
+from domain.inputs.limits import InputLimits
+from domain.model import FileUrl
+from domain.ports import InputReader
+from domain.services import Services
+from entrypoints import output_stores
+from entrypoints.answers import RunPodAnswers
+from entrypoints.environment import read_settings
 from entrypoints.job_runner import JobRunner
-from entrypoints.settings import ConfigError, Settings, read_settings
+from entrypoints.settings import FolderSettings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -41,26 +43,6 @@ def _comfy_session() -> requests.Session:
     return session
 
 
-def _s3_sink(
-    *, endpoint_url: str, access_key_id: str, secret_access_key: str, bucket_name: str, region: Optional[str]
-) -> S3ImageSink:
-    """The S3 sink with its boto3 client made at start, not in the first job (S3 mode only); a client boto3 refuses
-    to make is a `ConfigError`, whose text the config_error answer redacts."""
-    sink = S3ImageSink(
-        endpoint_url=endpoint_url,
-        access_key_id=access_key_id,
-        secret_access_key=secret_access_key,
-        bucket_name=bucket_name,
-        region=region,
-    )
-    try:
-        sink.prepare()
-    except Exception as exc:
-        why = f"the S3 client cannot be made from them: {type(exc).__name__}: {clip(str(exc), 300)}"
-        raise ConfigError("BUCKET_ENDPOINT_URL, BUCKET_REGION", why) from None
-    return sink
-
-
 def _input_fetcher(*, max_bytes: int, allow_private: bool, fetch_timeout_s: float) -> Optional[HttpInputFetcher]:
     """The URL input fetcher, or None (URL inputs refused) when the installed requests cannot pin connections."""
     try:
@@ -70,17 +52,25 @@ def _input_fetcher(*, max_bytes: int, allow_private: bool, fetch_timeout_s: floa
         return None
 
 
-def _overflow(sink: str, configured: bool, s3: Callable[[], object]) -> Optional[object]:
-    """In base64 mode with S3 configured, S3 takes the outputs that do not fit in RunPod's response."""
-    return s3() if sink == "base64" and configured else None
+def _overflow_name(settings: Settings) -> str:
+    store = output_stores.overflow(settings)
+    return store.name if store is not None else "none"
 
 
-def _cleaner(
-    input_dir: Optional[str], output_dir: Optional[str], temp_dir: Optional[str], cleanup: bool
-) -> Optional[FolderCleaner]:
-    if not cleanup or not any((input_dir, output_dir, temp_dir)):
+def _store_sinks(settings: providers.Provider) -> dict[str, providers.Provider]:
+    """One provider per output store of the table, each made only when it is chosen (or is the overflow)."""
+    return {name: providers.Singleton(store.make, settings) for name, store in output_stores.STORES.items()}
+
+
+def _readers(fetcher: Optional[HttpInputFetcher]) -> dict[type, InputReader]:
+    """The reader of each input kind that needs one: a URL needs a download (refused when it cannot be pinned)."""
+    return {FileUrl: fetcher} if fetcher is not None else {}
+
+
+def _cleaner(folders: FolderSettings) -> Optional[FolderCleaner]:
+    if not folders.active:
         return None
-    return FolderCleaner(input_dir=input_dir, output_dir=output_dir, temp_dir=temp_dir)
+    return FolderCleaner(input_dir=folders.input_dir, output_dir=folders.output_dir, temp_dir=folders.temp_dir)
 
 
 def _output_folders(cleaner: Optional[FolderCleaner], max_concurrency: int) -> bool:
@@ -98,9 +88,10 @@ def _progress(enabled: bool) -> Optional[Callable[[dict, dict], None]]:
 
 
 class Container(containers.DeclarativeContainer):
-    """Wires the ports to their adapters; `config.output.sink` selects the image sink."""
+    """Wires the ports to their adapters; `config.output.sink` selects the output store (`output_stores.STORES`)."""
 
-    config = providers.Configuration(strict=True)  # `Settings` as a dict: its fields by the same names
+    settings = providers.Dependency(instance_of=Settings)  # the typed settings, given when the container is made
+    config = providers.Configuration(strict=True)  # the same `Settings` as a dict: its fields by the same names
 
     http_session = providers.Singleton(_comfy_session)
 
@@ -130,32 +121,30 @@ class Container(containers.DeclarativeContainer):
         stall_timeout_s=config.job.stall_timeout_s,
     )
 
-    image_source = providers.Singleton(ComfyViewImageSource, base_url=config.comfy.base_url, session=http_session)
+    output_source = providers.Singleton(ComfyViewOutputSource, base_url=config.comfy.base_url, session=http_session)
 
-    s3_sink = providers.Singleton(
-        _s3_sink,
-        endpoint_url=config.s3.endpoint_url,
-        access_key_id=config.s3.access_key_id,
-        secret_access_key=config.s3.secret_access_key,
-        bucket_name=config.s3.bucket_name,
-        region=config.s3.region,
+    _sinks = _store_sinks(settings)
+    output_sink = providers.Selector(config.output.sink, **_sinks)
+    overflow_sink = providers.Selector(
+        providers.Callable(_overflow_name, settings), none=providers.Object(None), **_sinks
     )
 
-    image_sink = providers.Selector(config.output.sink, base64=providers.Singleton(Base64ImageSink), s3=s3_sink)
+    folder_cleaner = providers.Singleton(_cleaner, providers.Callable(lambda s: s.folders, settings))
 
-    overflow_sink = providers.Singleton(_overflow, config.output.sink, config.s3.configured, s3_sink.provider)
-
-    folder_cleaner = providers.Singleton(
-        _cleaner, config.folders.input_dir, config.folders.output_dir, config.folders.temp_dir, config.folders.cleanup
+    input_fetcher = providers.Singleton(
+        _input_fetcher,
+        max_bytes=config.inputs.max_bytes,
+        allow_private=config.inputs.allow_private,
+        fetch_timeout_s=config.inputs.fetch_timeout_s,
     )
 
     services = providers.Singleton(
         Services,
         comfy=comfy_api,
         monitor=execution_monitor,
-        source=image_source,
-        sink=image_sink,
-        answer=providers.Object(RunPodAnswerFormat()),
+        source=output_source,
+        sink=output_sink,
+        answer_format=providers.Singleton(RunPodAnswers, url_type=providers.Callable(output_stores.url_type, settings)),
         partial_results=config.job.partial_results,
         cleaner=folder_cleaner,
         output_folders=providers.Callable(_output_folders, folder_cleaner, config.job.max_concurrency),
@@ -163,14 +152,15 @@ class Container(containers.DeclarativeContainer):
         concurrency=config.output.concurrency,
         max_response_bytes=config.output.max_response_bytes,
         overflow=overflow_sink,
+        overflow_hint=providers.Callable(output_stores.overflow_hint, settings),
         converter=providers.Singleton(PillowImageConverter, max_pixels=config.output_format.max_pixels),
-        fetcher=providers.Singleton(
-            _input_fetcher,
-            max_bytes=config.inputs.max_bytes,
-            allow_private=config.inputs.allow_private,
-            fetch_timeout_s=config.inputs.fetch_timeout_s,
+        readers=providers.Callable(_readers, input_fetcher),
+        limits=providers.Singleton(
+            InputLimits,
+            max_input_bytes=config.inputs.max_bytes,
+            max_input_files=config.inputs.max_files,
+            max_total_input_bytes=config.inputs.max_total_bytes,
         ),
-        max_input_total_bytes=config.inputs.max_total_bytes,
     )
 
     job_runner = providers.Singleton(
@@ -178,9 +168,6 @@ class Container(containers.DeclarativeContainer):
         services=services,
         timeout_s=config.job.timeout_s,
         default_api_key=config.comfy.org_api_key,
-        max_input_bytes=config.inputs.max_bytes,
-        max_input_files=config.inputs.max_files,
-        max_total_input_bytes=config.inputs.max_total_bytes,
         refresh_worker=config.job.refresh_worker,
         progress=providers.Callable(_progress, config.job.progress_updates),
         max_concurrency=config.job.max_concurrency,
@@ -191,6 +178,6 @@ def build_container(env: Optional[Mapping[str, str]] = None, *, settings: Option
     """A container configured from `settings`, else read from `env` (the process environment by default)."""
     if settings is None:
         settings = read_settings(os.environ if env is None else env)
-    container = Container()
+    container = Container(settings=providers.Object(settings))
     container.config.from_dict(dataclasses.asdict(settings))
     return container

@@ -7,27 +7,37 @@ import logging
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from domain.budget import Budget
 from domain.errors import WorkerError
-from domain.inputs.job_input import DEFAULT_MAX_INPUT_FILES, DEFAULT_MAX_TOTAL_INPUT_BYTES, new_job
-from domain.model import Job, JobResult, StoredOutput
-from domain.run_job import Services, run_job
+from domain.execution.progress import Progress
+from domain.model import Job, JobResult, StoredOutput, Verdict
+from domain.run_job import run_job
+from domain.services import Services
 from entrypoints.answers import (
-    answer,
-    answer_within,
-    answer_without_files,
+    RunPodAnswers,
     error_answer,
     error_line,
     internal_error_answer,
+    progress_payload,
     sendable,
 )
 from entrypoints.job_logging import register_secret
+from entrypoints.request import new_job
 
 log = logging.getLogger(__name__)
 
 OutputCallback = Callable[[StoredOutput], None]
+
+
+@dataclass(frozen=True)
+class Answered:
+    """A job's answer for RunPod, and whether the worker is to be replaced once it is sent."""
+
+    answer: dict[str, Any]
+    replace_worker: bool = False
 
 
 class JobRunner:
@@ -39,28 +49,29 @@ class JobRunner:
         *,
         timeout_s: Optional[float],
         default_api_key: Optional[str],
-        max_input_bytes: int,
         refresh_worker: bool,
         progress: Optional[Callable[[dict, dict], None]],
         cancel_wait_s: float = 10.0,
-        max_input_files: int = DEFAULT_MAX_INPUT_FILES,
-        max_total_input_bytes: int = DEFAULT_MAX_TOTAL_INPUT_BYTES,
         max_concurrency: int = 1,
     ) -> None:
         self._max_concurrency = max_concurrency
         self._in_flight = 0
         self._retiring = False
         self._answered = 0  # jobs in flight whose answer is held until the others have answered
-        self._max_input_files, self._max_total_input_bytes = max_input_files, max_total_input_bytes
         self._svc = services
+        self._answers: RunPodAnswers = services.answer_format  # type: ignore[assignment]
         self._timeout_s = timeout_s
         self._default_api_key = default_api_key
-        self._max_input_bytes = max_input_bytes
         self._refresh_worker = refresh_worker
         self._progress = progress
         self._cancel_wait_s = cancel_wait_s
         self._free_client_ids: list[str] = []  # a client id's socket stays open for the next job that takes it
         self._still_running: set[str] = set()
+
+    @property
+    def answers(self) -> RunPodAnswers:
+        """What makes this worker's answers (a streamed output's item too)."""
+        return self._answers
 
     def concurrency(self, current: int = 1) -> int:
         """The SDK's `concurrency_modifier`: MAX_CONCURRENCY jobs at once, none once the worker is retiring.
@@ -70,15 +81,15 @@ class JobRunner:
         """
         return 0 if self._retiring else self._max_concurrency
 
-    async def run(self, job: dict, on_output: Optional[OutputCallback] = None) -> dict[str, Any]:
+    async def run(self, job: dict, on_output: Optional[OutputCallback] = None) -> Answered:
         """The job's answer; with `on_output` each output goes there as it is delivered, and the answer leaves
         the files out (a streamed job's last item)."""
         self._in_flight += 1
         try:
-            answer = await self._run(job, on_output)
-            if answer.get("refresh_worker"):
+            answered = await self._run(job, on_output)
+            if answered.replace_worker:
                 await self._retire()
-            return answer
+            return answered
         finally:
             self._in_flight -= 1
 
@@ -95,7 +106,7 @@ class JobRunner:
         finally:
             self._answered -= 1
 
-    async def _run(self, job: dict, on_output: Optional[OutputCallback]) -> dict[str, Any]:
+    async def _run(self, job: dict, on_output: Optional[OutputCallback]) -> Answered:
         budget = Budget(deadline=time.monotonic() + self._timeout_s if self._timeout_s else None)
         client_id = self._free_client_ids.pop() if self._free_client_ids else str(uuid.uuid4())
         prompt_id = str(uuid.uuid4())  # chosen here, so that a cancel can name the prompt before the input is read
@@ -117,54 +128,73 @@ class JobRunner:
         """Run `workflow` once before the first job so its models are loaded; a failure is only logged."""
         started = time.monotonic()
         try:
-            job = new_job("warm-up", {"workflow": workflow}, max_input_bytes=self._max_input_bytes)
-            run_job(job, self._svc, Budget(deadline=started + self._timeout_s if self._timeout_s else None))
+            job = new_job("warm-up", {"workflow": workflow}, limits=self._svc.limits)
         except WorkerError as exc:
-            log.error("warm-up workflow failed after %.1f s: %s", time.monotonic() - started, exc.summary())
+            log.error("warm-up workflow refused: %s", exc.summary())
+            return
+        verdict = run_job(job, self._svc, Budget(deadline=started + self._timeout_s if self._timeout_s else None))
+        if isinstance(verdict, JobResult) and verdict.error is not None:
+            log.error("warm-up workflow failed after %.1f s: %s", time.monotonic() - started, verdict.error.summary())
             return
         log.info("warm-up workflow ran in %.1f s", time.monotonic() - started)
 
     def _answer(
         self, raw: dict, prompt_id: str, client_id: str, budget: Budget, on_output: Optional[OutputCallback]
-    ) -> dict[str, Any]:
+    ) -> Answered:
         """Read the input, run the job, answer: in the job's thread, never raising."""
-        return sendable(self._answer_unchecked(raw, prompt_id, client_id, budget, on_output))
+        answered = self._answer_unchecked(raw, prompt_id, client_id, budget, on_output)
+        return Answered(sendable(answered.answer), answered.replace_worker)
 
     def _answer_unchecked(
         self, raw: dict, prompt_id: str, client_id: str, budget: Budget, on_output: Optional[OutputCallback]
-    ) -> dict[str, Any]:
+    ) -> Answered:
         refresh = self._refresh_worker
-        job: Optional[Job] = None
         try:
             job = self._read(raw, prompt_id, client_id)
-            register_secret(job.input.comfy_org_api_key)
-            progress = self._progress
-            on_progress = (lambda update: progress(raw, update)) if progress else None
-            guarded = (lambda out: None if budget.stopped else on_output(out)) if on_output else None
-            finished = run_job(job, self._svc, budget, on_progress=on_progress, on_output=guarded)
         except WorkerError as exc:
-            if job is None:
-                log.warning("rejected input: %s", error_line(exc))
-            else:
-                log.error("job failed: %s", error_line(exc))
-            return error_answer(exc, replace_worker=refresh)
+            log.warning("rejected input: %s", error_line(exc))
+            return Answered(error_answer(exc, replace_worker=refresh), refresh or exc.replace_worker)
         except Exception as exc:
-            log.exception("%s failed unexpectedly", "reading the job's input" if job is None else "the job")
-            return internal_error_answer(exc, replace_worker=refresh)
-        if on_output is not None and isinstance(finished, JobResult):
-            return answer_without_files(finished, replace_worker=refresh)
-        if isinstance(finished, JobResult):
-            return answer_within(finished, self._svc.max_response_bytes, replace_worker=refresh)
-        return answer(finished, replace_worker=refresh)
+            log.exception("reading the job's input failed unexpectedly")
+            return Answered(internal_error_answer(exc, replace_worker=refresh), refresh)
+        try:
+            register_secret(job.command.comfy_org_api_key)
+            verdict = run_job(
+                job, self._svc, budget, on_progress=self._progress_of(raw), on_output=self._guarded(on_output, budget)
+            )
+        except Exception as exc:
+            log.exception("the job failed unexpectedly")
+            return Answered(internal_error_answer(exc, replace_worker=refresh), refresh)
+        self._log(verdict)
+        replace = refresh or verdict.replace_worker
+        answer = self._answers.answer(verdict, with_files=on_output is None, replace_worker=replace)
+        return Answered(answer, replace)
+
+    @staticmethod
+    def _log(verdict: Verdict) -> None:
+        error = verdict.error if isinstance(verdict, JobResult) else None
+        if error is None or verdict.status != "failed":  # type: ignore[union-attr]
+            return
+        if error.code == "cancelled":
+            log.info("job cancelled: %s", error_line(error))
+        else:
+            log.error("job failed: %s", error_line(error))
+
+    def _progress_of(self, raw: dict) -> Optional[Callable[[Progress], None]]:
+        send = self._progress
+        return (lambda progress: send(raw, progress_payload(progress))) if send else None
+
+    @staticmethod
+    def _guarded(on_output: Optional[OutputCallback], budget: Budget) -> Optional[OutputCallback]:
+        """Outputs of a stopped job are not handed on."""
+        return (lambda out: None if budget.stopped else on_output(out)) if on_output else None
 
     def _read(self, raw: dict, prompt_id: str, client_id: str) -> Job:
         return new_job(
             str(raw.get("id", "")),
             raw.get("input"),
             default_api_key=self._default_api_key,
-            max_input_bytes=self._max_input_bytes,
-            max_input_files=self._max_input_files,
-            max_total_input_bytes=self._max_total_input_bytes,
+            limits=self._svc.limits,
             client_id=client_id,
             new_id=lambda: prompt_id,
         )
@@ -179,10 +209,10 @@ class JobRunner:
         return client_id not in self._still_running
 
     async def _cancelled(self, prompt_id: str, budget: Budget, work: asyncio.Future) -> bool:
-        """Stop every stage, tell ComfyUI at once, and give the thread a bounded time to finish."""
+        """Stop every stage (the job's thread drops its prompt in ComfyUI as it stops), and give the thread a
+        bounded time to finish."""
         log.warning("RunPod cancelled the job: stopping prompt %s", prompt_id)
         budget.stop.set()
-        await asyncio.shield(asyncio.to_thread(self._svc.comfy.cancel, prompt_id))
         done, _ = await asyncio.wait({work}, timeout=self._cancel_wait_s)
         if not done:
             log.error("the cancelled job's thread did not finish within %g s", self._cancel_wait_s)

@@ -8,11 +8,12 @@ import os
 from typing import Any, AsyncIterator, Awaitable, Callable, Optional, Union
 
 from domain.model import StoredOutput
-from entrypoints.answers import sendable, stream_item
+from entrypoints.answers import sendable
 from entrypoints.config_error import as_config_error, config_error_handler
 from entrypoints.container import Container, build_container
+from entrypoints.environment import read_settings, secret_values
 from entrypoints.job_logging import MAX_JOB_ID_CHARS, configure_logging, current_job_id
-from entrypoints.settings import Settings, read_settings, secret_values
+from entrypoints.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ def make_handler(container: Container, start_config: Optional[dict] = None) -> H
     async def handler(job: dict) -> dict[str, Any]:
         token = current_job_id.set(str(job.get("id", "-"))[:MAX_JOB_ID_CHARS])
         try:
-            return await runner.run(job)
+            return (await runner.run(job)).answer
         finally:
             current_job_id.reset(token)
 
@@ -41,7 +42,7 @@ def make_handler(container: Container, start_config: Optional[dict] = None) -> H
         try:
 
             def on_output(out: StoredOutput) -> None:
-                loop.call_soon_threadsafe(delivered.put_nowait, sendable(stream_item(out)))
+                loop.call_soon_threadsafe(delivered.put_nowait, sendable(runner.answers.stream_item(out)))
 
             work = asyncio.ensure_future(runner.run(job, on_output))
             while not (work.done() and delivered.empty()):
@@ -51,8 +52,10 @@ def make_handler(container: Container, start_config: Optional[dict] = None) -> H
                     yield getter.result()
                 else:
                     getter.cancel()
-            summary = work.result()
-            if summary.pop("refresh_worker", False) and start_config is not None:
+            answered = work.result()
+            summary = answered.answer
+            summary.pop("refresh_worker", None)  # the SDK reads it from the start config for a generator
+            if answered.replace_worker and start_config is not None:
                 log.warning("this job asks for a fresh worker: RunPod replaces this one once the job's result is sent")
                 start_config["refresh_worker"] = True
             yield summary

@@ -1,10 +1,10 @@
-"""Which variables `src/entrypoints/settings.py` reads, and their defaults, found in its syntax tree."""
+"""Which variables `src/entrypoints/environment.py` reads, and their defaults, found in its syntax tree."""
 import ast
 import pathlib
 import re
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-SETTINGS = ROOT / "src/entrypoints/settings.py"
+SETTINGS = ROOT / "src/entrypoints/environment.py"
 _NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
 # set by RunPod itself in every worker, never by the endpoint's owner
 PLATFORM = {"RUNPOD_WEBHOOK_POST_OUTPUT", "RUNPOD_WEBHOOK_GET_JOB", "RUNPOD_WEBHOOK_PING", "RUNPOD_POD_ID",
@@ -21,7 +21,7 @@ def read_variables() -> set:
 def defaults() -> dict:
     """NAME -> default for `env.get("NAME", default)` and `_helper(env, "NAME", default, ...)` calls; a default
     given by a name (a constant settings.py imports, such as the domain's DEFAULT_MAX_INPUT_BYTES) is its value."""
-    import entrypoints.settings
+    import entrypoints.environment
 
     found = {}
     for node in ast.walk(ast.parse(SETTINGS.read_text())):
@@ -34,8 +34,8 @@ def defaults() -> dict:
             name, default = args[1], args[2]
         else:
             continue
-        if isinstance(default, ast.Name) and hasattr(entrypoints.settings, default.id):
-            default = ast.Constant(getattr(entrypoints.settings, default.id))
+        if isinstance(default, ast.Name) and hasattr(entrypoints.environment, default.id):
+            default = ast.Constant(getattr(entrypoints.environment, default.id))
         if isinstance(name, ast.Constant) and isinstance(default, ast.Constant) and _NAME.match(str(name.value)):
             found[name.value] = default.value
     return found

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 import yaml
 
-from entrypoints.settings import read_settings
+from entrypoints.environment import read_settings
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())

@@ -9,10 +9,11 @@ import re
 import pytest
 
 from domain import errors
-from domain.inputs.job_input import parse_job_input
+from entrypoints.request import parse_request
 from domain.workflow.check import check_workflow
 from domain.workflow.rejections import raise_for_issues
-from entrypoints.settings import LIMIT_VARIABLES, ConfigError, read_settings
+from entrypoints.settings import LIMIT_VARIABLES, ConfigError
+from entrypoints.environment import read_settings
 
 pytestmark = pytest.mark.deploy
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -128,7 +129,7 @@ def built_lines() -> set:
             raise_for_issues(check_workflow(workflow, OBJECT_INFO), OBJECT_INFO)
         lines.add(caught.value.summary())
     with pytest.raises(errors.InvalidInput) as caught:
-        parse_job_input({"workflow": {"3": {"class_type": "KSampler", "inputs": []}}})
+        parse_request({"workflow": {"3": {"class_type": "KSampler", "inputs": []}}})
     lines.add(caught.value.summary())
     with pytest.raises(ConfigError) as config:
         read_settings({"OUTPUT_SINK": "ftp"})

@@ -11,7 +11,7 @@ import requests
 
 from deploy.settings_reader import ROOT, defaults, read_variables
 from deploy.start_harness import base_env, free_port, kill_session, launch, sim_command, wait_until
-from entrypoints.settings import read_settings
+from entrypoints.environment import read_settings
 
 HUB = json.loads((ROOT / ".runpod/hub.json").read_text())
 TESTS = json.loads((ROOT / ".runpod/tests.json").read_text())
@@ -134,7 +134,7 @@ def test_hub_has_a_gpu_configuration():
 
 
 def test_hub_tests_and_test_input_are_model_free_and_valid():
-    from domain.inputs.job_input import new_job
+    from entrypoints.request import new_job
     inputs = [test["input"] for test in TESTS["tests"]]
     inputs.append(json.loads((ROOT / "test_input.json").read_text())["input"])
     # a cold pull of the image and ComfyUI's start come before the job (worker-comfyui 5.x gives 300000 ms)

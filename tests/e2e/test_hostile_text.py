@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from domain.errors import InvalidInput
-from domain.inputs.job_input import parse_job_input
+from entrypoints.request import parse_request
 from e2e.conftest import ROOT, free_port
 from entrypoints.container import build_container
 from entrypoints.job_logging import WORKER_LOGGERS, JobIdFilter, RedactingFilter
@@ -164,9 +164,9 @@ def test_the_watch_sees_caller_text_handled_on_the_loop():
     """The check above can fail: the same reading done on the loop's thread is caught, by its call and its text."""
     async def read_on_the_loop():
         with LoopWatch() as watch, pytest.raises(InvalidInput):
-            parse_job_input({"workflow": WORKFLOW, "output_format": {"format": "a" * HUGE}})
+            parse_request({"workflow": WORKFLOW, "output_format": {"format": "a" * HUGE}})
         return watch
 
     watch = asyncio.run(read_on_the_loop())
-    assert "parse_job_input" in watch.heavy_calls
+    assert "parse_request" in watch.heavy_calls
     assert any(length > LONG_TEXT for _, _, length in watch.long_texts)

@@ -6,14 +6,14 @@ import sys
 from PIL import Image
 
 from e2e.conftest import ROOT, free_port
-from entrypoints.sample_job import local_name
+from sample_job.__main__ import local_name
 
 
 def _run_sample(tmp_path, pythonpath: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BUCKET_", "OUTPUT_SINK", "COMFY_"))}
     env.update({"COMFY_HOST": f"127.0.0.1:{free_port()}", "PYTHONPATH": pythonpath, "PYTHONDONTWRITEBYTECODE": "1"})
     out = tmp_path / "out"
-    return subprocess.run([sys.executable, "-m", "entrypoints.sample_job", str(ROOT / "test_input.json"),
+    return subprocess.run([sys.executable, "-m", "sample_job", str(ROOT / "test_input.json"),
                            "--out", str(out)], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
 
 

@@ -133,9 +133,9 @@ def test_more_files_than_input_max_files_are_refused(comfy_sim, leaks):
 
 
 def test_inline_inputs_over_the_total_are_refused_before_they_are_decoded(comfy_sim, leaks, mocker):
-    import domain.inputs.job_input
+    import entrypoints.request
 
-    decode = mocker.spy(domain.inputs.job_input, "decode_base64_text")
+    decode = mocker.spy(entrypoints.request, "decode_base64_text")
     data = base64.b64encode(b"x" * 2000).decode("ascii")
     images = [{"name": f"{n}.png", "image": data} for n in range(2)]
     response = leaks.worker(INPUT_MAX_TOTAL_BYTES="3000").run({"workflow": OK_WORKFLOW, "images": images})

@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from adapters.base64_sink import Base64ImageSink
+from adapters.base64_sink import Base64OutputSink
 from faults.harness import ours_in_queue
 from faults.workflows import chain, outputs, stalling
 
@@ -25,7 +25,7 @@ def test_cancel_while_running_interrupts_it(comfy_sim, leaks):
     worker.cancel_when({"workflow": stalling("running")}, lambda: bool(ours_in_queue(comfy_sim) and comfy_sim.state.running))
 
 
-class BlockingSink(Base64ImageSink):
+class BlockingSink(Base64OutputSink):
     def __init__(self):
         self.started = threading.Event()
         self.finished = []

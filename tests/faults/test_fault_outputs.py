@@ -3,7 +3,7 @@ import threading
 
 import pytest
 
-from adapters.base64_sink import Base64ImageSink
+from adapters.base64_sink import Base64OutputSink
 from faults.workflows import outputs
 
 pytestmark = pytest.mark.faults
@@ -29,7 +29,7 @@ def test_view_failure_on_some_outputs_keeps_the_others(comfy_sim, leaks, fault):
         assert (f"HTTP {fault}" in error) if fault != "truncated" else ("of the" in error or "broke off" in error)
 
 
-class FailingOnceSink(Base64ImageSink):
+class FailingOnceSink(Base64OutputSink):
     """Stores concurrently; the second output to arrive fails, while the others are in flight."""
 
     def __init__(self):
@@ -69,7 +69,7 @@ def s3_worker(leaks, **env):
     except ImportError as exc:
         pytest.skip(f"the S3 sink is not in this tree yet: {exc}")
     if "chunks" not in sink.store.__code__.co_varnames:
-        pytest.skip("the S3 sink does not implement the streaming ImageSink port yet")
+        pytest.skip("the S3 sink does not implement the streaming OutputSink port yet")
     return worker
 
 

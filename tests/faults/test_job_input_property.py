@@ -1,4 +1,4 @@
-"""Property: any JSON at `parse_job_input` either parses or raises the worker's own `InvalidInput`, and any
+"""Property: any JSON at `parse_request` either parses or raises the worker's own `InvalidInput`, and any
 job input through the handler answers a result or an error code docs/errors.md lists, never `internal_error`."""
 import json
 import pathlib
@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from comfyui_sim.simulator import ComfySimulator
 from domain.errors import InvalidInput
-from domain.inputs.job_input import parse_job_input
+from domain.inputs.limits import InputLimits
+from entrypoints.request import parse_request
 from faults.harness import Worker
 
 pytestmark = pytest.mark.faults
@@ -27,7 +28,7 @@ shaped = st.recursive(scalars, lambda children: st.lists(children, max_size=3)
 
 def parses_or_refuses(raw) -> None:
     try:
-        parse_job_input(raw, max_input_bytes=10_000)
+        parse_request(raw, InputLimits(max_input_bytes=10_000))
     except InvalidInput as exc:
         assert exc.summary().startswith("invalid_input: ")
 

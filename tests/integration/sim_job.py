@@ -8,14 +8,14 @@ from typing import Any, Callable, Optional
 
 import requests
 
-from adapters.base64_sink import Base64ImageSink
+from adapters.base64_sink import Base64OutputSink
 from adapters.comfy_http_api import ComfyHttpApi
-from adapters.comfy_view_source import ComfyViewImageSource
+from adapters.comfy_view_source import ComfyViewOutputSource
 from adapters.comfy_websocket_monitor import ComfyWebsocketMonitor
 from adapters.pillow_converter import PillowImageConverter
 from domain.budget import Budget
 from domain.execution.follow import FollowPolicy
-from domain.inputs.job_input import new_job
+from entrypoints.request import new_job
 from domain.model import Job
 from domain.run_job import Services, run_job
 from entrypoints.answers import RunPodAnswerFormat, answer
@@ -27,8 +27,8 @@ def services(sim, *, sink=None, ping_interval_s: float = 5.0, **policy: Any) -> 
     session = requests.Session()
     api = ComfyHttpApi(sim.base_url, session=session, ready_interval_s=0.02, ready_max_retries=250)
     monitor = ComfyWebsocketMonitor(sim.host, ping_interval_s=ping_interval_s, pong_timeout_s=ping_interval_s)
-    return Services(comfy=api, monitor=monitor, source=ComfyViewImageSource(sim.base_url, session=session),
-                    sink=sink or Base64ImageSink(), answer=RunPodAnswerFormat(), policy=FollowPolicy(**{**FAST, **policy}),
+    return Services(comfy=api, monitor=monitor, source=ComfyViewOutputSource(sim.base_url, session=session),
+                    sink=sink or Base64OutputSink(), answer=RunPodAnswerFormat(), policy=FollowPolicy(**{**FAST, **policy}),
                     converter=PillowImageConverter())
 
 

@@ -1,4 +1,4 @@
-"""ComfyViewImageSource over real HTTP on loopback: the ComfyUI simulator, and a server that cuts bodies short."""
+"""ComfyViewOutputSource over real HTTP on loopback: the ComfyUI simulator, and a server that cuts bodies short."""
 import http.server
 import io
 import json
@@ -13,7 +13,7 @@ import pytest
 import requests
 from PIL import Image
 
-from adapters.comfy_view_source import CHUNK_BYTES, ComfyViewImageSource
+from adapters.comfy_view_source import CHUNK_BYTES, ComfyViewOutputSource
 from domain.budget import Budget
 from domain.errors import Cancelled, OutputFetchFailed
 from domain.model import OutputRef
@@ -62,7 +62,7 @@ def session():
 
 @pytest.fixture
 def source(comfy_sim, session):
-    return ComfyViewImageSource(comfy_sim.base_url, session=session, timeout_s=10.0)
+    return ComfyViewOutputSource(comfy_sim.base_url, session=session, timeout_s=10.0)
 
 
 def _read(source, ref, budget=None):
@@ -148,7 +148,7 @@ def test_a_cancel_mid_stream_raises_cancelled_and_the_session_still_works(comfy_
 
 
 def test_a_connection_refused_is_output_fetch_failed(session):
-    source = ComfyViewImageSource(f"http://127.0.0.1:{_unused_port()}", session=session, connect_timeout_s=5.0)
+    source = ComfyViewOutputSource(f"http://127.0.0.1:{_unused_port()}", session=session, connect_timeout_s=5.0)
 
     with pytest.raises(OutputFetchFailed, match="ConnectionError") as caught:
         _read(source, OutputRef(node_id="2", output_key="images", filename="x.png"))
@@ -186,7 +186,7 @@ def short_body_server():
 
 
 def test_a_body_cut_short_is_output_fetch_failed_naming_the_file(short_body_server, session):
-    source = ComfyViewImageSource(short_body_server, session=session, timeout_s=10.0)
+    source = ComfyViewOutputSource(short_body_server, session=session, timeout_s=10.0)
 
     with pytest.raises(OutputFetchFailed) as caught:
         _read(source, OutputRef(node_id="9", output_key="images", filename="cut_00001_.png"))

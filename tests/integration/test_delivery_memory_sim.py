@@ -15,9 +15,9 @@ import boto3
 import pytest
 import requests
 
-from adapters.base64_sink import Base64ImageSink
-from adapters.comfy_view_source import ComfyViewImageSource
-from adapters.s3_sink import S3ImageSink
+from adapters.base64_sink import Base64OutputSink
+from adapters.comfy_view_source import ComfyViewOutputSource
+from adapters.s3_sink import S3OutputSink
 from domain.budget import Budget
 from domain.outputs.delivery import Delivery, DeliveryOptions
 from domain.errors import ResponseTooLarge
@@ -55,7 +55,7 @@ def peak_of(deliver) -> int:
 
 
 def deliver_all(sim, sink, refs, concurrency):
-    delivery = Delivery("mem-job", source=ComfyViewImageSource(sim.base_url), sink=sink, budget=Budget(),
+    delivery = Delivery("mem-job", source=ComfyViewOutputSource(sim.base_url), sink=sink, budget=Budget(),
                         options=DeliveryOptions(concurrency=concurrency))
     for ref in refs:
         delivery.submit(ref)
@@ -87,7 +87,7 @@ def s3_endpoint():
 def test_s3_delivery_streams_a_few_mb_per_transfer_whatever_the_total(comfy_sim, big_outputs, s3_endpoint):
     boto3.client("s3", endpoint_url=s3_endpoint, aws_access_key_id="id", aws_secret_access_key="key",
                  region_name="us-east-1").create_bucket(Bucket="memory-test")
-    sink = S3ImageSink(endpoint_url=s3_endpoint, access_key_id="id", secret_access_key="key",
+    sink = S3OutputSink(endpoint_url=s3_endpoint, access_key_id="id", secret_access_key="key",
                        bucket_name="memory-test", region="us-east-1")
     sink.store("warm", "warm.bin", "application/octet-stream", iter([b"x"]), Budget())  # the client is made once
     peak = peak_of(lambda: deliver_all(comfy_sim, sink, big_outputs, concurrency=2))
@@ -99,7 +99,7 @@ def test_s3_delivery_streams_a_few_mb_per_transfer_whatever_the_total(comfy_sim,
 
 def test_base64_delivery_holds_each_output_once_as_bytes_and_once_as_text(comfy_sim, big_outputs):
     refs = big_outputs[:2]
-    peak = peak_of(lambda: deliver_all(comfy_sim, Base64ImageSink(), refs, concurrency=2))
+    peak = peak_of(lambda: deliver_all(comfy_sim, Base64OutputSink(), refs, concurrency=2))
     base64_total = 2 * SIZE * 4 // 3
     print(f"base64 delivery of {2 * SIZE // MB} MB: peak traced {peak / MB:.1f} MB")
     # The answer itself is the base64 text of every output. On top of it, each output in flight is held once as
@@ -129,8 +129,8 @@ def six_outputs(comfy_sim):
 def answer_within_the_limit(sim, refs, overflow, source=None, concurrency=2):
     """What run_job does with the outputs: deliver them within the limit; then the answer the entrypoint makes."""
     budget = Budget()
-    source = source or ComfyViewImageSource(sim.base_url)
-    delivery = Delivery("mem-job", source=source, sink=Base64ImageSink(), budget=budget,
+    source = source or ComfyViewOutputSource(sim.base_url)
+    delivery = Delivery("mem-job", source=source, sink=Base64OutputSink(), budget=budget,
                         options=DeliveryOptions(concurrency=concurrency), allowance=ResponseAllowance(LIMIT, RunPodAnswerFormat()),
                         overflow=overflow)
     stored, failures = delivery.finish(refs)
@@ -138,7 +138,7 @@ def answer_within_the_limit(sim, refs, overflow, source=None, concurrency=2):
     return answer(JobResult(outputs=tuple(stored)))
 
 
-class CountingSource(ComfyViewImageSource):
+class CountingSource(ComfyViewOutputSource):
     """The /view source, counting the bytes read from ComfyUI."""
 
     def __init__(self, base_url):
@@ -178,7 +178,7 @@ def test_without_s3_most_bytes_are_never_read_from_comfyui(comfy_sim, six_output
 def test_with_s3_the_outputs_past_the_limit_stream_there_and_the_answer_fits(comfy_sim, six_outputs, s3_endpoint):
     boto3.client("s3", endpoint_url=s3_endpoint, aws_access_key_id="id", aws_secret_access_key="key",
                  region_name="us-east-1").create_bucket(Bucket="overflow-test")
-    overflow = S3ImageSink(endpoint_url=s3_endpoint, access_key_id="id", secret_access_key="key",
+    overflow = S3OutputSink(endpoint_url=s3_endpoint, access_key_id="id", secret_access_key="key",
                            bucket_name="overflow-test", region="us-east-1")
     overflow.store("warm", "warm.bin", "application/octet-stream", iter([b"x"]), Budget())  # the client is made once
     answers = []
@@ -201,8 +201,8 @@ SRC = pathlib.Path(__file__).resolve().parents[2] / "src"
 # Runs in a process of its own: Pillow decodes outside tracemalloc's sight, so the peak is the process's RSS (Linux).
 CONVERT_IN_A_CHILD = """
 import json, re, sys
-from adapters.base64_sink import Base64ImageSink
-from adapters.comfy_view_source import ComfyViewImageSource
+from adapters.base64_sink import Base64OutputSink
+from adapters.comfy_view_source import ComfyViewOutputSource
 from adapters.pillow_converter import PillowImageConverter
 from domain.budget import Budget
 from domain.outputs.delivery import Delivery, DeliveryOptions
@@ -214,7 +214,7 @@ def peak_rss_kb():  # this process's high-water mark (ru_maxrss would start from
         return int(re.search(r"VmHWM:\\s+(\\d+) kB", status.read()).group(1))
 
 before = peak_rss_kb()
-delivery = Delivery("mem-job", source=ComfyViewImageSource(sys.argv[1]), sink=Base64ImageSink(), budget=Budget(),
+delivery = Delivery("mem-job", source=ComfyViewOutputSource(sys.argv[1]), sink=Base64OutputSink(), budget=Budget(),
                     converter=PillowImageConverter(), options=DeliveryOptions(output_format=OutputFormat("jpeg", 90)))
 [stored], notes = delivery.finish([OutputRef(node_id="9", output_key="images", filename="huge.png")])
 grown_kb = peak_rss_kb() - before
@@ -254,7 +254,7 @@ def test_two_jobs_in_flight_at_once_each_stay_within_one_jobs_bound(comfy_sim, s
     """MAX_CONCURRENCY: each job has its own answer limit and holds what one job holds, side by side."""
     boto3.client("s3", endpoint_url=s3_endpoint, aws_access_key_id="id", aws_secret_access_key="key",
                  region_name="us-east-1").create_bucket(Bucket="overflow-two")
-    overflow = S3ImageSink(endpoint_url=s3_endpoint, access_key_id="id", secret_access_key="key",
+    overflow = S3OutputSink(endpoint_url=s3_endpoint, access_key_id="id", secret_access_key="key",
                            bucket_name="overflow-two", region="us-east-1")
     overflow.store("warm", "warm.bin", "application/octet-stream", iter([b"x"]), Budget())
     answers: dict = {}

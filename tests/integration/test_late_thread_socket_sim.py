@@ -5,7 +5,7 @@ import threading
 import pytest
 from dependency_injector import providers
 
-from adapters.base64_sink import Base64ImageSink
+from adapters.base64_sink import Base64OutputSink
 from entrypoints.container import build_container
 from entrypoints.runpod_handler import make_handler
 from integration.sim_job import wait_until
@@ -14,7 +14,7 @@ from integration.test_runpod_handler_sim import TWO_OUTPUTS
 pytestmark = pytest.mark.integration
 
 
-class StubbornSink(Base64ImageSink):
+class StubbornSink(Base64OutputSink):
     """A sink that does not heed the stop: it finishes its upload a while after the cancel."""
 
     def __init__(self):

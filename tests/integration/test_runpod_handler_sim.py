@@ -8,7 +8,7 @@ import time
 import pytest
 from dependency_injector import providers
 
-from adapters.base64_sink import Base64ImageSink
+from adapters.base64_sink import Base64OutputSink
 from entrypoints.container import build_container
 from entrypoints.runpod_handler import make_handler
 from integration.sim_job import wait_until
@@ -40,7 +40,7 @@ def cancel_after(handler, job, seconds):
     return asyncio.run(scenario())
 
 
-class SlowSink(Base64ImageSink):
+class SlowSink(Base64OutputSink):
     """Stores slowly, as a slow S3 would, honouring the budget between chunks."""
 
     def __init__(self):

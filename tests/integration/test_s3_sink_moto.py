@@ -1,4 +1,4 @@
-"""S3ImageSink with the real rp_upload and boto3 against moto's S3 server on loopback."""
+"""S3OutputSink with the real rp_upload and boto3 against moto's S3 server on loopback."""
 import os
 import socket
 import subprocess
@@ -16,7 +16,7 @@ import requests
 from moto.server import ThreadedMotoServer
 from runpod.serverless.utils import rp_upload
 
-from adapters.s3_sink import S3ImageSink
+from adapters.s3_sink import S3OutputSink
 from domain.budget import Budget
 from domain.errors import Cancelled, UploadFailed
 
@@ -64,7 +64,7 @@ def no_bucket_env(monkeypatch):
 
 
 def _sink(endpoint, bucket, secret=SECRET_KEY):
-    return S3ImageSink(endpoint_url=endpoint, access_key_id=ACCESS_KEY, secret_access_key=secret, bucket_name=bucket)
+    return S3OutputSink(endpoint_url=endpoint, access_key_id=ACCESS_KEY, secret_access_key=secret, bucket_name=bucket)
 
 
 def _chunks(data, size=64 * 1024):
@@ -122,7 +122,7 @@ def test_an_endpoint_that_is_down_is_upload_failed_naming_the_file(temp_dir):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    sink = S3ImageSink(endpoint_url=f"http://user:pw-in-url@127.0.0.1:{port}", access_key_id=ACCESS_KEY,
+    sink = S3OutputSink(endpoint_url=f"http://user:pw-in-url@127.0.0.1:{port}", access_key_id=ACCESS_KEY,
                        secret_access_key=SECRET_KEY, bucket_name="outputs")
     with pytest.raises(UploadFailed) as caught:
         sink.store("job-1", "nowhere.png", "image/png", [b"x"], Budget())

@@ -84,6 +84,13 @@ class SocketLost:
     reason: str
 
 
+@dataclass(frozen=True)
+class PromptStarted:
+    """Not a frame: the projection's word that the prompt left the queue (its first sign of execution)."""
+
+    prompt_id: str
+
+
 Event = Union[
     QueueStatus,
     ExecutionStarted,

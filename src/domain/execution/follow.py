@@ -9,18 +9,8 @@ from typing import Callable, Optional
 
 from domain.budget import Budget
 from domain.errors import ComfyError, ComfyProcessDied, ComfyUnreachable, PromptLost, Stalled
-from domain.execution.events import (
-    Event,
-    ExecutionStarted,
-    InbandImage,
-    NodesCached,
-    NodeStarted,
-    PromptEnded,
-    PromptFinished,
-    QueueStatus,
-    SocketLost,
-    StepProgress,
-)
+from domain.execution.events import Event, InbandImage, PromptEnded, PromptFinished, QueueStatus, SocketLost
+from domain.execution.projection import PromptProjection
 from domain.model import Outcome, PromptHistory, PromptState
 from domain.ports import ComfyApi, EventStream
 
@@ -50,26 +40,26 @@ class Ending:
 
 
 class PromptFollower:
-    """Reads events until the prompt ends; hands every event about it to `on_event`."""
+    """Reads events until the prompt ends, applying each one about it to the prompt's projection; keeps only what
+    its recovery rules need (when it last heard of the prompt or asked about it, the final frame's grace, whether
+    the socket was reopened)."""
 
     def __init__(
         self,
         stream: EventStream,
         comfy: ComfyApi,
-        prompt_id: str,
+        projection: PromptProjection,
         budget: Budget,
         policy: FollowPolicy,
-        on_event: Callable[[Event], None],
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._stream, self._comfy, self._id = stream, comfy, prompt_id
-        self._budget, self._policy, self._on_event, self._clock = budget, policy, on_event, clock
+        self._stream, self._comfy, self._prompt = stream, comfy, projection
+        self._id = projection.prompt_id
+        self._budget, self._policy, self._clock = budget, policy, clock
         now = clock()
         self._heard_at = now  # last frame about our prompt
         self._asked_at = now  # last time ComfyUI was asked about it
-        self._running = False  # started executing (not waiting in the queue)
-        self._node: Optional[str] = None
-        self._terminal: Optional[Outcome] = None
+        self._asked_running = False  # ComfyUI said it runs, whatever the frames said
         self._grace_until = float("inf")
         self._reopened = False  # the socket was reopened during this prompt: it may go deaf
         self._deaf_checks = 0
@@ -78,8 +68,8 @@ class PromptFollower:
         while True:
             self._budget.check(f"waiting for prompt {self._id}")
             now = self._clock()
-            if self._terminal is not None and now >= self._grace_until:
-                return Ending(self._terminal)  # the final frame can be lost (ws_drop_before_final.json)
+            if self._prompt.outcome is not None and now >= self._grace_until:
+                return Ending(self._prompt.outcome)  # the final frame can be lost (ws_drop_before_final.json)
             ending = self._checks(now)
             if ending is not None:
                 return ending
@@ -91,11 +81,12 @@ class PromptFollower:
                 return ending
 
     def _checks(self, now: float) -> Optional[Ending]:
-        if self._running and now - self._heard_at >= self._policy.stall_timeout_s:
-            where = f" in node {self._node}" if self._node else ""
+        node = self._prompt.node
+        if (self._prompt.started or self._asked_running) and now - self._heard_at >= self._policy.stall_timeout_s:
+            where = f" in node {node}" if node else ""
             raise Stalled(
                 f"prompt {self._id} sent nothing for {self._policy.stall_timeout_s:g} s while running{where}",
-                data={"node_id": self._node, "stall_timeout_s": self._policy.stall_timeout_s},
+                data={"node_id": node, "stall_timeout_s": self._policy.stall_timeout_s},
             )
         quiet = now - max(self._heard_at, self._asked_at)
         if self._reopened and quiet >= min(
@@ -115,37 +106,31 @@ class PromptFollower:
 
     def _handle(self, event: Event) -> Optional[Ending]:
         if isinstance(event, SocketLost):
-            if self._terminal is not None:
-                return Ending(self._terminal)
+            if self._prompt.outcome is not None:
+                return Ending(self._prompt.outcome)
             log.warning("websocket to ComfyUI lost while prompt %s ran: %s", self._id, event.reason)
             self._reopen(event.reason)
             # Frames sent while the socket was down are lost for good (reconnect_mid_run.json): ask.
             return self._ask("the websocket was reopened")[0]
         if isinstance(event, QueueStatus):
-            self._on_event(event)
+            self._prompt.apply(event)
             return None
         prompt_id = getattr(event, "prompt_id", None)
         if prompt_id is None:
             if isinstance(event, InbandImage):
                 self._heard()
-                self._on_event(event)
+                self._prompt.apply(event)
             return None  # NodeStarted without prompt_id comes on every reconnect: no proof the socket is live
         if prompt_id != self._id:
             return None
         self._heard()
         if isinstance(event, PromptFinished):
-            if self._terminal is not None:
-                return Ending(self._terminal, whole_stream=not self._reopened)
+            if self._prompt.outcome is not None:
+                return Ending(self._prompt.outcome, whole_stream=not self._reopened)
             return self._finished_without_outcome()
         if isinstance(event, PromptEnded):
-            self._terminal = event.outcome
             self._grace_until = self._clock() + self._policy.final_frame_grace_s
-        elif isinstance(event, (ExecutionStarted, NodesCached)):
-            self._running = True
-        elif isinstance(event, (NodeStarted, StepProgress)):
-            self._running = True
-            self._node = event.node_id or self._node
-        self._on_event(event)
+        self._prompt.apply(event)
         return None
 
     def _finished_without_outcome(self) -> Ending:
@@ -215,7 +200,7 @@ class PromptFollower:
         if state.state == "finished" and state.history is not None:
             return Ending(state.history.outcome, state.history)
         if state.state == "running":
-            self._running = True
+            self._asked_running = True
         elif state.state == "pending" and state.queue_position is not None:
-            self._on_event(QueueStatus(queue_remaining=state.queue_position + 1))
+            self._prompt.apply(QueueStatus(queue_remaining=state.queue_position + 1))
         return None

@@ -1,109 +1,111 @@
-"""Turns execution events into progress a caller can draw as one bar, at most twice a second plus node changes."""
+"""Progress a caller can draw as one bar, made from the prompt's projection: at most twice a second, plus node
+changes."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional
 
-from domain.workflow.links import is_link
+from domain.execution.events import NodesCached, NodeStarted, PromptEnded, QueueStatus, StepProgress
+from domain.execution.projection import PromptProjection
+from domain.workflow.links import nodes_to_run
 
-ProgressSink = Callable[[dict], None]
+
+@dataclass(frozen=True)
+class Progress:
+    """Where the prompt is: the node running (and its class), nodes done of those to run, the running node's steps,
+    a percent that never goes down, seconds since the job began, and its place in ComfyUI's queue while it waits
+    behind other prompts."""
+
+    node: Optional[str]
+    node_class: Optional[str]
+    nodes_done: int
+    nodes_total: int
+    step: int
+    steps: int
+    percent: float
+    elapsed_s: float
+    queue_position: Optional[int] = None
 
 
-def nodes_to_run(workflow: Mapping[str, Any]) -> set[str]:
-    """The nodes ComfyUI runs for the prompt's outputs: every node a final (unconsumed) node depends on."""
-    consumed = {str(v[0]) for node in workflow.values() for v in (node.get("inputs") or {}).values() if is_link(v)}
-    pending = [node_id for node_id in workflow if node_id not in consumed]
-    seen: set[str] = set()
-    while pending:
-        node_id = pending.pop()
-        if node_id in seen or node_id not in workflow:
-            continue
-        seen.add(node_id)
-        pending.extend(str(v[0]) for v in (workflow[node_id].get("inputs") or {}).values() if is_link(v))
-    return seen
+ProgressListener = Callable[[Progress], None]
 
 
 class ProgressTracker:
-    """Keeps `nodes_done / nodes_total`, the running node's steps and a percent that never goes down."""
+    """Subscribes to a prompt's projection and hands `Progress` to the listener: at once on a node change, a queue
+    move or the end, at most every `min_interval_s` for steps."""
 
     def __init__(
         self,
         workflow: Mapping[str, Any],
-        send: Optional[ProgressSink],
+        listener: Optional[ProgressListener],
         *,
         min_interval_s: float = 0.5,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._classes = {str(k): str(v.get("class_type")) for k, v in workflow.items()}
+        self._classes = {str(k): str(v.get("class_type")) for k, v in workflow.items() if isinstance(v, Mapping)}
         self._to_run = nodes_to_run(workflow)
-        self._send = send
+        self._listener = listener
         self._min_interval_s = min_interval_s
         self._clock = clock
         self._started_at = clock()
-        self._done: set[str] = set()
-        self._node: Optional[str] = None
-        self._step, self._steps = 0, 0
         self._percent = 0.0
         self._last_sent = float("-inf")
-        self.queue_position: Optional[int] = None
+        self._queue_position: Optional[int] = None
+        self._prompt: Optional[PromptProjection] = None
+        self._sent_node: Optional[str] = None  # a step of another node is a node change, sent at once
 
-    def queued_behind(self, position: int) -> None:
-        if position != self.queue_position:
-            self.queue_position = position
+    def watch(self, prompt: PromptProjection) -> None:
+        self._prompt = prompt
+        prompt.subscribe(self._queue_moved, QueueStatus)
+        prompt.subscribe(lambda _: self._emit(force=True), NodesCached, NodeStarted)
+        prompt.subscribe(lambda _: self._emit(force=prompt.node != self._sent_node), StepProgress)
+        prompt.subscribe(self._finished, PromptEnded)
+
+    def _queue_moved(self, event: QueueStatus) -> None:
+        prompt = self._prompt
+        if prompt is None or prompt.started or event.queue_remaining <= 1:
+            return
+        position = event.queue_remaining - 1
+        if position != self._queue_position:
+            self._queue_position = position
             self._emit(force=True)
 
-    def cached(self, node_ids: tuple[str, ...]) -> None:
-        self._done.update(node_ids)
-        self.queue_position = None
-        self._emit(force=True)
-
-    def node_started(self, node_id: str) -> None:
-        if self._node is not None and self._node != node_id:
-            self._done.add(self._node)
-        self._node, self._step, self._steps = node_id, 0, 0
-        self.queue_position = None
-        self._emit(force=True)
-
-    def step(self, node_id: Optional[str], value: int, maximum: int) -> None:
-        if node_id is not None and node_id != self._node:
-            self.node_started(node_id)
-        self._step, self._steps = value, maximum
-        self._emit(force=False)
-
-    def finished(self) -> None:
-        if self._node is not None:
-            self._done.add(self._node)
+    def _finished(self, _: Any) -> None:
         self._percent = 100.0
         self._emit(force=True)
 
-    def snapshot(self) -> dict:
-        total = max(len(self._to_run | self._done), 1)
-        done = len(self._done)
-        fraction = self._step / self._steps if self._steps and self._node not in self._done else 0.0
-        self._percent = max(self._percent, min(100.0, 100.0 * (done + fraction) / total))
-        update: dict[str, Any] = {
-            "node": self._node,
-            "node_class": self._classes.get(self._node or ""),
-            "nodes_done": done,
-            "nodes_total": total,
-            "step": self._step,
-            "steps": self._steps,
-            "percent": round(self._percent, 1),
-            "elapsed_s": round(self._clock() - self._started_at, 2),
-        }
-        if self.queue_position is not None:
-            update["queue_position"] = self.queue_position
-        return update
+    def snapshot(self) -> Progress:
+        prompt = self._prompt
+        done = set(prompt.done) if prompt is not None else set()
+        node = prompt.node if prompt is not None else None
+        step, steps = (prompt.step, prompt.steps) if prompt is not None else (0, 0)
+        total = max(len(self._to_run | done), 1)
+        fraction = step / steps if steps and node not in done else 0.0
+        self._percent = max(self._percent, min(100.0, 100.0 * (len(done) + fraction) / total))
+        return Progress(
+            node=node,
+            node_class=self._classes.get(node or ""),
+            nodes_done=len(done),
+            nodes_total=total,
+            step=step,
+            steps=steps,
+            percent=round(self._percent, 1),
+            elapsed_s=round(self._clock() - self._started_at, 2),
+            queue_position=None if prompt is not None and prompt.started else self._queue_position,
+        )
 
     def _emit(self, *, force: bool) -> None:
-        if self._send is None:
+        if self._listener is None:
             return
         now = self._clock()
         if not force and now - self._last_sent < self._min_interval_s:
             return
         self._last_sent = now
+        progress = self.snapshot()
+        self._sent_node = progress.node
         try:
-            self._send(self.snapshot())
+            self._listener(progress)
         except Exception:  # progress is best effort: a failed update never fails the job
             pass

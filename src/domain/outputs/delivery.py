@@ -16,7 +16,7 @@ from domain.model import Download, OutputFailure, OutputFormat, OutputRef, Store
 from domain.outputs.allowance import ResponseAllowance
 from domain.outputs.formats import CONVERTIBLE_EXTENSIONS, IMAGE_FORMATS
 from domain.outputs.storage import OutputStorage
-from domain.ports import ImageConverter, ImageSink, ImageSource
+from domain.ports import ImageConverter, OutputSink, OutputSource
 from domain.workflow.node_ids import node_order
 
 log = logging.getLogger(__name__)
@@ -41,14 +41,14 @@ class Delivery:
         self,
         job_id: str,
         *,
-        source: ImageSource,
-        sink: ImageSink,
+        source: OutputSource,
+        sink: OutputSink,
         budget: Budget,
         options: DeliveryOptions,
         converter: Optional[ImageConverter] = None,
         on_stored: Optional[Callable[[StoredOutput], None]] = None,
         allowance: Optional[ResponseAllowance] = None,
-        overflow: Optional[ImageSink] = None,
+        overflow: Optional[OutputSink] = None,
     ) -> None:
         self._job_id, self._source, self._budget = job_id, source, budget
         self._options, self._converter, self._on_stored = options, converter, on_stored
@@ -212,7 +212,7 @@ class Delivery:
             return self._store(ref, ref.filename, download.content_type, download.chunks, download.length)
         original = b"".join(self._unless_refused(download.chunks))
         try:
-            data = self._converter.convert(original, target.format, target.quality)
+            data = self._converter.convert(original, target)
         except OutputNotConverted as exc:
             note = OutputFailure(ref=ref, code=exc.code, message=" ".join(exc.message.split()))
             log.warning("delivering unconverted: %s", note)

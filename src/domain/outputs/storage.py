@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 import itertools
 import logging
-from typing import Any, Iterable, Iterator, Optional
+from typing import Iterable, Iterator, Optional
 
 from domain.budget import Budget
 from domain.model import OutputRef, StoredOutput
-from domain.outputs.allowance import INLINE_KIND, ResponseAllowance, base64_length, listed
-from domain.ports import ImageSink
+from domain.outputs.allowance import ListedOutput, ResponseAllowance, base64_length
+from domain.ports import OutputSink
 
 log = logging.getLogger(__name__)
 
@@ -72,11 +72,11 @@ class OutputStorage:
     def __init__(
         self,
         job_id: str,
-        sink: ImageSink,
+        sink: OutputSink,
         budget: Budget,
         *,
         allowance: Optional[ResponseAllowance] = None,
-        overflow: Optional[ImageSink] = None,
+        overflow: Optional[OutputSink] = None,
     ) -> None:
         self._job_id, self._sink, self._budget = job_id, sink, budget
         self._allowance, self._overflow = allowance, overflow
@@ -88,12 +88,12 @@ class OutputStorage:
         allowance = self._allowance
         if allowance is None:
             return self._store_in(self._sink, ref, filename, content_type, chunks)
-        if self._sink.entry_type != INLINE_KIND:
+        if not self._sink.inline:
             return self._store_counted(allowance, self._sink, ref, filename, content_type, chunks)
-        overhead = allowance.entry_bytes(ref, filename, content_type, self._sink.entry_type)
+        overhead = allowance.entry_bytes(ref, filename, content_type, inline=True)
         if length is None:
             return self._store_metered(allowance, ref, filename, content_type, chunks, overhead)
-        size, entry = base64_length(length) + overhead, listed(ref, filename, length)
+        size, entry = base64_length(length) + overhead, ListedOutput.of(ref, filename, length)
         if not allowance.take(size, entry):
             return self._store_elsewhere(allowance, ref, filename, content_type, chunks, size, entry)
         try:
@@ -113,20 +113,20 @@ class OutputStorage:
     ) -> StoredOutput:
         """An output of unknown length, counted as it streams; once past the limit it goes elsewhere whole."""
         if not allowance.take(overhead):
-            entry = listed(ref, filename, 0)
+            entry = ListedOutput.of(ref, filename, 0)
             return self._store_elsewhere(allowance, ref, filename, content_type, chunks, overhead, entry)
         meter = _Meter(chunks, allowance, keep=self._overflow is not None)
         try:
             stored = self._store_in(self._sink, ref, filename, content_type, iter(meter))
         except _NoRoom:
             allowance.give_back(overhead + meter.taken)
-            size, entry = overhead + meter.taken + meter.short, listed(ref, filename, meter.received)
+            size, entry = overhead + meter.taken + meter.short, ListedOutput.of(ref, filename, meter.received)
             rest = itertools.chain(meter.kept, meter.rest)
             return self._store_elsewhere(allowance, ref, filename, content_type, rest, size, entry)
         except BaseException:
             allowance.give_back(overhead + meter.taken)
             raise
-        allowance.list_output(listed(ref, filename, stored.size_bytes))
+        allowance.list_output(ListedOutput.of(ref, filename, stored.size_bytes))
         return stored
 
     def _store_elsewhere(
@@ -137,19 +137,17 @@ class OutputStorage:
         content_type: str,
         chunks: Iterator[bytes],
         size: int,
-        entry: dict[str, Any],
+        entry: ListedOutput,
     ) -> StoredOutput:
         if self._overflow is None:
             raise allowance.refusal(size, entry)
-        log.info(
-            "%s of node %s does not fit in the answer: it goes to %s", filename, ref.node_id, self._overflow.entry_type
-        )
+        log.info("%s of node %s does not fit in the answer: it goes to %s", filename, ref.node_id, self._overflow.name)
         return self._store_counted(allowance, self._overflow, ref, filename, content_type, chunks)
 
     def _store_counted(
         self,
         allowance: ResponseAllowance,
-        sink: ImageSink,
+        sink: OutputSink,
         ref: OutputRef,
         filename: str,
         content_type: str,
@@ -157,20 +155,20 @@ class OutputStorage:
     ) -> StoredOutput:
         """Into a sink whose entries hold a URL: in the answer whatever the limit, and counted."""
         stored = self._store_in(sink, ref, filename, content_type, chunks)
-        allowance.add(allowance.entry_bytes(ref, filename, content_type, sink.entry_type, len(stored.data)))
+        allowance.add(allowance.entry_bytes(ref, filename, content_type, sink.inline, len(stored.value)))
         return stored
 
     def _store_in(
-        self, sink: ImageSink, ref: OutputRef, filename: str, content_type: str, chunks: Iterator[bytes]
+        self, sink: OutputSink, ref: OutputRef, filename: str, content_type: str, chunks: Iterator[bytes]
     ) -> StoredOutput:
         digest = Digest(chunks)
         data = sink.store(self._job_id, filename, content_type, digest, self._budget)
-        log.info("delivered %s of node %s (%d bytes, %s)", filename, ref.node_id, digest.size, sink.entry_type)
+        log.info("delivered %s of node %s (%d bytes, %s)", filename, ref.node_id, digest.size, sink.name)
         return StoredOutput(
             ref=ref,
             filename=filename,
-            entry_type=sink.entry_type,
-            data=data,
+            inline=sink.inline,
+            value=data,
             content_type=content_type,
             size_bytes=digest.size,
             sha256=digest.hexdigest(),

@@ -1,10 +1,39 @@
-"""The one reading of a workflow input that names another node's output: `[node_id, output_slot]`."""
+"""Links between a workflow's nodes: the one reading of an input that names another node's output (`[node_id,
+output_slot]`), which nodes are linked to, and which run."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 
 def is_link(value: Any) -> bool:
     """Whether an API-format input value is a link: a list of two, the second a whole number (not a boolean)."""
     return isinstance(value, list) and len(value) == 2 and isinstance(value[1], int) and not isinstance(value[1], bool)
+
+
+def linked_sources(workflow: Mapping[str, Any]) -> set[str]:
+    """The nodes some node's input links to."""
+    return {
+        str(value[0])
+        for node in workflow.values()
+        if isinstance(node, Mapping) and isinstance(node.get("inputs"), Mapping)
+        for value in node["inputs"].values()
+        if is_link(value)
+    }
+
+
+def nodes_to_run(workflow: Mapping[str, Any]) -> set[str]:
+    """The nodes ComfyUI runs for the prompt's outputs: every node a final (unconsumed) node depends on."""
+    consumed = linked_sources(workflow)
+    pending = [str(node_id) for node_id in workflow if str(node_id) not in consumed]
+    seen: set[str] = set()
+    while pending:
+        node_id = pending.pop()
+        if node_id in seen or node_id not in workflow:
+            continue
+        seen.add(node_id)
+        node = workflow[node_id]
+        inputs = node.get("inputs") if isinstance(node, Mapping) else None
+        if isinstance(inputs, Mapping):
+            pending.extend(str(value[0]) for value in inputs.values() if is_link(value))
+    return seen

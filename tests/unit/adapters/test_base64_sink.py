@@ -1,4 +1,4 @@
-"""Base64ImageSink encodes streamed chunks to exactly `b64encode` of the whole, within a memory bound."""
+"""Base64OutputSink encodes streamed chunks to exactly `b64encode` of the whole, within a memory bound."""
 import base64
 import os
 import threading
@@ -6,7 +6,7 @@ import tracemalloc
 
 import pytest
 
-from adapters.base64_sink import Base64ImageSink
+from adapters.base64_sink import Base64OutputSink
 from domain.budget import Budget
 from domain.errors import Cancelled, JobTimedOut
 
@@ -19,12 +19,11 @@ def _chunked(data, size):
 
 
 def _store(chunks, budget=None):
-    return Base64ImageSink().store("job-1", "rec_single_00001_.png", "image/png", chunks, budget or Budget())
+    return Base64OutputSink().store("job-1", "rec_single_00001_.png", "image/png", chunks, budget or Budget())
 
 
-def test_kind_is_base64():
-    assert Base64ImageSink.entry_type == "base64"
-    assert Base64ImageSink().entry_type == "base64"
+def test_it_is_an_inline_store():
+    assert Base64OutputSink.inline is True and Base64OutputSink().name == "base64"
 
 
 @pytest.mark.parametrize("chunk_size", [1, 2, 3, 4, 5, 6, 7, 999, 1000, 3 * 1024, MiB, len(DATA), len(DATA) + 1])

@@ -1,4 +1,4 @@
-"""ComfyViewImageSource against a mocked Session answering real urllib3 responses: params, streaming, errors."""
+"""ComfyViewOutputSource against a mocked Session answering real urllib3 responses: params, streaming, errors."""
 import gzip
 import io
 import threading
@@ -9,7 +9,7 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
-from adapters.comfy_view_source import CHUNK_BYTES, ComfyViewImageSource
+from adapters.comfy_view_source import CHUNK_BYTES, ComfyViewOutputSource
 from domain.budget import Budget
 from domain.errors import Cancelled, JobTimedOut, OutputFetchFailed
 from domain.model import OutputRef
@@ -46,7 +46,7 @@ def _read(source, ref, budget=None):
 
 def test_200_streams_the_bytes_with_content_type_and_length(session):
     session.get.return_value = _response(200, PNG, "image/png")
-    source = ComfyViewImageSource("http://127.0.0.1:8188/", session=session, timeout_s=5.0, connect_timeout_s=2.0)
+    source = ComfyViewOutputSource("http://127.0.0.1:8188/", session=session, timeout_s=5.0, connect_timeout_s=2.0)
 
     download, data = _read(source, _ref(subfolder="video", type_="temp"))
 
@@ -59,7 +59,7 @@ def test_200_streams_the_bytes_with_content_type_and_length(session):
 
 def test_the_timeouts_never_reach_past_the_deadline(session):
     session.get.return_value = _response(200, PNG, "image/png")
-    source = ComfyViewImageSource("http://comfy", session=session, timeout_s=60.0, connect_timeout_s=10.0)
+    source = ComfyViewOutputSource("http://comfy", session=session, timeout_s=60.0, connect_timeout_s=10.0)
 
     _read(source, _ref(), Budget(deadline=103.0, clock=lambda: 100.0))
 
@@ -68,7 +68,7 @@ def test_the_timeouts_never_reach_past_the_deadline(session):
 
 def test_a_passed_deadline_raises_before_any_request(session):
     with pytest.raises(JobTimedOut):
-        _read(ComfyViewImageSource("http://comfy", session=session), _ref(), Budget(deadline=0.0, clock=lambda: 1.0))
+        _read(ComfyViewOutputSource("http://comfy", session=session), _ref(), Budget(deadline=0.0, clock=lambda: 1.0))
 
     session.get.assert_not_called()
 
@@ -77,7 +77,7 @@ def test_a_large_body_arrives_in_chunks_of_at_most_one_mib(session):
     body = bytes(range(256)) * (10 * 1024 + 17)  # about 2.5 MiB
     session.get.return_value = _response(200, body, "image/png")
 
-    with ComfyViewImageSource("http://comfy", session=session).open(_ref(), Budget()) as download:
+    with ComfyViewOutputSource("http://comfy", session=session).open(_ref(), Budget()) as download:
         chunks = list(download.chunks)
 
     assert CHUNK_BYTES == 1024 * 1024
@@ -86,7 +86,7 @@ def test_a_large_body_arrives_in_chunks_of_at_most_one_mib(session):
 
 def test_the_session_is_reused(session):
     session.get.side_effect = [_response(200, PNG, "image/png"), _response(200, PNG, "image/png")]
-    source = ComfyViewImageSource("http://comfy", session=session)
+    source = ComfyViewOutputSource("http://comfy", session=session)
 
     _read(source, _ref())
     _read(source, _ref("b.png"))
@@ -108,7 +108,7 @@ def test_the_session_is_reused(session):
 def test_content_type_header_then_filename_then_octet_stream(session, header, filename, expected):
     session.get.return_value = _response(200, b"bytes", header)
 
-    download, _ = _read(ComfyViewImageSource("http://comfy", session=session), _ref(filename))
+    download, _ = _read(ComfyViewOutputSource("http://comfy", session=session), _ref(filename))
 
     assert download.content_type == expected
 
@@ -118,7 +118,7 @@ def test_404_names_the_file_and_the_status_and_closes_the_response(session, mock
     close = mocker.spy(response, "close")
 
     with pytest.raises(OutputFetchFailed) as caught:
-        _read(ComfyViewImageSource("http://comfy", session=session), _ref("gone.png", subfolder="rec"))
+        _read(ComfyViewOutputSource("http://comfy", session=session), _ref("gone.png", subfolder="rec"))
 
     message = str(caught.value)
     assert "rec/gone.png" in message and "404" in message and "empty body" in message
@@ -131,7 +131,7 @@ def test_an_error_body_is_quoted_and_truncated(session):
     session.get.return_value = _response(500, ("500 Internal Server Error " + "x" * 100_000).encode(), "text/plain")
 
     with pytest.raises(OutputFetchFailed) as caught:
-        _read(ComfyViewImageSource("http://comfy", session=session), _ref())
+        _read(ComfyViewOutputSource("http://comfy", session=session), _ref())
 
     message = str(caught.value)
     assert "500 Internal Server Error" in message and "rec_single_00001_.png" in message
@@ -145,7 +145,7 @@ def test_a_body_shorter_than_its_content_length_is_output_fetch_failed(session, 
     close = mocker.spy(response, "close")
 
     with pytest.raises(OutputFetchFailed) as caught:
-        _read(ComfyViewImageSource("http://comfy", session=session), _ref("cut.png"))
+        _read(ComfyViewOutputSource("http://comfy", session=session), _ref("cut.png"))
 
     assert "cut.png" in str(caught.value) and caught.value.data["filename"] == "cut.png"
     close.assert_called_once()
@@ -156,7 +156,7 @@ def test_a_compressed_body_is_not_mistaken_for_a_short_one(session):
     packed = gzip.compress(body)
     session.get.return_value = _response(200, packed, "image/png", headers={"Content-Encoding": "gzip"})
 
-    download, data = _read(ComfyViewImageSource("http://comfy", session=session), _ref())
+    download, data = _read(ComfyViewOutputSource("http://comfy", session=session), _ref())
 
     assert data == body and download.length is None
 
@@ -167,7 +167,7 @@ def test_a_cancel_between_chunks_propagates_unchanged_and_closes_the_response(se
     stop = threading.Event()
 
     with pytest.raises(Cancelled, match="rec_single_00001_.png"):
-        with ComfyViewImageSource("http://comfy", session=session).open(_ref(), Budget(stop=stop)) as download:
+        with ComfyViewOutputSource("http://comfy", session=session).open(_ref(), Budget(stop=stop)) as download:
             first = next(download.chunks)
             stop.set()
             next(download.chunks)
@@ -180,7 +180,7 @@ def test_leaving_early_closes_the_response(session, mocker):
     response = session.get.return_value = _response(200, b"z" * (3 * CHUNK_BYTES), "image/png")
     close = mocker.spy(response, "close")
 
-    with ComfyViewImageSource("http://comfy", session=session).open(_ref(), Budget()) as download:
+    with ComfyViewOutputSource("http://comfy", session=session).open(_ref(), Budget()) as download:
         next(download.chunks)
 
     close.assert_called_once()
@@ -190,7 +190,7 @@ def test_a_connection_error_becomes_output_fetch_failed(session):
     session.get.side_effect = requests.ConnectionError("[Errno 111] Connection refused")
 
     with pytest.raises(OutputFetchFailed) as caught:
-        _read(ComfyViewImageSource("http://comfy", session=session), _ref())
+        _read(ComfyViewOutputSource("http://comfy", session=session), _ref())
 
     assert "rec_single_00001_.png" in str(caught.value) and "Connection refused" in str(caught.value)
     assert isinstance(caught.value.__cause__, requests.ConnectionError)
@@ -200,7 +200,7 @@ def test_a_timeout_becomes_output_fetch_failed(session):
     session.get.side_effect = requests.ReadTimeout("read timed out")
 
     with pytest.raises(OutputFetchFailed, match="ReadTimeout"):
-        _read(ComfyViewImageSource("http://comfy", session=session), _ref())
+        _read(ComfyViewOutputSource("http://comfy", session=session), _ref())
 
 
 @pytest.mark.parametrize("filename", ["my file #1 & co.png", "ünïcødé 画像.png", "a+b=c?.png"])
@@ -208,7 +208,7 @@ def test_awkward_filenames_reach_the_wire_url_encoded(mocker, filename):
     real_session = requests.Session()
     send = mocker.patch.object(real_session, "send", return_value=_response(200, PNG, "image/png"))
 
-    _read(ComfyViewImageSource("http://comfy", session=real_session), _ref(filename, subfolder="sub dir"))
+    _read(ComfyViewOutputSource("http://comfy", session=real_session), _ref(filename, subfolder="sub dir"))
 
     prepared = send.call_args.args[0]
     url = urlsplit(prepared.url)

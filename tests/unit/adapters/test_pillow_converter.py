@@ -11,6 +11,7 @@ from PIL import Image
 from adapters.file_types import sniff_extension
 from adapters.pillow_converter import DEFAULT_QUALITY, PillowImageConverter
 from domain.errors import InvalidInput, OutputNotConverted
+from domain.model import OutputFormat
 from domain.outputs.formats import IMAGE_FORMATS
 
 SRC = Path(__file__).resolve().parents[3] / "src"
@@ -39,7 +40,7 @@ def _animated(image_format):
 
 
 def _convert(data, image_format, quality=None):
-    return PillowImageConverter().convert(data, image_format, quality)
+    return PillowImageConverter().convert(data, OutputFormat(image_format, quality))
 
 
 def _open(data):
@@ -49,7 +50,7 @@ def _open(data):
 
 
 @pytest.mark.parametrize("image_format, pillow_name, extension", [
-    ("png", "PNG", ".png"), ("jpeg", "JPEG", ".jpg"), ("webp", "WEBP", ".webp"), ("JPEG", "JPEG", ".jpg"),
+    ("png", "PNG", ".png"), ("jpeg", "JPEG", ".jpg"), ("webp", "WEBP", ".webp"),
 ])
 @pytest.mark.parametrize("source_format", ["PNG", "JPEG", "WEBP", "GIF"])
 def test_every_still_source_converts_to_every_target(image_format, pillow_name, extension, source_format):
@@ -131,18 +132,6 @@ def test_an_animated_image_is_refused(source_format):
         _convert(_animated(source_format), "png")
 
 
-@pytest.mark.parametrize("image_format", ["gif", "tiff", "", "jpg "])
-def test_an_unknown_format_is_invalid_input(image_format):
-    with pytest.raises(InvalidInput, match="png, jpeg, webp"):
-        _convert(_encode(Image.new("RGB", (2, 2)), "PNG"), image_format)
-
-
-@pytest.mark.parametrize("quality", [0, 101, -5, 95.0, "95", True])
-def test_a_quality_outside_1_to_100_is_invalid_input(quality):
-    with pytest.raises(InvalidInput, match="quality"):
-        _convert(_encode(Image.new("RGB", (2, 2)), "PNG"), "jpeg", quality)
-
-
 @pytest.mark.parametrize("image_format", list(IMAGE_FORMATS))
 def test_every_format_the_domain_lists_converts_to_bytes_of_its_extension(image_format):
     converted = _convert(_encode(Image.new("RGB", (4, 4)), "PNG"), image_format)
@@ -154,11 +143,7 @@ def test_pillow_is_imported_only_when_an_image_is_looked_at():
     script = (
         "import sys\n"
         "from adapters.pillow_converter import PillowImageConverter\n"
-        "from domain.errors import InvalidInput\n"
-        "try:\n"
-        "    PillowImageConverter().convert(b'RIFF\\x24\\x08\\x00\\x00WAVEfmt ', 'tiff')\n"
-        "except InvalidInput:\n"
-        "    pass\n"
+        "PillowImageConverter()\n"
         "print('PIL' in sys.modules)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(SRC)}
@@ -176,17 +161,17 @@ def pillow_limit(monkeypatch):
 
 def test_an_image_over_max_pixels_is_refused_from_its_header_naming_its_size(pillow_limit):
     with pytest.raises(OutputNotConverted) as caught:
-        PillowImageConverter(max_pixels=100).convert(_encode(Image.new("RGB", (20, 10)), "PNG"), "jpeg")
+        PillowImageConverter(max_pixels=100).convert(_encode(Image.new("RGB", (20, 10)), "PNG"), OutputFormat("jpeg"))
     assert caught.value.message == "20x10 is over OUTPUT_FORMAT_MAX_PIXELS (100 pixels)"
     assert caught.value.code == "output_not_converted"
 
 
 def test_an_image_at_max_pixels_converts(pillow_limit):
-    converted = PillowImageConverter(max_pixels=100).convert(_encode(Image.new("RGB", (10, 10)), "PNG"), "jpeg")
+    converted = PillowImageConverter(max_pixels=100).convert(_encode(Image.new("RGB", (10, 10)), "PNG"), OutputFormat("jpeg"))
     assert sniff_extension(converted) == ".jpg"
 
 
 def test_an_image_past_pillows_own_bomb_limit_is_refused_the_same_way_never_as_an_error(pillow_limit):
     # over twice MAX_IMAGE_PIXELS Pillow's open raises DecompressionBombError before the header is handed over
     with pytest.raises(OutputNotConverted, match=r"over OUTPUT_FORMAT_MAX_PIXELS \(100 pixels\)"):
-        PillowImageConverter(max_pixels=100).convert(_encode(Image.new("L", (40, 40)), "PNG"), "webp")
+        PillowImageConverter(max_pixels=100).convert(_encode(Image.new("L", (40, 40)), "PNG"), OutputFormat("webp"))

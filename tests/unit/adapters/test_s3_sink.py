@@ -1,4 +1,4 @@
-"""S3ImageSink at the boto edge: one client for many stores, the real content type, the temp file always gone."""
+"""S3OutputSink at the boto edge: one client for many stores, the real content type, the temp file always gone."""
 import os
 import re
 import subprocess
@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from adapters.s3_sink import S3ImageSink
+from adapters.s3_sink import S3OutputSink
 from domain.budget import Budget
 from domain.errors import Cancelled, JobTimedOut, OutputFetchFailed, UploadFailed
 
@@ -53,7 +53,7 @@ def boto_edge(mocker):
 def _sink(**overrides):
     settings = {"endpoint_url": CREDENTIALS["endpointUrl"], "access_key_id": CREDENTIALS["accessId"],
                 "secret_access_key": CREDENTIALS["accessSecret"], "bucket_name": "outputs", **overrides}
-    return S3ImageSink(**settings)
+    return S3OutputSink(**settings)
 
 
 def test_store_uploads_the_chunks_with_content_type_under_the_job_and_returns_the_presigned_url(boto_edge):
@@ -195,13 +195,13 @@ def test_boto3_is_not_imported_until_the_first_upload():
     script = (
         "import sys\n"
         "from entrypoints.job_logging import configure_logging\n"
-        "from entrypoints.settings import read_settings\n"
+        "from entrypoints.environment import read_settings\n"
         "from adapters.process_liveness import ProcessLiveness\n"
-        "from adapters.s3_sink import S3ImageSink\n"
+        "from adapters.s3_sink import S3OutputSink\n"
         "configure_logging()\n"
         "s3 = read_settings({'BUCKET_ENDPOINT_URL': 'http://127.0.0.1:9', 'BUCKET_ACCESS_KEY_ID': 'a',"
         " 'BUCKET_SECRET_ACCESS_KEY': 'b'}).s3\n"
-        "S3ImageSink(endpoint_url=s3.endpoint_url, access_key_id=s3.access_key_id,"
+        "S3OutputSink(endpoint_url=s3.endpoint_url, access_key_id=s3.access_key_id,"
         " secret_access_key=s3.secret_access_key, bucket_name=s3.bucket_name, region=s3.region)\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore', 's3transfer')))\n"
     )

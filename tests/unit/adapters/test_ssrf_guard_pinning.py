@@ -34,5 +34,5 @@ def test_the_worker_then_refuses_url_inputs_and_says_why_at_start(monkeypatch, c
     monkeypatch.delattr(HTTPAdapter, "build_connection_pool_key_attributes")
     with caplog.at_level(logging.ERROR):
         services = build_container({"COMFY_HOST": "127.0.0.1:1"}).services()
-    assert services.fetcher is None
+    assert services.readers == {}  # no reader for URL inputs
     assert any("URL inputs are refused" in record.getMessage() for record in caplog.records)

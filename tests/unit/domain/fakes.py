@@ -2,13 +2,26 @@
 from __future__ import annotations
 
 import base64
+import json
 import threading
 from contextlib import contextmanager
-from typing import Callable, Iterable, Iterator, Optional, Union
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Union
 
 from domain.budget import Budget
 from domain.errors import OutputFetchFailed, UploadFailed
-from domain.model import Download, Outcome, OutputRef, Prompt, PromptHistory, PromptState
+from domain.model import (
+    Download,
+    JobResult,
+    Outcome,
+    OutputFailure,
+    OutputFormat,
+    OutputRef,
+    Prompt,
+    PromptHistory,
+    PromptState,
+    StoredOutput,
+    TextOutput,
+)
 
 
 class FakeClock:
@@ -51,6 +64,7 @@ class FakeComfy:
         self.uploaded: dict[str, bytes] = {}
         self.queued: list[Prompt] = []
         self.cancelled: list[str] = []
+        self.classes: dict[str, Any] = {}  # what /object_info answers
 
     def fail(self, method: str, error: Exception, times: int = 1) -> FakeComfy:
         self.failures.setdefault(method, []).extend([error] * times)
@@ -75,9 +89,14 @@ class FakeComfy:
         self._called("upload", budget, name)
         self.uploaded[name] = data
 
-    def queue_prompt(self, prompt: Prompt, budget: Budget) -> None:
+    def queue_prompt(self, prompt: Prompt, budget: Budget) -> Optional[float]:
         self._called("queue", budget, prompt.id, prompt.client_id)
         self.queued.append(prompt)
+        return None
+
+    def object_info(self, budget: Budget, *, refresh: bool = False) -> Mapping[str, Any]:
+        self._called("object_info", budget, refresh)
+        return self.classes
 
     def prompt_state(self, prompt_id: str, budget: Budget) -> PromptState:
         self._called("state", budget, prompt_id)
@@ -98,7 +117,7 @@ class FakeComfy:
 
 
 class InMemorySource:
-    """`ImageSource` over files by name, served in chunks; a missing name is `OutputFetchFailed`."""
+    """`OutputSource` over files by name, served in chunks; a missing name is `OutputFetchFailed`."""
 
     def __init__(self, calls: Calls, files: dict[str, bytes], *, chunk_size: int = 3,
                  content_types: Optional[dict[str, str]] = None,
@@ -120,11 +139,12 @@ class InMemorySource:
 
 
 class InMemorySink:
-    """`ImageSink` keeping bytes by file name; entry type "base64" returns real base64, others a fake URL."""
+    """`OutputSink` keeping bytes by file name; an inline one answers real base64, the others a fake URL."""
 
-    def __init__(self, calls: Optional[Calls] = None, *, entry_type: str = "memory", refuse: tuple[str, ...] = ()) -> None:
+    def __init__(self, calls: Optional[Calls] = None, *, inline: bool = False, name: str = "memory",
+                 refuse: tuple[str, ...] = ()) -> None:
         self.calls = calls if calls is not None else Calls()
-        self.entry_type = entry_type
+        self.inline, self.name = inline, name
         self.refuse = refuse
         self.stored: dict[str, bytes] = {}
         self.content_types: dict[str, str] = {}
@@ -145,9 +165,9 @@ class InMemorySink:
         with self._lock:
             self.stored[filename] = data
             self.content_types[filename] = content_type
-        if self.entry_type == "base64":
+        if self.inline:
             return base64.b64encode(data).decode("ascii")
-        return f"{self.entry_type}://{job_id}/{filename}"
+        return f"{self.name}://{job_id}/{filename}"
 
 
 class FakeConverter:
@@ -156,6 +176,37 @@ class FakeConverter:
     def __init__(self) -> None:
         self.converted: list[tuple[bytes, str, Optional[int]]] = []
 
-    def convert(self, data: bytes, image_format: str, quality: Optional[int]) -> bytes:
-        self.converted.append((data, image_format, quality))
-        return f"{image_format}:{quality}:".encode() + data
+    def convert(self, data: bytes, target: OutputFormat) -> bytes:
+        self.converted.append((data, target.format, target.quality))
+        return f"{target.format}:{target.quality}:".encode() + data
+
+
+class FakeAnswerFormat:
+    """`AnswerFormat` of a plain JSON answer of the fake's own: an entry per output, text and error line, each
+    sized as its compact JSON (`result_bytes` is what `answer` makes)."""
+
+    @staticmethod
+    def _size(value: Any) -> int:
+        return len(json.dumps(value, separators=(",", ":")).encode("utf-8"))
+
+    @staticmethod
+    def entry(out: StoredOutput) -> dict:
+        return {"filename": out.filename, "inline": out.inline, "value": out.value, "node_id": out.ref.node_id,
+                "content_type": out.content_type, "size_bytes": out.size_bytes, "sha256": out.sha256}
+
+    def output_bytes(self, out: StoredOutput) -> int:
+        return self._size(self.entry(out)) + 1
+
+    def text_bytes(self, text: TextOutput) -> int:
+        return self._size({"node_id": text.node_id, "text": text.text}) + 1
+
+    def failure_bytes(self, failure: OutputFailure) -> int:
+        return self._size(str(failure)) + 1
+
+    def answer(self, result: JobResult) -> dict:
+        return {"outputs": [self.entry(out) for out in result.outputs],
+                "texts": [{"node_id": t.node_id, "text": t.text} for t in result.texts],
+                "errors": [str(f) for f in result.failures]}
+
+    def result_bytes(self, result: JobResult) -> int:
+        return self._size(self.answer(result))

@@ -1,19 +1,24 @@
 """The follower's recovery rules, on a scripted stream and a fake clock (no real waiting)."""
+import typing
+
 import pytest
 
 from domain.budget import Budget
 from domain.errors import ComfyProcessDied, ComfyUnreachable, PromptLost, Stalled
 from domain.execution.events import (
+    Event,
     ExecutionStarted,
     InbandImage,
     NodeStarted,
     PromptEnded,
     PromptFinished,
+    PromptStarted,
     QueueStatus,
     SocketLost,
     StepProgress,
 )
 from domain.execution.follow import FollowPolicy, PromptFollower
+from domain.execution.projection import PromptProjection
 from domain.model import Outcome, OutputRef, PromptHistory, PromptState
 from unit.domain.fake_stream import ScriptedStream, Silence
 from unit.domain.fakes import Calls, FakeClock, FakeComfy
@@ -24,6 +29,7 @@ POLICY = FollowPolicy(reconnect_attempts=2, reconnect_delay_s=0.0, final_frame_g
 SUCCESS = Outcome("success")
 FINISHED = PromptState("finished", PromptHistory(SUCCESS, files=(OutputRef("9", "images", "a.png"),)))
 RUNNING = PromptState("running")
+EVENT_TYPES = typing.get_args(Event)
 
 
 def follow(script, *, states=(), policy=POLICY, reopen_failures=()):
@@ -31,7 +37,9 @@ def follow(script, *, states=(), policy=POLICY, reopen_failures=()):
     comfy = FakeComfy(calls, states=states)
     stream = ScriptedStream(calls, clock, script, reopen_failures=reopen_failures)
     seen = []
-    follower = PromptFollower(stream, comfy, PID, Budget(clock=clock), policy, seen.append, clock=clock)
+    prompt = PromptProjection(PID)
+    prompt.subscribe(seen.append, *EVENT_TYPES)  # what the follower applied, in order
+    follower = PromptFollower(stream, comfy, prompt, Budget(clock=clock), policy, clock=clock)
     return follower, comfy, stream, clock, seen
 
 

@@ -2,14 +2,14 @@
 import pytest
 
 from domain.errors import InvalidInput
-from domain.inputs.job_input import parse_job_input
+from entrypoints.request import parse_request
 from domain.outputs.formats import CONVERTIBLE_EXTENSIONS, FORMAT_ALIASES, IMAGE_FORMATS, is_quality
 
 WORKFLOW = {"1": {"class_type": "EmptyImage", "inputs": {"width": 8}}}
 
 
 def _parse(output_format):
-    return parse_job_input({"workflow": WORKFLOW, "output_format": output_format}).output_format
+    return parse_request({"workflow": WORKFLOW, "output_format": output_format}).output_format
 
 
 def test_each_format_names_the_extension_and_media_type_of_its_bytes():

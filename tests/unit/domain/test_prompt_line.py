@@ -51,15 +51,14 @@ def test_a_job_queued_behind_another_of_this_worker_times_out_on_its_own_time_on
               Do(lambda: line.leave("other-job-prompt")), QueueStatus(1), Do(lambda: w.clock.advance(20)),
               *plain_run()]
     w = world(script, deadline_s=60.0, line=line, states=[PromptState("pending")])
-    assert w.run()["status"] == "success_no_images"
-    assert w.progress[0]["queue_position"] == 1
+    assert w.run().status == "ok"
+    assert w.progress[0].queue_position == 1
 
 
 def test_behind_a_prompt_of_someone_else_the_deadline_runs():
     script = [QueueStatus(2), Do(lambda: w.clock.advance(100)), QueueStatus(2), ExecutionStarted(PID)]
     w = world(script, deadline_s=60.0)
-    with pytest.raises(JobTimedOut):
-        w.run()
+    w.fails(JobTimedOut)
 
 
 def test_the_line_follows_comfyuis_queue_numbers_not_the_order_the_posts_were_sent():

@@ -14,7 +14,6 @@ from domain.errors import (
 from domain.execution.events import ExecutionStarted, NodeStarted, PromptEnded, PromptFinished
 from domain.execution.follow import FollowPolicy
 from domain.model import Outcome, OutputRef, PromptHistory, PromptState
-from entrypoints.answers import error_answer
 from unit.domain.fake_stream import Do, Silence
 from unit.domain.world import CID, PID, WORKFLOW, plain_run, world
 
@@ -35,33 +34,29 @@ def test_protocol_order_socket_open_before_queueing_with_our_ids():
 
 
 def test_the_response_carries_comfyui_version():
-    assert world().run()["comfyui"] == {"version": "0.8.2"}
+    assert world().run().comfyui_version == "0.8.2"
 
 
 def test_execution_error_names_node_class_and_message_on_one_line():
     outcome = Outcome("error", node_id="2", node_type="ImageToMask", exception_type="IndexError",
-                      message="index 3 is out of bounds\n", details={"traceback": ["x"]})
+                      message="index 3 is out of bounds\n", report={"traceback": ["x"]})
     w = world([ExecutionStarted(PID), PromptEnded(PID, outcome), PromptFinished(PID)], history=HISTORY,
               files={"a.png": b"png"}, partial_results=False)  # with partial results, a.png would be answered
-    with pytest.raises(ExecutionFailed) as caught:
-        w.run()
-    response = error_answer(caught.value)
-    assert response["error"] == "execution_failed: node 2 (ImageToMask): IndexError: index 3 is out of bounds"
-    assert response["data"]["traceback"] == ["x"]
+    caught = w.fails(ExecutionFailed)
+    assert caught.summary() == "execution_failed: node 2 (ImageToMask): IndexError: index 3 is out of bounds"
+    assert caught.data["traceback"] == ["x"]
     assert w.calls.of("history") == [] and w.sink.stored == {}
 
 
 def test_interrupted_outcome_is_an_error():
     w = world([PromptEnded(PID, Outcome("interrupted", node_id="5", node_type="ImageBlur")), PromptFinished(PID)])
-    with pytest.raises(ExecutionInterrupted, match=r"node 5 \(ImageBlur\)"):
-        w.run()
+    w.fails(ExecutionInterrupted, match=r"node 5 \(ImageBlur\)")
 
 
 def test_a_rejected_workflow_closes_the_socket_and_follows_nothing():
     w = world([])
     w.comfy.fail("queue", WorkflowRejected("node 1 (EmptyImage) input 'width': Value 0 smaller than min of 1"))
-    with pytest.raises(WorkflowRejected):
-        w.run()
+    w.fails(WorkflowRejected)
     assert w.calls.names()[-2:] == ["queue", "close"]
     assert w.comfy.cancelled == []
 
@@ -96,8 +91,7 @@ def test_cancel_and_deadline_in_every_stage(stage, action, error):
     w = world(history=HISTORY, files={"a.png": b"png"}, raw={"workflow": WORKFLOW, "images": IMAGES},
               deadline_s=600.0)
     arm(w, stage, action)
-    with pytest.raises(error):
-        w.run()
+    w.fails(error)
     queued = stage in ("waiting", "delivering")
     assert bool(w.comfy.queued) == queued
     if stage == "waiting":
@@ -111,8 +105,7 @@ def test_cancel_and_deadline_in_every_stage(stage, action, error):
 
 def test_a_stalled_prompt_is_cancelled_in_comfyui():
     w = world([NodeStarted(PID, "1"), None], policy=FollowPolicy(stall_timeout_s=0.0))
-    with pytest.raises(Stalled, match="node 1"):
-        w.run()
+    w.fails(Stalled, match="node 1")
     assert w.comfy.cancelled == [PID]
 
 
@@ -132,24 +125,21 @@ def test_a_restart_between_jobs_is_waited_for_and_the_call_retried_once(method):
 def test_a_second_failure_after_the_restart_is_the_jobs_error():
     w = world(raw={"workflow": WORKFLOW, "images": IMAGES})
     w.comfy.fail("upload", ComfyUnreachable("connection refused"), times=2)
-    with pytest.raises(ComfyUnreachable):
-        w.run()
+    w.fails(ComfyUnreachable)
     assert len(w.calls.of("upload")) == 2
 
 
 def test_a_dead_comfyui_process_is_not_waited_for():
     w = world(raw={"workflow": WORKFLOW, "images": IMAGES})
     w.comfy.fail("upload", ComfyProcessDied("ComfyUI's process 42 is gone"))
-    with pytest.raises(ComfyProcessDied):
-        w.run()
+    w.fails(ComfyProcessDied)
     assert w.calls.of("ready") == [("ready", False)]
 
 
 def test_a_comfyui_that_never_answered_is_not_waited_for_twice():
     w = world([])
     w.comfy.fail("ready", ComfyUnreachable("no answer after 1200 probes"), times=2)
-    with pytest.raises(ComfyUnreachable):
-        w.run()
+    w.fails(ComfyUnreachable)
     assert w.calls.of("ready") == [("ready", False)]
 
 
@@ -170,18 +160,19 @@ def test_timings_cover_every_stage_and_execute_comes_from_history():
     w.comfy.hooks["ready"] = lambda: w.clock.advance(1)
     w.comfy.hooks["upload"] = lambda: w.clock.advance(2)
     w.source.on_open = lambda ref: w.clock.advance(4)
-    assert w.run()["timings_ms"] == {"wait_ready": 1000, "upload_inputs": 2000, "queue_wait": 3000,
+    assert w.run().timings_ms == {"wait_ready": 1000, "upload_inputs": 2000, "queue_wait": 3000,
                                      "execute": 4500, "deliver": 4000, "total": 15000}
 
 
 def test_the_follower_keeps_run_jobs_clock():
     finished = PromptState("finished", PromptHistory(Outcome("success")))
     w = world([ExecutionStarted(PID), NodeStarted(PID, "1"), Silence(61.0)], states=[finished])
-    assert w.run()["status"] == "success_no_images"
+    result = w.run()
+    assert result.status == "ok" and not result.outputs
     assert len(w.calls.of("state")) == 1
 
 
 def test_progress_keeps_run_jobs_clock():
     w = world([Do(lambda: w.clock.advance(10)), *plain_run()])
     w.run()
-    assert w.progress[-1]["elapsed_s"] == 10.0
+    assert w.progress[-1].elapsed_s == 10.0

@@ -1,7 +1,7 @@
 """workflow_links: one reading of "this input names another node's output", shared by progress and the dry run."""
 import pytest
 
-from domain.execution.progress import nodes_to_run
+from domain.workflow.links import nodes_to_run
 from domain.workflow.check import check_workflow
 from domain.workflow.links import is_link
 

@@ -1,18 +1,21 @@
-"""The 5.x answer shape made from results and errors, and the last check of its size."""
+"""The 5.x answer shape made from verdicts and errors, and what each part of it costs."""
 import base64
 import hashlib
 
 from answer_size import answer_bytes
-from domain.errors import ComfyProcessDied, ComfyUnreachable, WorkflowRejected
-from domain.model import JobResult, OutputFailure, OutputRef, StoredOutput, TextOutput
-from entrypoints.answers import RunPodAnswerFormat, answer, answer_within, error_answer, success_answer
+from domain.errors import ComfyProcessDied, ComfyUnreachable, ExecutionFailed, WorkflowRejected
+from domain.model import JobResult, OutputFailure, OutputRef, StoredOutput, TextOutput, failed
+from entrypoints.answers import RunPodAnswers, error_answer
+
+ANSWERS = RunPodAnswers()
+answer, success_answer = ANSWERS.answer, ANSWERS.success
 
 NO_TIMINGS = {"timings_ms": {}, "comfyui": {"version": None}}
 
 
 def stored(node_id, filename, data: bytes, kind="images"):
-    return StoredOutput(ref=OutputRef(node_id, kind, filename), filename=filename, entry_type="base64",
-                        data=base64.b64encode(data).decode(), content_type="image/png", size_bytes=len(data),
+    return StoredOutput(ref=OutputRef(node_id, kind, filename), filename=filename, inline=True,
+                        value=base64.b64encode(data).decode(), content_type="image/png", size_bytes=len(data),
                         sha256=hashlib.sha256(data).hexdigest())
 
 
@@ -47,26 +50,28 @@ def test_an_error_response_has_one_line_a_code_details_and_data():
         "error_code": "workflow_invalid", "details": ["node 1: width"], "data": {"node_errors": {"1": {}}}}
 
 
-def test_an_answer_exactly_at_the_limit_is_the_results():
-    result = JobResult(outputs=(stored("1", "a.png", b"a" * 100),))
-    assert answer_within(result, answer_bytes(answer(result))) == answer(result)
+def test_an_entry_stored_elsewhere_has_the_stores_type():
+    out = StoredOutput(OutputRef("9", "images", "a.png"), "a.png", False, "https://bucket/a.png")
+    assert RunPodAnswers(url_type="s3_url").file_entry(out)["type"] == "s3_url"
+    assert RunPodAnswers(url_type="s3_url").stream_item(out) == {"images": [RunPodAnswers().file_entry(out)]}
 
 
-def test_an_answer_over_the_limit_becomes_response_too_large_listing_each_inline_output():
-    result = JobResult(outputs=(stored("9", "a.png", b"a" * 3000), stored("12", "b.png", b"b" * 1000)))
-    assert answer_within(result, answer_bytes(answer(result)) - 1)["error_code"] == "response_too_large"
-    refused = answer_within(result, 1000)
-    line = refused["error"]
-    assert refused["error_code"] == "response_too_large"
-    assert "\n" not in line and line.startswith("response_too_large: ")
-    assert "a.png (node 9, 3,000 bytes)" in line and "b.png (node 12, 1,000 bytes)" in line
-    assert "MAX_RESPONSE_BYTES" in line and "output_format" in line and "S3" in line
-    assert refused["data"]["outputs"] == [{"filename": "a.png", "node_id": "9", "size_bytes": 3000},
-                                          {"filename": "b.png", "node_id": "12", "size_bytes": 1000}]
+def test_the_answer_size_the_use_case_is_told_is_the_answers():
+    result = JobResult(outputs=(stored("9", "a.png", b"a" * 3000), stored("12", "b.png", b"b" * 1000)),
+                       texts=(TextOutput("1", "x" * 10),), timings_ms={"total": 5})
+    assert ANSWERS.result_bytes(result) == answer_bytes(answer(result))
+
+
+def test_a_failed_verdict_is_its_errors_answer_and_a_partial_one_lists_the_error_last():
+    error = ExecutionFailed("node 3 (ImageToMask): IndexError: index 3")
+    assert answer(failed(error)) == error_answer(error)
+    partial = answer(JobResult(outputs=(stored("1", "a.png", b"a"),), error=error))
+    assert partial["errors"] == ["execution_failed: node 3 (ImageToMask): IndexError: index 3"]
+    assert partial["error_code"] == "execution_failed" and "error" not in partial
 
 
 def test_the_answer_format_counts_what_the_answer_holds():
-    fmt = RunPodAnswerFormat()
+    fmt = RunPodAnswers()
     out, text = stored("1", "a.png", b"a" * 300), TextOutput("2", "x" * 5000)
     failure = OutputFailure(OutputRef("3", "images", "c.png"), "upload_failed", "bucket refused c.png")
     answer = success_answer(JobResult(outputs=(out,), texts=(text,), failures=(failure,)))

@@ -1,27 +1,30 @@
 """The container reads the environment once, picks the sink, and refuses bad values at start."""
 import dataclasses
 
+from domain.model import FileUrl
+
 import pytest
 
-from adapters.base64_sink import Base64ImageSink
-from adapters.s3_sink import S3ImageSink
+from adapters.base64_sink import Base64OutputSink
+from adapters.s3_sink import S3OutputSink
 from entrypoints.container import build_container
-from entrypoints.settings import ConfigError, read_settings
+from entrypoints.settings import ConfigError
+from entrypoints.environment import read_settings
 
 S3_ENV = {"BUCKET_ENDPOINT_URL": "http://127.0.0.1:9", "BUCKET_ACCESS_KEY_ID": "id", "BUCKET_SECRET_ACCESS_KEY": "secret"}
 
 
 def test_base64_by_default():
-    assert isinstance(build_container({}).image_sink(), Base64ImageSink)
+    assert isinstance(build_container({}).output_sink(), Base64OutputSink)
 
 
 def test_s3_when_a_bucket_endpoint_is_set():
-    sink = build_container({**S3_ENV, "BUCKET_NAME": "outputs"}).image_sink()
-    assert isinstance(sink, S3ImageSink)
+    sink = build_container({**S3_ENV, "BUCKET_NAME": "outputs"}).output_sink()
+    assert isinstance(sink, S3OutputSink)
 
 
 def test_explicit_base64_wins_over_the_bucket_endpoint():
-    assert isinstance(build_container({**S3_ENV, "OUTPUT_SINK": "base64"}).image_sink(), Base64ImageSink)
+    assert isinstance(build_container({**S3_ENV, "OUTPUT_SINK": "base64"}).output_sink(), Base64OutputSink)
 
 
 @pytest.mark.parametrize(
@@ -71,14 +74,14 @@ def test_a_container_is_built_from_typed_settings_as_from_the_environment():
 
 
 def test_the_fetcher_timeouts_are_its_own_defaults():
-    fetcher = build_container({"INPUT_FETCH_TIMEOUT_S": "7"}).services().fetcher
+    fetcher = build_container({"INPUT_FETCH_TIMEOUT_S": "7"}).services().readers[FileUrl]
     assert (fetcher.connect_timeout_s, fetcher.read_timeout_s, fetcher.fetch_timeout_s) == (10.0, 30.0, 7)
 
 
 def test_an_s3_client_boto3_refuses_to_make_is_a_config_error_naming_the_bucket_variables(mocker):
-    from adapters.s3_sink import S3ImageSink
+    from adapters.s3_sink import S3OutputSink
 
-    mocker.patch.object(S3ImageSink, "prepare", side_effect=ValueError("Invalid endpoint: https://u:pw-123456@h x"))
+    mocker.patch.object(S3OutputSink, "prepare", side_effect=ValueError("Invalid endpoint: https://u:pw-123456@h x"))
     with pytest.raises(ConfigError) as caught:
         build_container(S3_ENV).job_runner()
     assert caught.value.variable == "BUCKET_ENDPOINT_URL, BUCKET_REGION"

@@ -6,7 +6,9 @@ from PIL import Image
 
 from domain.errors import OutputNotConverted
 from entrypoints.container import build_container
-from entrypoints.settings import ConfigError, read_settings
+from domain.model import OutputFormat
+from entrypoints.settings import ConfigError
+from entrypoints.environment import read_settings
 
 
 @pytest.fixture(autouse=True)
@@ -23,15 +25,15 @@ def png(width, height, mode="RGB"):
 
 def test_the_variable_reaches_the_converter():
     converter = build_container({"OUTPUT_FORMAT_MAX_PIXELS": "1000"}).services().converter
-    assert converter.convert(png(40, 25), "jpeg", None)
+    assert converter.convert(png(40, 25), OutputFormat("jpeg"))
     with pytest.raises(OutputNotConverted, match=r"41x25 is over OUTPUT_FORMAT_MAX_PIXELS \(1,000 pixels\)"):
-        converter.convert(png(41, 25), "jpeg", None)
+        converter.convert(png(41, 25), OutputFormat("jpeg"))
 
 
 def test_the_default_is_50_million_pixels():
     converter = build_container({}).services().converter
     with pytest.raises(OutputNotConverted, match=r"50,000,000 pixels"):
-        converter.convert(png(10001, 5000, mode="1"), "jpeg", None)  # 50 MB for a moment
+        converter.convert(png(10001, 5000, mode="1"), OutputFormat("jpeg"))  # 50 MB for a moment
 
 
 @pytest.mark.parametrize("value", ["0", "-5", "1e8", "many"])

@@ -7,7 +7,8 @@ import time
 import pytest
 from runpod.serverless.utils import rp_upload
 
-from entrypoints.settings import ConfigError, Settings, read_settings, region_from_endpoint
+from entrypoints.settings import ConfigError, Settings
+from entrypoints.environment import read_settings, region_from_endpoint
 
 asdict = dataclasses.asdict
 S3_ENV = {"BUCKET_ENDPOINT_URL": "http://127.0.0.1:9", "BUCKET_ACCESS_KEY_ID": "id", "BUCKET_SECRET_ACCESS_KEY": "secret"}
@@ -278,15 +279,15 @@ def test_s3_values_boto3_would_refuse_are_refused_at_start_without_echoing_the_e
     ("https://minio.local.:9000/", "auto"), ("https://s3.example.com", "EU-WEST-1"),
 ])
 def test_s3_values_accepted_at_start_make_an_s3_client(endpoint, region):
-    from adapters.s3_sink import S3ImageSink
+    from adapters.s3_sink import S3OutputSink
 
     s3 = read_settings({**S3_ENV, "BUCKET_ENDPOINT_URL": endpoint, "BUCKET_REGION": region}).s3
-    S3ImageSink(endpoint_url=s3.endpoint_url, access_key_id="id", secret_access_key="secret", bucket_name="b",
+    S3OutputSink(endpoint_url=s3.endpoint_url, access_key_id="id", secret_access_key="secret", bucket_name="b",
                 region=s3.region).prepare()
 
 
 def test_the_credentials_of_a_bucket_endpoint_are_secret_values():
-    from entrypoints.settings import secret_values
+    from entrypoints.environment import secret_values
 
     env = {**S3_ENV, "BUCKET_ENDPOINT_URL": "https://AKIAUSER:pw0123@s3.example.com", "COMFY_ORG_API_KEY": "key"}
     assert secret_values(env) == ["key", "id", "secret", "AKIAUSER:pw0123"]
@@ -307,9 +308,9 @@ def test_a_warmup_workflow_as_deep_as_a_job_may_be_is_read(tmp_path):
 
 
 def test_a_warmup_workflow_larger_than_the_cap_is_refused_unread(tmp_path, monkeypatch):
-    from entrypoints import settings
+    from entrypoints import environment
 
-    monkeypatch.setattr(settings, "MAX_WARMUP_WORKFLOW_BYTES", 1000)
+    monkeypatch.setattr(environment, "MAX_WARMUP_WORKFLOW_BYTES", 1000)
     path = tmp_path / "large.json"
     path.write_text(json.dumps({"1": {"class_type": "x", "inputs": {"text": "x" * 1000}}}))
     with pytest.raises(ConfigError, match=r"WARMUP_WORKFLOW: .* is larger than 1,000 bytes"):

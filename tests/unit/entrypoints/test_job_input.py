@@ -4,15 +4,16 @@ import json
 import pytest
 
 from domain.errors import InvalidInput
-from domain.inputs.job_input import new_job, parse_job_input
-from domain.model import JobInput, OutputFormat
+from entrypoints.request import new_job, parse_request
+from domain.inputs.limits import InputLimits
+from domain.model import FileUrl, InlineFile, InputFile, OutputFormat, RunWorkflow
 
 WORKFLOW = {"1": {"class_type": "EmptyImage", "inputs": {"width": 8}}}
 
 
 def test_accepts_an_object_or_a_json_string():
-    assert parse_job_input({"workflow": WORKFLOW}).workflow == WORKFLOW
-    assert parse_job_input(json.dumps({"workflow": WORKFLOW})).workflow == WORKFLOW
+    assert parse_request({"workflow": WORKFLOW}).workflow == WORKFLOW
+    assert parse_request(json.dumps({"workflow": WORKFLOW})).workflow == WORKFLOW
 
 
 @pytest.mark.parametrize(
@@ -43,19 +44,19 @@ def test_accepts_an_object_or_a_json_string():
 )
 def test_refuses_bad_input_with_a_clear_message(raw, message):
     with pytest.raises(InvalidInput, match=message):
-        parse_job_input(raw)
+        parse_request(raw)
 
 
 @pytest.mark.parametrize("name", ["", "  ", "/a.png", "a\\b.png", "..png", "x\x00.png", None, 3])
 def test_refuses_unsafe_image_names(name):
     with pytest.raises(InvalidInput, match=r"input.images\[0\].name"):
-        parse_job_input({"workflow": WORKFLOW, "images": [{"name": name, "image": "aGk="}]})
+        parse_request({"workflow": WORKFLOW, "images": [{"name": name, "image": "aGk="}]})
 
 
 @pytest.mark.parametrize("name", ["sub/a.png", "a/b/c/d/e/f/g/h.png", "sub dir/.hidden/a b.png", "\u00e9t\u00e9/a.png"])
 def test_names_with_folders_are_paths_in_the_input_folder(name):
-    parsed = parse_job_input({"workflow": WORKFLOW, "images": [{"name": name, "image": "aGk="}]})
-    assert parsed.images[0].name == name
+    parsed = parse_request({"workflow": WORKFLOW, "images": [{"name": name, "image": "aGk="}]})
+    assert parsed.inputs[0].name == name
 
 
 @pytest.mark.parametrize(("name", "said"), [
@@ -75,68 +76,67 @@ def test_names_with_folders_are_paths_in_the_input_folder(name):
 ])
 def test_refuses_names_that_leave_the_input_folder_or_name_no_file(name, said):
     with pytest.raises(InvalidInput, match=r"input.images\[0\].name") as caught:
-        parse_job_input({"workflow": WORKFLOW, "images": [{"name": name, "image": "aGk="}]})
+        parse_request({"workflow": WORKFLOW, "images": [{"name": name, "image": "aGk="}]})
     assert said in str(caught.value)
 
 
 def test_refuses_duplicated_names():
     images = [{"name": "a.png", "image": "aGk="}, {"name": "a.png", "image": "aGk="}]
     with pytest.raises(InvalidInput, match="used twice"):
-        parse_job_input({"workflow": WORKFLOW, "images": images})
+        parse_request({"workflow": WORKFLOW, "images": images})
 
 
 @pytest.mark.parametrize("image, message", [("%%%", "not valid base64"), ("", "must be a base64 string"),
                                             ("data:image/png,aGk=", "data URI")])
 def test_refuses_bad_base64(image, message):
     with pytest.raises(InvalidInput, match=message):
-        parse_job_input({"workflow": WORKFLOW, "images": [{"name": "a.png", "image": image}]})
+        parse_request({"workflow": WORKFLOW, "images": [{"name": "a.png", "image": image}]})
 
 
 def test_base64_over_the_size_cap_is_refused():
     with pytest.raises(InvalidInput, match="over max_input_bytes \\(4 bytes\\)"):
-        parse_job_input({"workflow": WORKFLOW, "images": [{"name": "a.png", "image": "aGVsbG8="}]}, max_input_bytes=4)
+        parse_request({"workflow": WORKFLOW, "images": [{"name": "a.png", "image": "aGVsbG8="}]}, InputLimits(max_input_bytes=4))
     huge = "A" * 100  # refused by its length before it is decoded
     with pytest.raises(InvalidInput, match="max_input_bytes"):
-        parse_job_input({"workflow": WORKFLOW, "images": [{"name": "a.png", "image": huge}]}, max_input_bytes=4)
-    at_cap = parse_job_input({"workflow": WORKFLOW, "images": [{"name": "a.png", "image": "aGVsbA=="}]},
-                             max_input_bytes=4)
-    assert at_cap.images[0].data == b"hell"
+        parse_request({"workflow": WORKFLOW, "images": [{"name": "a.png", "image": huge}]}, InputLimits(max_input_bytes=4))
+    at_cap = parse_request({"workflow": WORKFLOW, "images": [{"name": "a.png", "image": "aGVsbA=="}]}, InputLimits(max_input_bytes=4))
+    assert at_cap.inputs[0].source == InlineFile(b"hell")
 
 
 def test_url_entries_are_kept_for_download():
     images = [{"name": "a.png", "url": "https://example.com/a.png?sig=1"}, {"name": "b.png", "image": "aGk="}]
-    parsed = parse_job_input({"workflow": WORKFLOW, "images": images})
-    assert [(i.name, i.url, i.data) for i in parsed.images] == [
-        ("a.png", "https://example.com/a.png?sig=1", None), ("b.png", None, b"hi")]
+    parsed = parse_request({"workflow": WORKFLOW, "images": images})
+    assert parsed.inputs == (InputFile("a.png", FileUrl("https://example.com/a.png?sig=1")),
+                             InputFile("b.png", InlineFile(b"hi")))
     assert "sig=1" not in repr(parsed)
 
 
 @pytest.mark.parametrize("url", ["ftp://example.com/a.png", "file://host/a.png", "", None, 5])
 def test_refuses_urls_that_are_not_http(url):
     with pytest.raises(InvalidInput, match=r"input.images\[0\].url must be an http"):
-        parse_job_input({"workflow": WORKFLOW, "images": [{"name": "a.png", "url": url}]})
+        parse_request({"workflow": WORKFLOW, "images": [{"name": "a.png", "url": url}]})
 
 
 def test_refuses_an_entry_with_both_image_and_url():
     images = [{"name": "a.png", "image": "aGk=", "url": "https://example.com/a.png"}]
     with pytest.raises(InvalidInput, match="both 'image' and 'url'"):
-        parse_job_input({"workflow": WORKFLOW, "images": images})
+        parse_request({"workflow": WORKFLOW, "images": images})
 
 
 def test_options_default_off_and_are_read():
-    assert parse_job_input({"workflow": WORKFLOW}) == JobInput(workflow=WORKFLOW)
-    parsed = parse_job_input({"workflow": WORKFLOW, "include_temp": True, "validate_only": True,
+    assert parse_request({"workflow": WORKFLOW}) == RunWorkflow(workflow=WORKFLOW)
+    parsed = parse_request({"workflow": WORKFLOW, "include_temp": True, "validate_only": True,
                               "output_format": {"format": "jpg", "quality": 90}})
     assert (parsed.include_temp, parsed.validate_only) == (True, True)
     assert parsed.output_format == OutputFormat("jpeg", 90)
-    assert parse_job_input({"workflow": WORKFLOW, "output_format": {"format": "webp"}}).output_format == \
+    assert parse_request({"workflow": WORKFLOW, "output_format": {"format": "webp"}}).output_format == \
         OutputFormat("webp")
 
 
 def test_decodes_plain_and_data_uri_base64():
     images = [{"name": "a.png", "image": "aGk="}, {"name": "b.png", "image": "data:image/png;base64,aG\nk="}]
-    parsed = parse_job_input({"workflow": WORKFLOW, "images": images})
-    assert [(i.name, i.data) for i in parsed.images] == [("a.png", b"hi"), ("b.png", b"hi")]
+    parsed = parse_request({"workflow": WORKFLOW, "images": images})
+    assert [(i.name, i.source.data) for i in parsed.inputs] == [("a.png", b"hi"), ("b.png", b"hi")]
 
 
 def test_api_key_goes_to_extra_data_and_never_into_reprs():

@@ -1,7 +1,7 @@
-"""Runs a sample job end to end through the worker's handler: `python -m entrypoints.sample_job test_input.json`.
+"""Runs a sample job end to end through the worker: `python -m sample_job test_input.json`.
 
-It uses the ComfyUI at COMFY_HOST when one answers there, else runs the project's ComfyUI
-simulator (`comfyui_sim`, the `sim` extra) in this process, and writes decoded outputs to --out.
+A development tool (the worker's own packages never import it): it uses the ComfyUI at COMFY_HOST when one answers
+there, else runs the project's ComfyUI simulator in the same process, and writes decoded outputs to --out.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Iterator, Optional
 
 from adapters.comfy_http_api import ComfyHttpApi
 from comfy_runpod_client.outputs import is_entry_list
+from comfyui_sim.simulator import ComfySimulator
 from domain.budget import Budget
 from domain.errors import ComfyUnreachable
 from entrypoints.container import build_container
@@ -44,8 +45,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         except ConfigError as exc:
             print(f"worker configuration error: {exc}", file=sys.stderr)
             return 2
-        response = asyncio.run(runner.run({"id": "sample-job", "input": job.get("input")}))
-    return _report(response, args.out)
+        answered = asyncio.run(runner.run({"id": "sample-job", "input": job.get("input")}))
+    return _report(answered.answer, args.out)
 
 
 @contextlib.contextmanager
@@ -55,12 +56,6 @@ def _comfy_at(host: str) -> Iterator[str]:
         print(f"Using the ComfyUI at {host}")
         yield host
         return
-    try:
-        from comfyui_sim import ComfySimulator
-    except ImportError as exc:
-        raise SystemExit(
-            f"No ComfyUI answers at {host} and the simulator is not installed (pip install '.[sim]'): {exc}"
-        ) from None
     with ComfySimulator(port=0) as sim:
         print(f"No ComfyUI answers at {host}: using the ComfyUI simulator at {sim.host}")
         yield sim.host

@@ -6,7 +6,7 @@ import jsonschema
 import pytest
 
 from domain.errors import InvalidInput
-from domain.inputs.job_input import parse_job_input
+from entrypoints.request import parse_request
 
 SCHEMA = json.loads((pathlib.Path(__file__).resolve().parents[3] / "docs" / "input.schema.json").read_text())
 WF = {"1": {"class_type": "EmptyImage", "inputs": {}}}
@@ -51,7 +51,7 @@ INVALID = [
 @pytest.mark.parametrize("sample", VALID)
 def test_valid_samples_pass_both(sample):
     jsonschema.validate(sample, SCHEMA)
-    parse_job_input(sample)
+    parse_request(sample)
 
 
 @pytest.mark.parametrize("sample", INVALID)
@@ -59,4 +59,4 @@ def test_invalid_samples_fail_both(sample):
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(sample, SCHEMA)
     with pytest.raises(InvalidInput):
-        parse_job_input(sample)
+        parse_request(sample)

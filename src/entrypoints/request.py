@@ -1,4 +1,4 @@
-"""Turns a RunPod job's raw `input` into a validated `Job`, or a clear `InvalidInput`."""
+"""Reads a RunPod job's raw `input` into the domain's command (`RunWorkflow`) and `Job`, or a clear `InvalidInput`."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import uuid
 from typing import Any, Callable, Optional
 
 from domain.errors import InvalidInput, excerpt
-from domain.inputs.base64_text import decode_base64_text
-from domain.model import InputFile, Job, JobInput, OutputFormat, Prompt
+from domain.inputs.limits import InputLimits
+from domain.model import FileUrl, InlineFile, InputFile, Job, OutputFormat, Prompt, RunWorkflow
 from domain.outputs.formats import FORMAT_ALIASES, IMAGE_FORMATS, MAX_QUALITY, MIN_QUALITY, is_quality
+from entrypoints.base64_text import decode_base64_text
 
 _UI_FORMAT_HINT = (
     "the workflow is in ComfyUI's UI format (it has 'nodes' and 'links'); send the API format "
@@ -20,9 +21,6 @@ _UI_FORMAT_HINT = (
 )
 
 
-DEFAULT_MAX_INPUT_BYTES = 50_000_000
-DEFAULT_MAX_INPUT_FILES = 64
-DEFAULT_MAX_TOTAL_INPUT_BYTES = 200_000_000
 MAX_NAME_BYTES = 255
 MAX_NAME_PARTS = 8  # "a/b/.../f.png": seven folders at most under ComfyUI's input folder
 MAX_API_KEY_CHARS = 4096
@@ -37,27 +35,21 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _UNSENDABLE_IN_NAME = re.compile('[\x00-\x1f\x7f"]')
 
 
-def parse_job_input(
-    raw: Any,
-    *,
-    max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,
-    max_input_files: int = DEFAULT_MAX_INPUT_FILES,
-    max_total_input_bytes: int = DEFAULT_MAX_TOTAL_INPUT_BYTES,
-) -> JobInput:
-    """Validate `job["input"]` (an object or a JSON string of one)."""
+def parse_request(raw: Any, limits: InputLimits = InputLimits()) -> RunWorkflow:
+    """Validate `job["input"]` (an object or a JSON string of one) into the command the use case runs."""
     data = _as_object(raw, "input")
     workflow = _workflow(data.get("workflow"))
     _check_values({**data, "workflow": workflow}, "input")
-    images = _images(data.get("images"), max_input_bytes, max_input_files, max_total_input_bytes)
+    inputs = _images(data.get("images"), limits)
     key = data.get("comfy_org_api_key")
     # worker-comfyui 5.x: an empty key means "no key", so the worker's COMFY_ORG_API_KEY is sent instead
     if key is not None and (not isinstance(key, str) or (key and not key.strip())):
         raise InvalidInput("input.comfy_org_api_key must be a non-empty string")
     if key is not None and len(key) > MAX_API_KEY_CHARS:
         raise InvalidInput(f"input.comfy_org_api_key is longer than {MAX_API_KEY_CHARS} characters")
-    return JobInput(
+    return RunWorkflow(
         workflow=workflow,
-        images=images,
+        inputs=inputs,
         comfy_org_api_key=key or None,
         include_temp=_flag(data, "include_temp"),
         output_format=_output_format(data.get("output_format")),
@@ -70,23 +62,16 @@ def new_job(
     raw_input: Any,
     *,
     default_api_key: Optional[str] = None,
-    max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,
-    max_input_files: int = DEFAULT_MAX_INPUT_FILES,
-    max_total_input_bytes: int = DEFAULT_MAX_TOTAL_INPUT_BYTES,
+    limits: InputLimits = InputLimits(),
     client_id: Optional[str] = None,
     new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
 ) -> Job:
     """Build the job with a prompt id chosen by us, for `client_id` (a fresh one by default)."""
-    job_input = parse_job_input(
-        raw_input,
-        max_input_bytes=max_input_bytes,
-        max_input_files=max_input_files,
-        max_total_input_bytes=max_total_input_bytes,
-    )
-    api_key = job_input.comfy_org_api_key or default_api_key
+    command = parse_request(raw_input, limits)
+    api_key = command.comfy_org_api_key or default_api_key
     extra_data = {"api_key_comfy_org": api_key} if api_key else {}
-    prompt = Prompt(id=new_id(), client_id=client_id or new_id(), workflow=job_input.workflow, extra_data=extra_data)
-    return Job(id=job_id, input=job_input, prompt=prompt)
+    prompt = Prompt(id=new_id(), client_id=client_id or new_id(), workflow=command.workflow, extra_data=extra_data)
+    return Job(id=job_id, command=command, prompt=prompt)
 
 
 def _flag(data: dict, name: str) -> bool:
@@ -205,15 +190,12 @@ def _json_type(value: Any) -> str:
     return "a list" if isinstance(value, list) else "an object"
 
 
-def _images(raw: Any, max_bytes: int, max_files: int, max_total: int) -> tuple[InputFile, ...]:
+def _images(raw: Any, limits: InputLimits) -> tuple[InputFile, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
         raise InvalidInput("input.images must be a list of {name, image} or {name, url} objects")
-    if len(raw) > max_files:
-        raise InvalidInput(
-            f"input.images has {len(raw)} files, over max_input_files ({max_files})", limits=("max_input_files",)
-        )
+    limits.check_count(len(raw), "input.images")
     seen: set[str] = set()
     images = []
     total = 0
@@ -227,16 +209,11 @@ def _images(raw: Any, max_bytes: int, max_files: int, max_total: int) -> tuple[I
         if "url" in item and "image" in item:
             raise InvalidInput(f"input.images[{index}] ({name!r}) gives both 'image' and 'url': send one")
         if "url" in item:
-            images.append(InputFile(name=name, url=_url(item["url"], index)))
+            images.append(InputFile(name, FileUrl(_url(item["url"], index))))
         else:
             total += _decoded_length(item.get("image"))
-            if total > max_total:
-                raise InvalidInput(
-                    f"input image {name!r}: the inline inputs are over max_total_input_bytes ({max_total:,} bytes) "
-                    "once decoded",
-                    limits=("max_total_input_bytes",),
-                )
-            images.append(InputFile(name=name, data=_decode_base64(item.get("image"), name, max_bytes)))
+            limits.check_inline_total(total, name)
+            images.append(InputFile(name, InlineFile(_decode_base64(item.get("image"), name, limits))))
     return tuple(images)
 
 
@@ -287,17 +264,15 @@ def _image_name(name: Any, index: int) -> str:
     return name
 
 
-def _decode_base64(value: Any, name: str, max_bytes: int) -> bytes:
+def _decode_base64(value: Any, name: str, limits: InputLimits) -> bytes:
     if not isinstance(value, str) or not value or value.isspace():  # strip() would copy text that ends in a newline
         raise InvalidInput(f"input image {name!r}: 'image' must be a base64 string")
     if value.startswith("data:"):
         header, sep, value = value.partition(",")
         if not sep or not header.endswith(";base64"):
             raise InvalidInput(f"input image {name!r}: a data URI must be of the form data:<type>;base64,<data>")
-    too_big = InvalidInput(
-        f"input image {name!r} is over max_input_bytes ({max_bytes:,} bytes) once decoded", limits=("max_input_bytes",)
-    )
-    if len(value) > 2 * (max_bytes * 4 // 3 + 4):
+    too_big = limits.too_large(name)
+    if len(value) > 2 * (limits.max_input_bytes * 4 // 3 + 4):
         raise too_big
     try:
         data = decode_base64_text(value)  # no string per line of the text (20 MB of MIME lines: 270k strings)
@@ -305,6 +280,6 @@ def _decode_base64(value: Any, name: str, max_bytes: int) -> bytes:
         raise InvalidInput(f"input image {name!r} is not valid base64: {exc}") from exc
     if not data:
         raise InvalidInput(f"input image {name!r} is empty")
-    if len(data) > max_bytes:
+    if len(data) > limits.max_input_bytes:
         raise too_big
     return data

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from domain.errors import InvalidInput
-from domain.inputs.job_input import parse_job_input
+from entrypoints.request import parse_request
 
 SCHEMA = json.loads((pathlib.Path(__file__).resolve().parents[3] / "docs" / "input.schema.json").read_text())
 PNG = "iVBORw0KGgo="
@@ -57,7 +57,7 @@ def schema_accepts(sample) -> bool:
 
 def parser_accepts(sample) -> bool:
     try:
-        parse_job_input(sample)
+        parse_request(sample)
     except InvalidInput:
         return False
     return True

@@ -8,8 +8,9 @@ import tracemalloc
 import pytest
 
 from domain.errors import InvalidInput
-from domain.inputs.base64_text import decode_base64_text
-from domain.inputs.job_input import parse_job_input
+from entrypoints.base64_text import decode_base64_text
+from domain.inputs.limits import InputLimits
+from entrypoints.request import parse_request
 
 WORKFLOW = {"1": {"class_type": "EmptyImage", "inputs": {"width": 8}}}
 MB = 1_000_000
@@ -51,11 +52,11 @@ def test_a_20_mb_input_with_a_line_break_every_76_characters_peaks_near_its_own_
     raw_input = {"workflow": WORKFLOW, "images": [{"name": "big.png", "image": text}]}
     tracemalloc.start()
     try:
-        parsed = parse_job_input(raw_input, max_input_bytes=50 * MB)
+        parsed = parse_request(raw_input, InputLimits(max_input_bytes=50 * MB))
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert parsed.images[0].data == raw
+    assert parsed.inputs[0].source.data == raw
     print(f"decoding {len(text) / MB:.1f} MB of base64 lines: peak traced {peak / MB:.1f} MB")
     # the decoded bytes (20 MB) and little else; splitting the text into lines first peaked at 73.5 MB
     assert peak <= 1.25 * len(raw)
@@ -65,4 +66,4 @@ def test_a_stranger_deep_in_a_big_input_is_invalid_input():
     text = base64.encodebytes(b"\x00" * 3 * MB).decode("ascii")
     text = text[: len(text) // 2] + "*" + text[len(text) // 2 :]
     with pytest.raises(InvalidInput, match="is not valid base64: Non-base64 digit found"):
-        parse_job_input({"workflow": WORKFLOW, "images": [{"name": "big.png", "image": text}]})
+        parse_request({"workflow": WORKFLOW, "images": [{"name": "big.png", "image": text}]})
