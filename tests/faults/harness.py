@@ -31,7 +31,7 @@ class Worker:
                                           "WEBSOCKET_RECONNECT_DELAY_S": "0.2", **env})
         self.container.follow_policy.override(providers.Object(FollowPolicy(**{**FAST_POLICY, **(policy or {})})))
         if sink is not None:
-            self.container.image_sink.override(providers.Object(sink))
+            self.container.output_sink.override(providers.Object(sink))
         self.handler = make_handler(self.container)
 
     def run(self, job_input: Any, *, during: Optional[Callable[[], None]] = None, job_id: str = "fault") -> dict:

@@ -65,7 +65,7 @@ def s3_worker(leaks, **env):
     try:
         worker = leaks.worker(**{"OUTPUT_SINK": "s3", "BUCKET_ACCESS_KEY_ID": "AKIDEXAMPLE",
                                  "BUCKET_SECRET_ACCESS_KEY": "secret", "BUCKET_NAME": "outputs", **env})
-        sink = worker.container.image_sink()
+        sink = worker.container.output_sink()
     except ImportError as exc:
         pytest.skip(f"the S3 sink is not in this tree yet: {exc}")
     if "chunks" not in sink.store.__code__.co_varnames:

@@ -16,9 +16,10 @@ from adapters.pillow_converter import PillowImageConverter
 from domain.budget import Budget
 from domain.execution.follow import FollowPolicy
 from entrypoints.request import new_job
-from domain.model import Job
-from domain.run_job import Services, run_job
-from entrypoints.answers import RunPodAnswerFormat, answer
+from domain.model import Job, JobResult
+from domain.run_job import run_job
+from domain.services import Services
+from entrypoints.answers import RunPodAnswers
 
 FAST = dict(reconnect_attempts=20, reconnect_delay_s=0.25, final_frame_grace_s=0.5, deaf_check_s=0.5, tick_s=0.05)
 
@@ -28,7 +29,7 @@ def services(sim, *, sink=None, ping_interval_s: float = 5.0, **policy: Any) -> 
     api = ComfyHttpApi(sim.base_url, session=session, ready_interval_s=0.02, ready_max_retries=250)
     monitor = ComfyWebsocketMonitor(sim.host, ping_interval_s=ping_interval_s, pong_timeout_s=ping_interval_s)
     return Services(comfy=api, monitor=monitor, source=ComfyViewOutputSource(sim.base_url, session=session),
-                    sink=sink or Base64OutputSink(), answer=RunPodAnswerFormat(), policy=FollowPolicy(**{**FAST, **policy}),
+                    sink=sink or Base64OutputSink(), answer_format=RunPodAnswers(), policy=FollowPolicy(**{**FAST, **policy}),
                     converter=PillowImageConverter())
 
 
@@ -41,7 +42,10 @@ def run(svc: Services, the_job: Job, *, timeout_s: float = 30.0, during: Optiona
     budget = budget or Budget(deadline=time.monotonic() + timeout_s)
     if during:
         threading.Thread(target=during, daemon=True).start()
-    return answer(run_job(the_job, svc, budget, **kwargs))
+    verdict = run_job(the_job, svc, budget, **kwargs)
+    if isinstance(verdict, JobResult) and verdict.status == "failed":
+        raise verdict.error  # the job's error, for pytest.raises
+    return RunPodAnswers().answer(verdict)
 
 
 def later(delay_s: float, action: Callable[[], None]) -> Callable[[], None]:

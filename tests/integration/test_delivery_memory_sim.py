@@ -23,7 +23,7 @@ from domain.outputs.delivery import Delivery, DeliveryOptions
 from domain.errors import ResponseTooLarge
 from domain.model import JobResult, OutputRef
 from domain.outputs.allowance import ResponseAllowance
-from entrypoints.answers import RunPodAnswerFormat, answer
+from entrypoints.answers import RunPodAnswers
 from answer_size import answer_bytes
 
 pytestmark = pytest.mark.integration
@@ -131,11 +131,11 @@ def answer_within_the_limit(sim, refs, overflow, source=None, concurrency=2):
     budget = Budget()
     source = source or ComfyViewOutputSource(sim.base_url)
     delivery = Delivery("mem-job", source=source, sink=Base64OutputSink(), budget=budget,
-                        options=DeliveryOptions(concurrency=concurrency), allowance=ResponseAllowance(LIMIT, RunPodAnswerFormat()),
+                        options=DeliveryOptions(concurrency=concurrency), allowance=ResponseAllowance(LIMIT, RunPodAnswers()),
                         overflow=overflow)
     stored, failures = delivery.finish(refs)
     assert not failures
-    return answer(JobResult(outputs=tuple(stored)))
+    return RunPodAnswers().answer(JobResult(outputs=tuple(stored)))
 
 
 class CountingSource(ComfyViewOutputSource):

@@ -29,7 +29,7 @@ class StubbornSink(Base64OutputSink):
 def test_the_late_threads_socket_is_closed_once_it_ends(comfy_sim):
     container = build_container({"COMFY_HOST": comfy_sim.host, "COMFY_API_AVAILABLE_INTERVAL_MS": "20"})
     sink = StubbornSink()
-    container.image_sink.override(providers.Object(sink))
+    container.output_sink.override(providers.Object(sink))
     container.job_runner.add_kwargs(cancel_wait_s=0.2)
     handler = make_handler(container)
 

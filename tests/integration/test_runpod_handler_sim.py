@@ -148,7 +148,7 @@ def test_cancel_while_running_removes_the_prompt_from_comfy(comfy_sim, caplog):
 def test_cancel_while_delivering_reports_nothing_and_stops_the_upload(comfy_sim, caplog):
     container, handler = handler_for(comfy_sim.host)
     sink = SlowSink()
-    container.image_sink.override(providers.Object(sink))
+    container.output_sink.override(providers.Object(sink))
     container.services.reset()
     container.job_runner.reset()
     handler = make_handler(container)
