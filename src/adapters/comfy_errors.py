@@ -1,4 +1,4 @@
-"""ComfyUI's error bodies and frames as structured errors: 400 validation bodies and execution_error data."""
+"""ComfyUI's refusal of a prompt (`POST /prompt`'s 400 body) as one structured error."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from domain.workflow.rejections import error_for_issues
 #  "details": "Node ID '#1'"} with empty node_errors.
 UNKNOWN_CLASS = re.compile(r"Cannot execute because node (?P<name>.+) does not exist\.?$")
 NODE_ID = re.compile(r"Node ID '#(?P<id>[^']*)'")
-EXECUTION_FRAMES = ("execution_error", "execution_interrupted")
 
 
 def workflow_rejected(body: Any, object_info: Optional[Mapping] = None) -> WorkflowRejected:
@@ -78,35 +77,3 @@ def _top_issue(error: Mapping) -> Issue:
     if not message:
         return Issue(kind or "invalid_prompt", "ComfyUI rejected the workflow", details)
     return Issue(kind, message, details)
-
-
-def execution_details(frame_or_history_data: Mapping) -> dict:
-    """`node_id`, `node_type`, `exception_type`, `exception_message` and `traceback` (a list of lines) of an
-    `execution_error` (or `execution_interrupted`) frame, its `data`, or a `/history` entry holding it
-    (execution_error.json: the frame and `status.messages` carry the same data; each traceback entry is one
-    multi-line frame of Python's format_tb)."""
-    data = _execution_data(frame_or_history_data)
-    traceback = data.get("traceback") or []
-    if isinstance(traceback, str):
-        traceback = [traceback]
-    lines = [line for entry in traceback for line in str(entry).rstrip("\n").split("\n")]
-    node_id = data.get("node_id")
-    return {
-        "node_id": None if node_id is None else str(node_id),
-        "node_type": data.get("node_type"),
-        "exception_type": str(data.get("exception_type") or ""),
-        "exception_message": str(data.get("exception_message") or "").strip(),
-        "traceback": lines,
-    }
-
-
-def _execution_data(source: Mapping) -> Mapping:
-    if isinstance(source.get("data"), Mapping) and source.get("type") in EXECUTION_FRAMES:
-        return source["data"]
-    status = source.get("status")
-    if isinstance(status, Mapping):
-        for message in reversed(status.get("messages") or []):
-            if isinstance(message, (list, tuple)) and len(message) == 2 and message[0] in EXECUTION_FRAMES:
-                return message[1] or {}
-        return {}
-    return source

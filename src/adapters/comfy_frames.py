@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import struct
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from adapters.comfy_messages import TERMINAL_FRAMES, node_outputs, outcome_from_frame
 from domain.execution.events import (
@@ -39,29 +39,59 @@ def decode_text(message: str) -> Optional[Event]:
     if not isinstance(frame, dict) or not isinstance(frame.get("data"), dict):
         return None
     kind, data = str(frame.get("type")), frame["data"]
-    prompt_id = data.get("prompt_id")
-    if kind == "status":
-        info = (data.get("status") or {}).get("exec_info") or {}
-        return QueueStatus(queue_remaining=_int(info.get("queue_remaining")))
-    if not isinstance(prompt_id, str):
-        if kind == "executing" and data.get("node") is not None:
-            return NodeStarted(prompt_id=None, node_id=str(data["node"]))  # sent after a reconnect (fact 7)
+    decode = _TEXT_FRAMES.get(kind)
+    if decode is None:
         return None
-    if kind == "executing":
-        node = data.get("node")
-        return PromptFinished(prompt_id) if node is None else NodeStarted(prompt_id, str(node))
-    if kind == "progress":
-        return StepProgress(prompt_id, _str(data.get("node")), _int(data.get("value")), _int(data.get("max")))
-    if kind == "executed":
-        files, texts = node_outputs(str(data.get("node")), data.get("output"))
-        return NodeExecuted(prompt_id, str(data.get("node")), files, texts)
-    if kind in TERMINAL_FRAMES:
-        return PromptEnded(prompt_id, outcome_from_frame(kind, data), _timestamp(data))
-    if kind == "execution_start":
-        return ExecutionStarted(prompt_id, _timestamp(data))
-    if kind == "execution_cached":
-        return NodesCached(prompt_id, tuple(str(n) for n in data.get("nodes") or ()))
-    return None
+    prompt_id = data.get("prompt_id")
+    if not isinstance(prompt_id, str) and kind not in _WITHOUT_PROMPT:
+        return None
+    return decode(kind, data, prompt_id)
+
+
+def _status(kind: str, data: dict, prompt_id: Any) -> Event:
+    info = (data.get("status") or {}).get("exec_info") or {}
+    return QueueStatus(queue_remaining=_int(info.get("queue_remaining")))
+
+
+def _executing(kind: str, data: dict, prompt_id: Any) -> Optional[Event]:
+    node = data.get("node")
+    if not isinstance(prompt_id, str):
+        return None if node is None else NodeStarted(prompt_id=None, node_id=str(node))  # after a reconnect (fact 7)
+    return PromptFinished(prompt_id) if node is None else NodeStarted(prompt_id, str(node))
+
+
+def _progress(kind: str, data: dict, prompt_id: str) -> Event:
+    return StepProgress(prompt_id, _str(data.get("node")), _int(data.get("value")), _int(data.get("max")))
+
+
+def _executed(kind: str, data: dict, prompt_id: str) -> Event:
+    files, texts = node_outputs(str(data.get("node")), data.get("output"))
+    return NodeExecuted(prompt_id, str(data.get("node")), files, texts)
+
+
+def _ended(kind: str, data: dict, prompt_id: str) -> Event:
+    return PromptEnded(prompt_id, outcome_from_frame(kind, data), _timestamp(data))
+
+
+def _started(kind: str, data: dict, prompt_id: str) -> Event:
+    return ExecutionStarted(prompt_id, _timestamp(data))
+
+
+def _cached(kind: str, data: dict, prompt_id: str) -> Event:
+    return NodesCached(prompt_id, tuple(str(n) for n in data.get("nodes") or ()))
+
+
+# The one table of the JSON frames the worker reads (PROTOCOL.md), each with its decoder; other types are skipped.
+_TEXT_FRAMES: dict[str, Callable[[str, dict, Any], Optional[Event]]] = {
+    "status": _status,
+    "executing": _executing,
+    "progress": _progress,
+    "executed": _executed,
+    "execution_start": _started,
+    "execution_cached": _cached,
+    **{kind: _ended for kind in TERMINAL_FRAMES},
+}
+_WITHOUT_PROMPT = frozenset({"status", "executing"})  # the frames that may come without a prompt_id
 
 
 def decode_binary(payload: bytes) -> Optional[Event]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
-from adapters.comfy_errors import execution_details
 from domain.model import Outcome, OutcomeStatus, OutputRef, PromptHistory, TextOutput
 
-# The frames that end a prompt on their own (PROTOCOL.md fact 14: the final `executing {node: null}` can be lost).
+# The frames that end a prompt on their own (PROTOCOL.md fact 14: the final `executing {node: null}` can be lost);
+# `/history` keeps them in `status.messages`.
 TERMINAL_FRAMES = ("execution_success", "execution_error", "execution_interrupted")
 
 
@@ -120,3 +120,21 @@ def _timestamps(entry: Mapping[str, Any]) -> tuple[Optional[int], Optional[int]]
 
 def _str_or_none(value: Any) -> Optional[str]:
     return None if value is None else str(value)
+
+
+def execution_details(data: Mapping[str, Any]) -> dict:
+    """`node_id`, `node_type`, `exception_type`, `exception_message` and `traceback` (a list of lines) of an
+    `execution_error` (or `execution_interrupted`) frame's `data` (execution_error.json: the frame and
+    `status.messages` carry the same data; each traceback entry is one multi-line frame of Python's format_tb)."""
+    traceback = data.get("traceback") or []
+    if isinstance(traceback, str):
+        traceback = [traceback]
+    lines = [line for entry in traceback for line in str(entry).rstrip("\n").split("\n")]
+    node_id = data.get("node_id")
+    return {
+        "node_id": None if node_id is None else str(node_id),
+        "node_type": data.get("node_type"),
+        "exception_type": str(data.get("exception_type") or ""),
+        "exception_message": str(data.get("exception_message") or "").strip(),
+        "traceback": lines,
+    }

@@ -4,7 +4,7 @@ import pathlib
 
 import pytest
 
-from adapters.comfy_errors import execution_details, workflow_rejected
+from adapters.comfy_errors import workflow_rejected
 from domain.errors import ModelMissing, NodeMissing, WorkflowRejected
 
 TRANSCRIPTS = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "comfyui" / "transcripts"
@@ -112,22 +112,3 @@ def test_other_recorded_rejections_keep_comfyuis_words(name, line):
 
 def test_a_body_that_is_not_json_is_still_an_error():
     assert workflow_rejected("500 Internal Server Error").summary().startswith("workflow_invalid: ComfyUI rejected")
-
-
-def test_execution_details_of_the_recorded_frame_and_history_entry():
-    recorded = transcript("execution_error")
-    frame = next(f["frame"] for f in recorded["frames"] if f["frame"].get("type") == "execution_error")
-    details = execution_details(frame)
-    assert {k: details[k] for k in ("node_id", "node_type", "exception_type", "exception_message")} == {
-        "node_id": "2", "node_type": "ImageToMask", "exception_type": "IndexError",
-        "exception_message": "index 3 is out of bounds for dimension 3 with size 3"}
-    assert details["traceback"][0].startswith('  File "/comfyui/execution.py", line 518, in execute')
-    assert all("\n" not in line for line in details["traceback"]) and len(details["traceback"]) > 7
-    history_entry = next(iter(recorded["history"]["json"].values()))
-    assert execution_details(history_entry) == details == execution_details(frame["data"])
-
-
-def test_execution_details_of_an_interrupt():
-    entry = next(iter(transcript("interrupt")["history"]["json"].values()))
-    assert execution_details(entry) == {"node_id": "5", "node_type": "ImageBlur", "exception_type": "",
-                                        "exception_message": "", "traceback": []}

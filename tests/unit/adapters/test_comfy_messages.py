@@ -2,7 +2,13 @@
 import json
 import pathlib
 
-from adapters.comfy_messages import node_outputs, outcome_from_history, prompt_history
+from adapters.comfy_messages import (
+    execution_details,
+    node_outputs,
+    outcome_from_frame,
+    outcome_from_history,
+    prompt_history,
+)
 from domain.model import OutputRef, TextOutput
 
 TRANSCRIPTS = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "comfyui" / "transcripts"
@@ -48,3 +54,22 @@ def test_any_key_holding_file_objects_is_an_output_and_flags_are_not():
     assert files == (OutputRef("9", "my_files", "a.bin", "x", "output"),)
     assert texts == ("hi",)
     assert node_outputs("9", None) == ((), ())
+
+
+def test_execution_details_of_the_recorded_frame_and_history_entry():
+    recorded = transcript("execution_error")
+    frame = next(f["frame"] for f in recorded["frames"] if f["frame"].get("type") == "execution_error")
+    details = execution_details(frame["data"])
+    assert {k: details[k] for k in ("node_id", "node_type", "exception_type", "exception_message")} == {
+        "node_id": "2", "node_type": "ImageToMask", "exception_type": "IndexError",
+        "exception_message": "index 3 is out of bounds for dimension 3 with size 3"}
+    assert details["traceback"][0].startswith('  File "/comfyui/execution.py", line 518, in execute')
+    assert all("\n" not in line for line in details["traceback"]) and len(details["traceback"]) > 7
+    history_entry = next(iter(recorded["history"]["json"].values()))
+    assert prompt_history(history_entry).outcome.report == outcome_from_frame("execution_error", frame["data"]).report
+
+
+def test_execution_details_of_an_interrupt():
+    entry = next(iter(transcript("interrupt")["history"]["json"].values()))
+    assert prompt_history(entry).outcome.report == {"node_id": "5", "node_type": "ImageBlur",
+                                                "executed": ["2", "4", "3", "1"]}
