@@ -12,15 +12,15 @@ import sys
 from types import CodeType
 
 from adapters import json_chunks
-from domain import errors, job_input
-from entrypoints import answers
+from domain import errors
+from entrypoints import answers, request
 
 LONG_TEXT = 65_536  # characters: a loop-thread call handed more is working on caller text
 # Calls that parse, encode or format a job or its answer: they run in the job's thread, whatever their size.
 HEAVY = (
     json.dumps, json.loads, json.JSONEncoder.encode, json.JSONDecoder.decode, json_chunks.dumps_bytes,
-    json_chunks.loads_elided, job_input.parse_request, job_input.new_job, errors.excerpt, errors.clip,
-    answers.answer, answers.error_answer, answers.error_line, answers.internal_error_answer,
+    json_chunks.loads_elided, request.parse_request, request.new_job, errors.excerpt, errors.clip,
+    answers.RunPodAnswers.answer, answers.error_answer, answers.error_line, answers.internal_error_answer,
 )
 _CO_VARARGS, _CO_VARKEYWORDS = 0x04, 0x08
 

@@ -6,7 +6,7 @@ import logging
 from typing import Any, Awaitable, Callable
 
 from domain.errors import clip
-from entrypoints.job_logging import MAX_JOB_ID_CHARS, current_job_id, redactor
+from entrypoints.job_logging import job_log_context, redactor
 from entrypoints.settings import ConfigError
 
 log = logging.getLogger(__name__)
@@ -32,11 +32,8 @@ def config_error_handler(problem: ConfigError) -> Callable[[dict], Awaitable[dic
     answer = {"error": redactor(f"config_error: {problem}"), "error_code": "config_error"}
 
     async def handler(job: dict) -> dict[str, Any]:
-        token = current_job_id.set(str(job.get("id", "-"))[:MAX_JOB_ID_CHARS])
-        try:
+        with job_log_context(job):
             log.error("job answered config_error: %s is not valid", problem.variable)
             return dict(answer)
-        finally:
-            current_job_id.reset(token)
 
     return handler

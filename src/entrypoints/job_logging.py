@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import logging
 import os
 import re
 import threading
-from typing import Iterable, Optional
+from typing import Any, Iterable, Iterator, Optional
 
 from adapters.url_credentials import HIDDEN, hide_credentials
 
 current_job_id: contextvars.ContextVar[str] = contextvars.ContextVar("current_job_id", default="-")
+
 
 WORKER_LOGGERS = ("adapters", "domain", "entrypoints")
 REDACTED = HIDDEN
@@ -22,6 +24,17 @@ _MIN_SECRET_LENGTH = 6
 # Characters of one log line (message, traceback) kept: the SDK cuts its own lines at 4096, caller text can be 10 MB.
 MAX_LINE_CHARS = 8192
 MAX_JOB_ID_CHARS = 128  # a job id is RunPod's, but a --test_input job's is the caller's
+
+
+@contextlib.contextmanager
+def job_log_context(job: Any) -> Iterator[None]:
+    """Every log line written meanwhile (in this task and the threads it hands the context to) names the job."""
+    job_id = job.get("id", "-") if isinstance(job, dict) else "-"
+    token = current_job_id.set(str(job_id)[:MAX_JOB_ID_CHARS])
+    try:
+        yield
+    finally:
+        current_job_id.reset(token)
 # A value under a secret-looking name, quoted (dict repr, JSON: 'comfy_org_api_key': '...') or not (NAME=value).
 # The match starts at the name's keyword (what comes before it is kept as it is) and every run before the value is
 # bounded, so that each start costs a bounded number of steps and redaction stays linear in the text's length.

@@ -12,7 +12,7 @@ from entrypoints.answers import sendable
 from entrypoints.config_error import as_config_error, config_error_handler
 from entrypoints.container import Container, build_container
 from entrypoints.environment import read_settings, secret_values
-from entrypoints.job_logging import MAX_JOB_ID_CHARS, configure_logging, current_job_id
+from entrypoints.job_logging import configure_logging, job_log_context
 from entrypoints.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -29,22 +29,23 @@ def make_handler(container: Container, start_config: Optional[dict] = None) -> H
     runner = container.job_runner()
 
     async def handler(job: dict) -> dict[str, Any]:
-        token = current_job_id.set(str(job.get("id", "-"))[:MAX_JOB_ID_CHARS])
-        try:
+        with job_log_context(job):
             return (await runner.run(job)).answer
-        finally:
-            current_job_id.reset(token)
 
     async def streaming_handler(job: dict) -> AsyncIterator[dict]:
-        token = current_job_id.set(str(job.get("id", "-"))[:MAX_JOB_ID_CHARS])
+        with job_log_context(job):
+            async for item in _streamed(job):
+                yield item
+
+    async def _streamed(job: dict) -> AsyncIterator[dict]:
         loop = asyncio.get_running_loop()
         delivered: asyncio.Queue = asyncio.Queue()
+
+        def on_output(out: StoredOutput) -> None:
+            loop.call_soon_threadsafe(delivered.put_nowait, sendable(runner.answers.stream_item(out)))
+
+        work = asyncio.ensure_future(runner.run(job, on_output))
         try:
-
-            def on_output(out: StoredOutput) -> None:
-                loop.call_soon_threadsafe(delivered.put_nowait, sendable(runner.answers.stream_item(out)))
-
-            work = asyncio.ensure_future(runner.run(job, on_output))
             while not (work.done() and delivered.empty()):
                 getter = asyncio.ensure_future(delivered.get())
                 await asyncio.wait({work, getter}, return_when=asyncio.FIRST_COMPLETED)
@@ -63,8 +64,6 @@ def make_handler(container: Container, start_config: Optional[dict] = None) -> H
             work.cancel()
             await asyncio.wait({work})
             raise
-        finally:
-            current_job_id.reset(token)
 
     return streaming_handler if container.config.output.stream() else handler
 
