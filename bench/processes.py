@@ -12,7 +12,7 @@ class ClientProcess:
     def __init__(self, name: str, env: dict, root: str, log_dir: pathlib.Path) -> None:
         self.name = name
         self.log_path = log_dir / f"{name}.log"
-        self._log = open(self.log_path, "a")
+        self._log = open(self.log_path, "a")  # noqa: SIM115 (a log the process writes until it stops)
         self._process = subprocess.Popen([sys.executable, "-m", f"bench.clients.{name}"], cwd=root, env=env,
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, text=True)
         self._read()  # {"ready": true}: set up, waiting for its first job

@@ -10,7 +10,7 @@ _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
 def _statm_reader() -> Callable[[], int]:
-    handle = open("/proc/self/statm", "rb", buffering=0)
+    handle = open("/proc/self/statm", "rb", buffering=0)  # noqa: SIM115 (read again at every sample)
     lock = threading.Lock()  # the sampling thread and end() share the handle: a seek between them cuts a read
 
     def read() -> int:
@@ -39,7 +39,7 @@ class RssSampler:
         self._stop = threading.Event()
         self.baseline = 0
 
-    def start(self) -> "RssSampler":
+    def start(self) -> RssSampler:
         self.baseline = self._read()
         threading.Thread(target=self._run, name="rss-sampler", daemon=True).start()
         return self

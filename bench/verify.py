@@ -33,7 +33,7 @@ def _open(image: dict[str, Any], session: Optional[requests.Session]):
     if image.get("type") == "base64":
         return io.BytesIO(base64.b64decode(image["data"]))
     if image.get("type") == "s3_url":
-        handle = tempfile.TemporaryFile()
+        handle = tempfile.TemporaryFile()  # noqa: SIM115 (handed to the caller, which closes it)
         with (session or requests).get(image["data"], stream=True, timeout=60) as response:
             response.raise_for_status()
             for chunk in response.iter_content(1 << 20):

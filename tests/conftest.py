@@ -5,7 +5,7 @@ import pytest
 from adapters.process_liveness import ProcessLiveness
 from contract import COMFY_TEST_URL, real_comfy
 
-pytest_plugins = ["leftover_processes"]
+pytest_plugins = ["leftover_processes", "runpod_standin.pytest_plugin"]
 
 if COMFY_TEST_URL:
     @pytest.fixture

@@ -18,8 +18,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from domain.errors import WorkerError  # noqa: E402
-from domain.workflow.ui_format import convert_ui_workflow  # noqa: E402
 from domain.workflow.check import check_workflow  # noqa: E402
+from domain.workflow.ui_format import convert_ui_workflow  # noqa: E402
 
 OBJECT_INFO = ROOT / "tests" / "fixtures" / "comfyui" / "object_info_0.3.64.json.gz"
 FILE_NAME = re.compile(r"\.[A-Za-z0-9]{2,12}( \[(input|output|temp)\])?$")

@@ -11,7 +11,7 @@ def deliver(job_id: str, filename: str, data: bytes, sink: str, bucket_name: str
         return {"filename": filename, "type": "base64", "data": base64.b64encode(data).decode("ascii")}
     from runpod.serverless.utils import rp_upload  # imported at start by settings() in S3 mode
 
-    handle = tempfile.NamedTemporaryFile(delete=False, suffix=os.path.splitext(filename)[1])
+    handle = tempfile.NamedTemporaryFile(delete=False, suffix=os.path.splitext(filename)[1])  # noqa: SIM115 (kept past this function, removed by the caller)
     try:
         with handle:
             handle.write(data)

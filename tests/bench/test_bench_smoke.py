@@ -64,10 +64,9 @@ def test_the_check_refuses_another_job_s_image():
     import base64
     import io
 
-    from PIL import Image
-
     from bench.verify import problems_with
     from bench.workflows import build_job, rgb
+    from PIL import Image
 
     def answer(color: int) -> list:
         buffer = io.BytesIO()

@@ -9,11 +9,11 @@ import re
 import pytest
 
 from domain import errors
-from entrypoints.request import parse_request
 from domain.workflow.check import check_workflow
 from domain.workflow.rejections import raise_for_issues
-from entrypoints.settings import LIMIT_VARIABLES, ConfigError
 from entrypoints.environment import read_settings
+from entrypoints.request import parse_request
+from entrypoints.settings import LIMIT_VARIABLES, ConfigError
 
 pytestmark = pytest.mark.deploy
 ROOT = pathlib.Path(__file__).resolve().parents[2]

@@ -24,7 +24,7 @@ class WorkerProcess:
         args = [sys.executable, "-m", "entrypoints.runpod_handler", *extra_args]
         if not extra_args:
             args += ["--rp_serve_api", "--rp_api_host", "127.0.0.1", "--rp_api_port", str(self.port)]
-        self.log = open(self.log_path, "w")
+        self.log = open(self.log_path, "w")  # noqa: SIM115 (a log the process writes until stop(), which closes it)
         self.process = subprocess.Popen(args, env=full_env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
                                         start_new_session=True)
 

@@ -5,10 +5,9 @@ from PIL import Image
 
 from comfy_runpod_client.cli import main
 from e2e.test_client_standin import sample_files
-from runpod_standin.pytest_plugin import production_worker, runpod_standin  # noqa: F401  (fixtures)
 
 
-def test_a_streaming_endpoint_saves_every_streamed_output(comfy_sim, runpod_standin, production_worker, tmp_path,  # noqa: F811
+def test_a_streaming_endpoint_saves_every_streamed_output(comfy_sim, runpod_standin, production_worker, tmp_path,
                                                           monkeypatch):
     worker = production_worker(runpod_standin, {"COMFY_HOST": comfy_sim.host, "STREAM_OUTPUTS": "true"})
     monkeypatch.setenv("RUNPOD_API_KEY", runpod_standin.api_key)

@@ -13,7 +13,6 @@ from PIL import Image
 from comfy_runpod_client.transport import RunpodEndpoint
 from e2e.test_production_loop import invert_chain, tiled_workflow
 from processes import end_process_group
-from runpod_standin.pytest_plugin import production_worker, runpod_standin  # noqa: F401  (fixtures)
 from runpod_standin.worker_process import ROOT
 
 SAMPLE = json.loads((ROOT / "test_input.json").read_text())["input"]

@@ -6,7 +6,6 @@ import pytest
 from PIL import Image
 
 from e2e.test_production_loop import finished
-from runpod_standin.pytest_plugin import production_worker, runpod_standin  # noqa: F401  (fixtures)
 
 
 def solid(color: int, prefix: str, delay_nodes: int = 2) -> dict:

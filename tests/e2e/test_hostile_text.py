@@ -12,10 +12,10 @@ import pytest
 import requests
 
 from domain.errors import InvalidInput
-from entrypoints.request import parse_request
 from e2e.conftest import ROOT, free_port
 from entrypoints.container import build_container
 from entrypoints.job_logging import WORKER_LOGGERS, JobIdFilter, RedactingFilter
+from entrypoints.request import parse_request
 from entrypoints.runpod_handler import make_handler
 from loop_watch import LONG_TEXT, LoopWatch
 

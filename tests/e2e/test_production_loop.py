@@ -5,7 +5,6 @@ import pytest
 import requests
 
 from runpod_standin import RunpodStandIn
-from runpod_standin.pytest_plugin import production_worker, runpod_standin  # noqa: F401  (fixtures)
 from runpod_standin.worker_process import ROOT
 
 SAMPLE = json.loads((ROOT / "test_input.json").read_text())["input"]

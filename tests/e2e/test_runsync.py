@@ -2,10 +2,8 @@
 import base64
 import io
 import json
-import time
 
 import boto3
-import pytest
 import requests
 from moto.server import ThreadedMotoServer
 from PIL import Image

@@ -11,7 +11,6 @@ from moto.server import ThreadedMotoServer
 from PIL import Image
 
 from e2e.conftest import ROOT, free_port
-from runpod_standin.pytest_plugin import production_worker, runpod_standin  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.e2e
 

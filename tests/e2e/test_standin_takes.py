@@ -5,7 +5,6 @@ import pytest
 import requests
 
 from runpod_standin import RunpodStandIn
-from runpod_standin.pytest_plugin import production_worker  # noqa: F401  (fixture)
 
 ECHO = "runpod_standin.echo_worker"
 
@@ -18,7 +17,7 @@ def answered(standin: RunpodStandIn, jobs, worker) -> None:
 
 
 @pytest.mark.parametrize("concurrency", [2, 3])
-def test_a_batched_take_hands_out_n_jobs_and_every_one_is_answered(production_worker, concurrency):  # noqa: F811
+def test_a_batched_take_hands_out_n_jobs_and_every_one_is_answered(production_worker, concurrency):
     with RunpodStandIn(take_latency_s=0, result_latency_s=0) as standin:
         jobs = [standin.submit({"n": n, "sleep_s": 0.5}) for n in range(2 * concurrency)]
         worker = production_worker(standin, {"ECHO_CONCURRENCY": str(concurrency)}, module=ECHO)
@@ -36,7 +35,7 @@ def test_a_batched_take_hands_out_n_jobs_and_every_one_is_answered(production_wo
     assert all(take["worker_id"] == worker.pod_id for take in takes)
 
 
-def test_with_one_slot_the_sdk_takes_one_job_at_a_time_from_the_single_take(production_worker):  # noqa: F811
+def test_with_one_slot_the_sdk_takes_one_job_at_a_time_from_the_single_take(production_worker):
     with RunpodStandIn(take_latency_s=0, result_latency_s=0) as standin:
         jobs = [standin.submit({"n": n}) for n in range(3)]
         worker = production_worker(standin, {"ECHO_CONCURRENCY": "1"}, module=ECHO)

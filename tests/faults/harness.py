@@ -80,7 +80,7 @@ def describe_fds(targets: set) -> list:
     found = {}
     for table in ("/proc/net/tcp", "/proc/net/tcp6", "/proc/net/unix"):
         try:
-            lines = open(table).read().splitlines()[1:]
+            lines = open(table).read().splitlines()[1:]  # noqa: SIM115 (a log the process writes until stop(), which closes it)
         except OSError:
             continue
         for line in lines:

@@ -24,7 +24,7 @@ def test_view_failure_on_some_outputs_keeps_the_others(comfy_sim, leaks, fault):
     response = leaks.worker().run({"workflow": outputs(tag)})
     assert [e["filename"] for e in response["images"]] == [names(comfy_sim, tag, 1), names(comfy_sim, tag, 3)]
     assert len(response["errors"]) == 2
-    for error, name in zip(response["errors"], broken):
+    for error, name in zip(response["errors"], broken, strict=False):
         assert error.startswith(f"output_fetch_failed: {name} (node ")
         assert (f"HTTP {fault}" in error) if fault != "truncated" else ("of the" in error or "broke off" in error)
 

@@ -15,11 +15,11 @@ from adapters.comfy_websocket_monitor import ComfyWebsocketMonitor
 from adapters.pillow_converter import PillowImageConverter
 from domain.budget import Budget
 from domain.execution.follow import FollowPolicy
-from entrypoints.request import new_job
 from domain.model import Job, JobResult
 from domain.run_job import run_job
 from domain.services import Services
 from entrypoints.answers import RunPodAnswers
+from entrypoints.request import new_job
 
 FAST = dict(reconnect_attempts=20, reconnect_delay_s=0.25, final_frame_grace_s=0.5, deaf_check_s=0.5, tick_s=0.05)
 

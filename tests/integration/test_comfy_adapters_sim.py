@@ -8,8 +8,7 @@ import requests
 from PIL import Image
 
 from domain.budget import Budget
-from domain.errors import (Cancelled, ComfyUnreachable, ExecutionFailed, JobTimedOut, PromptLost,
-                           WorkflowRejected)
+from domain.errors import Cancelled, ComfyUnreachable, ExecutionFailed, JobTimedOut, PromptLost, WorkflowRejected
 from integration.sim_job import job, later, queue_holds, run, services, wait_until
 
 pytestmark = pytest.mark.integration

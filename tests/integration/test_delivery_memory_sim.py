@@ -18,13 +18,13 @@ import requests
 from adapters.base64_sink import Base64OutputSink
 from adapters.comfy_view_source import ComfyViewOutputSource
 from adapters.s3_sink import S3OutputSink
+from answer_size import answer_bytes
 from domain.budget import Budget
-from domain.outputs.delivery import Delivery, DeliveryOptions
 from domain.errors import ResponseTooLarge
 from domain.model import JobResult, OutputRef
 from domain.outputs.allowance import ResponseAllowance
+from domain.outputs.delivery import Delivery, DeliveryOptions
 from entrypoints.answers import RunPodAnswers
-from answer_size import answer_bytes
 
 pytestmark = pytest.mark.integration
 

@@ -4,7 +4,6 @@ import uuid
 
 import pytest
 
-
 from entrypoints.container import build_container
 from entrypoints.runpod_handler import make_handler
 

@@ -144,7 +144,7 @@ class StopInTheTransfer(Budget):
 def test_a_cancel_during_a_multipart_upload_aborts_it(s3_endpoint, s3, bucket, temp_dir):
     data = os.urandom(12 * 1024 * 1024)  # above rp_upload's multipart threshold: several 5 MB parts
 
-    with pytest.raises(Cancelled, match="uploading big.bin"):
+    with pytest.raises(Cancelled, match=r"uploading big\.bin"):
         _sink(s3_endpoint, bucket).store("job-9", "big.bin", "application/octet-stream", _chunks(data, 1024 * 1024),
                                          StopInTheTransfer())
     assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
@@ -172,7 +172,7 @@ def _moto_server(**env):
         except requests.RequestException:
             if process.poll() is not None or time.monotonic() > give_up:
                 process.kill()
-                raise AssertionError("moto server did not start")
+                raise AssertionError("moto server did not start") from None
             time.sleep(0.1)
 
 

@@ -27,14 +27,14 @@ def chain(prefix: str = "fault") -> dict:
     }
 
 
-def queue(sim, prompt: dict, client_id: str = None) -> str:
+def queue(sim, prompt: dict, client_id: str | None = None) -> str:
     body = {"prompt": prompt, **({"client_id": client_id} if client_id else {})}
     response = requests.post(f"{sim.base_url}/prompt", json=body, timeout=30)
     assert response.status_code == 200, response.text
     return response.json()["prompt_id"]
 
 
-def connect(sim, client_id: str = None) -> FrameRecorder:
+def connect(sim, client_id: str | None = None) -> FrameRecorder:
     recorder = FrameRecorder(sim.host, client_id or str(uuid.uuid4()))
     assert recorder.wait_count(1)
     return recorder

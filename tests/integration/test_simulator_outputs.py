@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 FLAGS = {"type": "feature_flags", "data": {"supports_preview_metadata": True}}
 
 
-def run(sim, prompt: dict, first_message: dict = None) -> tuple:
+def run(sim, prompt: dict, first_message: dict | None = None) -> tuple:
     client_id = str(uuid.uuid4())
     recorder = FrameRecorder(sim.host, client_id, first_message=first_message)
     assert recorder.wait_count(2 if first_message else 1)
@@ -143,9 +143,7 @@ def test_sampler_sends_progress_and_jpeg_previews(comfy_sim):
     recorder, entry = run(comfy_sim, SAMPLER)
     labels = recorder.labels()
     start = labels.index("executing(2)")
-    assert labels[start + 1:start + 13] == ["progress_state", "progress(1/4)", "bin:1"] + \
-        ["progress_state", "progress(2/4)", "bin:1", "progress_state", "progress(3/4)", "bin:1",
-         "progress_state", "progress(4/4)", "bin:1"][:9]
+    assert labels[start + 1:start + 13] == ["progress_state", "progress(1/4)", "bin:1", *["progress_state", "progress(2/4)", "bin:1", "progress_state", "progress(3/4)", "bin:1", "progress_state", "progress(4/4)", "bin:1"][:9]]
     previews = [f for f in recorder.frames if isinstance(f, bytes)]
     assert len(previews) == 4 and all(p[:8] == struct.pack(">II", 1, 1) and p[8:10] == b"\xff\xd8" for p in previews)
     saved = entry["outputs"]["5"]["images"][0]

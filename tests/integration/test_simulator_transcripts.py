@@ -65,7 +65,7 @@ def post(sim, body, **kwargs) -> requests.Response:
     return requests.post(f"{sim.base_url}/prompt", json=body, timeout=30, **kwargs)
 
 
-def run_and_record(sim, transcript: dict, request: dict = None) -> tuple:
+def run_and_record(sim, transcript: dict, request: dict | None = None) -> tuple:
     sent = [m["sent"] for m in transcript.get("ws_sent", [])]
     recorder = FrameRecorder(sim.host, transcript["client_id"], first_message=sent[0] if sent else None)
     assert recorder.wait_count(1 + len(sent))

@@ -13,8 +13,8 @@ import re
 import comfyui_workflow_templates  # the `test` extra installs the pinned version
 import pytest
 
-from domain.workflow.ui_format import convert_ui_workflow
 from domain.workflow.check import check_workflow
+from domain.workflow.ui_format import convert_ui_workflow
 
 TEMPLATES_VERSION = "0.1.95"
 TEMPLATES = pathlib.Path(comfyui_workflow_templates.get_templates_path())

@@ -16,9 +16,9 @@ import pytest
 import requests
 
 from contract import COMFY_TEST_URL, real_comfy
-from domain.workflow.ui_format import convert_ui_workflow
 from domain.workflow.check import check_workflow
 from domain.workflow.links import is_link
+from domain.workflow.ui_format import convert_ui_workflow
 
 pytestmark = pytest.mark.skipif(not COMFY_TEST_URL, reason="needs a real ComfyUI (COMFY_TEST_URL)")
 

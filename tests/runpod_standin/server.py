@@ -60,7 +60,7 @@ class RunpodStandIn:
             "RUNPOD_SKIP_GPU_CHECK": "true",
         }
 
-    def start(self) -> "RunpodStandIn":
+    def start(self) -> RunpodStandIn:
         app = web.Application(client_max_size=self._settings["max_result_bytes"] + 32 * 1024 * 1024)
         app[BOOK] = self.book
         app[SETTINGS] = {"api_key": self.api_key, "ai_key": self.ai_key, **self._settings}
@@ -93,7 +93,7 @@ class RunpodStandIn:
         self._loop.close()
         self._loop = None
 
-    def __enter__(self) -> "RunpodStandIn":
+    def __enter__(self) -> RunpodStandIn:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -25,7 +25,7 @@ class ProductionWorker:
         # the worker sees src only; a stand-in's own worker (echo_worker) is found under tests
         paths = [ROOT / "src"] if module.startswith("entrypoints.") else [ROOT / "src", ROOT / "tests"]
         full_env = {**clean, "PYTHONPATH": os.pathsep.join(map(str, paths)), **standin.worker_env(pod_id), **env}
-        self._log = tempfile.NamedTemporaryFile("w+", prefix="production-worker-", suffix=".log", delete=False)
+        self._log = tempfile.NamedTemporaryFile("w+", prefix="production-worker-", suffix=".log", delete=False)  # noqa: SIM115 (a log the process writes until stop(), which closes it)
         # a group of its own: the SDK's heartbeat is a forked child that outlives a SIGTERM to the worker alone
         self.process = subprocess.Popen([sys.executable, "-m", module], env=full_env,
                                         cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)

@@ -65,7 +65,7 @@ def test_a_cancel_mid_stream_raises_cancelled_and_stops_reading():
                 stop.set()
             yield b"x" * 100
 
-    with pytest.raises(Cancelled, match="rec_single_00001_.png"):
+    with pytest.raises(Cancelled, match=r"rec_single_00001_\.png"):
         _store(chunks(), Budget(stop=stop))
 
     assert taken == [0, 1, 2]

@@ -166,11 +166,11 @@ def test_a_cancel_between_chunks_propagates_unchanged_and_closes_the_response(se
     close = mocker.spy(response, "close")
     stop = threading.Event()
 
-    with pytest.raises(Cancelled, match="rec_single_00001_.png"):
-        with ComfyViewOutputSource("http://comfy", session=session).open(_ref(), Budget(stop=stop)) as download:
-            first = next(download.chunks)
-            stop.set()
-            next(download.chunks)
+    with pytest.raises(Cancelled, match=r"rec_single_00001_\.png"), \
+            ComfyViewOutputSource("http://comfy", session=session).open(_ref(), Budget(stop=stop)) as download:
+        first = next(download.chunks)
+        stop.set()
+        next(download.chunks)
 
     assert len(first) == CHUNK_BYTES
     close.assert_called_once()

@@ -121,7 +121,7 @@ def test_a_stop_during_the_upload_propagates_unchanged_and_removes_the_temp_file
     client = FakeClient(on_progress=stop.set)
     boto_edge(client)
 
-    with pytest.raises(error_type, match="uploading out.png"):
+    with pytest.raises(error_type, match=r"uploading out\.png"):
         _sink().store("job-1", "out.png", "image/png", [PNG], budget)
 
     assert not os.path.exists(client.uploads[0]["path"])
@@ -162,7 +162,7 @@ def test_an_unwritable_temp_dir_is_upload_failed(boto_edge, tmp_path, monkeypatc
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "missing"))
     client = FakeClient()
     boto_edge(client)
-    with pytest.raises(UploadFailed, match="temporary file for 'out.png'"):
+    with pytest.raises(UploadFailed, match=r"temporary file for 'out\.png'"):
         _sink().store("job-1", "out.png", "image/png", [PNG], Budget())
     assert client.uploads == []
 

@@ -36,7 +36,7 @@ def test_the_deadline_raises_timed_out_naming_the_stage():
     clock = FakeClock()
     budget = Budget(deadline=clock() + 2, clock=clock)
     clock.advance(2)
-    with pytest.raises(JobTimedOut, match="while uploading input a.png"):
+    with pytest.raises(JobTimedOut, match=r"while uploading input a\.png"):
         budget.check("uploading input a.png")
     with pytest.raises(JobTimedOut):
         budget.timeout(1.0, "queueing")

@@ -12,7 +12,6 @@ from domain.execution.events import (
     NodeStarted,
     PromptEnded,
     PromptFinished,
-    PromptStarted,
     QueueStatus,
     SocketLost,
     StepProgress,
@@ -126,7 +125,7 @@ def test_after_a_reopen_quiet_spells_are_asked_about_even_once_frames_resumed():
 
 def test_silence_makes_it_ask_once_per_silence_period():
     script = [ExecutionStarted(PID), Silence(59.0), NodeStarted(PID, "4"), Silence(60.0)]
-    follower, comfy, _, clock, _ = follow(script, states=[FINISHED])
+    follower, comfy, _, _clock, _ = follow(script, states=[FINISHED])
     assert follower.run().history == FINISHED.history
     assert len(comfy.calls.of("state")) == 1
 
@@ -201,5 +200,5 @@ def test_comfy_process_died_while_asking_propagates():
 def test_a_transient_failure_asking_after_the_final_frame_is_asked_again():
     # ComfyUI sends `executing {node: null}` only after task_done stored the history, so the prompt is finished.
     script = [ExecutionStarted(PID), PromptFinished(PID), Silence(5.0)]
-    follower, comfy, _, _, _ = follow(script, states=[ComfyUnreachable("timed out"), FINISHED])
+    follower, _comfy, _, _, _ = follow(script, states=[ComfyUnreachable("timed out"), FINISHED])
     assert follower.run().history == FINISHED.history

@@ -2,8 +2,8 @@
 import pytest
 
 from domain.errors import InvalidInput
-from entrypoints.request import parse_request
 from domain.outputs.formats import CONVERTIBLE_EXTENSIONS, FORMAT_ALIASES, IMAGE_FORMATS, is_quality
+from entrypoints.request import parse_request
 
 WORKFLOW = {"1": {"class_type": "EmptyImage", "inputs": {"width": 8}}}
 

@@ -1,9 +1,8 @@
 """workflow_links: one reading of "this input names another node's output", shared by progress and the dry run."""
 import pytest
 
-from domain.workflow.links import nodes_to_run
 from domain.workflow.check import check_workflow
-from domain.workflow.links import is_link
+from domain.workflow.links import is_link, nodes_to_run
 
 OBJECT_INFO = {
     "Loop": {"input": {"required": {"a": ["IMAGE"]}}, "output": ["IMAGE"], "output_node": True},

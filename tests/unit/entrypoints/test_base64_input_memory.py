@@ -8,8 +8,8 @@ import tracemalloc
 import pytest
 
 from domain.errors import InvalidInput
-from entrypoints.base64_text import decode_base64_text
 from domain.inputs.limits import InputLimits
+from entrypoints.base64_text import decode_base64_text
 from entrypoints.request import parse_request
 
 WORKFLOW = {"1": {"class_type": "EmptyImage", "inputs": {"width": 8}}}

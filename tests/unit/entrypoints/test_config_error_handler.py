@@ -7,9 +7,9 @@ import pathlib
 import pytest
 
 from entrypoints.config_error import config_error_handler
+from entrypoints.environment import read_settings
 from entrypoints.job_logging import JobIdFilter
 from entrypoints.settings import ConfigError
-from entrypoints.environment import read_settings
 
 ERRORS_DOC = pathlib.Path(__file__).resolve().parents[3] / "docs" / "errors.md"
 

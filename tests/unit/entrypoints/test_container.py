@@ -1,15 +1,14 @@
 """The container reads the environment once, picks the sink, and refuses bad values at start."""
 import dataclasses
 
-from domain.model import FileUrl
-
 import pytest
 
 from adapters.base64_sink import Base64OutputSink
 from adapters.s3_sink import S3OutputSink
+from domain.model import FileUrl
 from entrypoints.container import build_container
-from entrypoints.settings import ConfigError
 from entrypoints.environment import read_settings
+from entrypoints.settings import ConfigError
 
 S3_ENV = {"BUCKET_ENDPOINT_URL": "http://127.0.0.1:9", "BUCKET_ACCESS_KEY_ID": "id", "BUCKET_SECRET_ACCESS_KEY": "secret"}
 

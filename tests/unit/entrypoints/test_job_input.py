@@ -4,9 +4,9 @@ import json
 import pytest
 
 from domain.errors import InvalidInput
-from entrypoints.request import new_job, parse_request
 from domain.inputs.limits import InputLimits
 from domain.model import FileUrl, InlineFile, InputFile, OutputFormat, RunWorkflow
+from entrypoints.request import new_job, parse_request
 
 WORKFLOW = {"1": {"class_type": "EmptyImage", "inputs": {"width": 8}}}
 

@@ -5,10 +5,10 @@ import pytest
 from PIL import Image
 
 from domain.errors import OutputNotConverted
-from entrypoints.container import build_container
 from domain.model import OutputFormat
-from entrypoints.settings import ConfigError
+from entrypoints.container import build_container
 from entrypoints.environment import read_settings
+from entrypoints.settings import ConfigError
 
 
 @pytest.fixture(autouse=True)

@@ -7,8 +7,8 @@ import time
 import pytest
 from runpod.serverless.utils import rp_upload
 
-from entrypoints.settings import ConfigError, Settings
 from entrypoints.environment import read_settings, region_from_endpoint
+from entrypoints.settings import ConfigError, Settings
 
 asdict = dataclasses.asdict
 S3_ENV = {"BUCKET_ENDPOINT_URL": "http://127.0.0.1:9", "BUCKET_ACCESS_KEY_ID": "id", "BUCKET_SECRET_ACCESS_KEY": "secret"}
