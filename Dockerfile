@@ -22,13 +22,9 @@ CMD ["python", "-m", "entrypoints.runpod_handler"]
 FROM ${PYTHON_IMAGE} AS comfyui-simulator
 ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /sim
-COPY pyproject.toml ./
-RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
-      print(*p['dependencies'], *p['optional-dependencies']['sim'], sep='\n')" > requirements.txt \
-    && pip install --no-cache-dir -r requirements.txt
-COPY README.md ./
-COPY src ./src
-RUN pip install --no-cache-dir --no-deps .
+# the simulator is a distribution of its own (src/comfyui_sim/pyproject.toml): nothing of the worker
+COPY src/comfyui_sim ./comfyui_sim
+RUN pip install --no-cache-dir ./comfyui_sim
 EXPOSE 8188
 CMD ["python", "-m", "comfyui_sim", "--host", "0.0.0.0", "--port", "8188"]
 

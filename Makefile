@@ -5,15 +5,15 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint unit integration e2e soak bench bench-quick clean image-check
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml src/comfyui_sim/pyproject.toml src/comfy_runpod_client/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,sim,client,lint]'
+	$(PY) -m pip install --quiet -e '.[test,sim,client,lint]' -e ./src/comfyui_sim -e ./src/comfy_runpod_client
 	touch $(STAMP)
 
 ## run: the sample job (test_input.json) end to end; outputs land in ./out/
 run: $(STAMP)
-	$(PY) -m sample_job test_input.json --out out
+	PYTHONPATH=src $(PY) -m sample_job test_input.json --out out
 
 ## test: the linters, then every test (unit, integration, deploy, e2e)
 test: lint

@@ -24,7 +24,7 @@ WorkerError                      (code)
 ├── OutputNotConverted           output_not_converted  over OUTPUT_FORMAT_MAX_PIXELS: delivered unconverted
 ├── UploadFailed                 upload_failed
 ├── ResponseTooLarge             response_too_large    the outputs do not fit in RunPod's response
-└── NothingDelivered             (the first failure's) every output failed: nothing could be returned
+└── NothingDelivered             the first failure's   every output failed: nothing could be returned
 """
 
 from __future__ import annotations
@@ -166,8 +166,10 @@ class ResponseTooLarge(WorkerError):
 
 
 class NothingDelivered(WorkerError):
-    """Every output of a prompt that ran failed to be delivered: the job fails with the first failure's code and
-    every failure's line."""
+    """Every output of a prompt that ran failed to be delivered: the job fails with the first failure's code (most
+    often `output_fetch_failed`) and every failure's line."""
+
+    code = "output_fetch_failed"
 
     def __init__(self, code: str, lines: Sequence[str]) -> None:
         super().__init__(f"no output could be returned; {lines[0]}", details=lines)

@@ -35,6 +35,8 @@ def job_log_context(job: Any) -> Iterator[None]:
         yield
     finally:
         current_job_id.reset(token)
+
+
 # A value under a secret-looking name, quoted (dict repr, JSON: 'comfy_org_api_key': '...') or not (NAME=value).
 # The match starts at the name's keyword (what comes before it is kept as it is) and every run before the value is
 # bounded, so that each start costs a bounded number of steps and redaction stays linear in the text's length.

@@ -5,11 +5,12 @@ do not fit in RunPod's response. A new store is an adapter and a row here."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Any, Callable, Mapping, Optional
 
 from adapters.base64_sink import Base64OutputSink
 from domain.errors import clip
 from domain.ports import OutputSink
+from entrypoints import s3_settings
 from entrypoints.settings import ConfigError, Settings
 
 
@@ -21,6 +22,9 @@ class OutputStore:
     name: str
     inline: bool
     make: Callable[[Settings], OutputSink]  # the adapter, made at start (a ConfigError if its settings are refused)
+    read: Callable[[Mapping[str, str]], Any] = lambda env: None  # its settings from the environment
+    problem: Callable[..., Optional[ConfigError]] = lambda env, chosen, named: None  # (env, chosen=, named=)
+    chosen_unnamed: Callable[[Any], bool] = lambda settings: False  # chosen when OUTPUT_SINK names no store
     configured: Callable[[Settings], bool] = lambda settings: True
     url_type: Optional[str] = None
     secret_variables: tuple[str, ...] = ()  # whose values are never logged nor answered
@@ -57,6 +61,9 @@ STORES: dict[str, OutputStore] = {
             "s3",
             inline=False,
             make=_s3,
+            read=s3_settings.read_s3,
+            problem=s3_settings.problem,
+            chosen_unnamed=lambda s3: bool(s3.endpoint_url),  # worker-comfyui 5.x: S3 once its endpoint is set
             configured=lambda settings: settings.s3.configured,
             url_type="s3_url",
             secret_variables=("BUCKET_ACCESS_KEY_ID", "BUCKET_SECRET_ACCESS_KEY"),

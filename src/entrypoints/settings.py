@@ -4,7 +4,10 @@ the error a bad value is."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:
+    from entrypoints.s3_settings import S3Settings
 
 
 class ConfigError(ValueError):
@@ -50,16 +53,6 @@ class OutputSettings:
     concurrency: int
     max_response_bytes: int
     stream: bool
-
-
-@dataclass(frozen=True)
-class S3Settings:
-    configured: bool
-    endpoint_url: Optional[str]
-    access_key_id: Optional[str]
-    secret_access_key: Optional[str]
-    bucket_name: str
-    region: Optional[str]
 
 
 @dataclass(frozen=True)
@@ -116,7 +109,7 @@ class Settings:
     comfy: ComfySettings
     websocket: WebsocketSettings
     output: OutputSettings
-    s3: S3Settings
+    s3: S3Settings  # the output stores' own settings: entrypoints.output_stores
     output_format: OutputFormatSettings
     inputs: InputSettings
     warmup: WarmupSettings

@@ -1,10 +1,11 @@
-"""Which variables `src/entrypoints/environment.py` reads, and their defaults, found in its syntax tree."""
+"""Which variables the worker reads (src/entrypoints/environment.py and the modules it reads them with), and their
+defaults, found in their syntax trees."""
 import ast
 import pathlib
 import re
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-SETTINGS = ROOT / "src/entrypoints/environment.py"
+READERS = [ROOT / "src/entrypoints" / name for name in ("environment.py", "variables.py", "s3_settings.py")]
 _NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
 # set by RunPod itself in every worker, never by the endpoint's owner
 PLATFORM = {"RUNPOD_WEBHOOK_POST_OUTPUT", "RUNPOD_WEBHOOK_GET_JOB", "RUNPOD_WEBHOOK_PING", "RUNPOD_POD_ID",
@@ -13,8 +14,7 @@ PLATFORM = {"RUNPOD_WEBHOOK_POST_OUTPUT", "RUNPOD_WEBHOOK_GET_JOB", "RUNPOD_WEBH
 
 def read_variables() -> set:
     """Every upper-case NAME_LIKE string constant: robust to new readers and helper functions."""
-    tree = ast.parse(SETTINGS.read_text())
-    return {node.value for node in ast.walk(tree)
+    return {node.value for path in READERS for node in ast.walk(ast.parse(path.read_text()))
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and _NAME.match(node.value)} - PLATFORM
 
 
@@ -24,7 +24,7 @@ def defaults() -> dict:
     import entrypoints.environment
 
     found = {}
-    for node in ast.walk(ast.parse(SETTINGS.read_text())):
+    for node in (node for path in READERS for node in ast.walk(ast.parse(path.read_text()))):
         if not isinstance(node, ast.Call):
             continue
         args = node.args

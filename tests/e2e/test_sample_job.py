@@ -1,5 +1,6 @@
 """`make run`'s sample job: with no ComfyUI at COMFY_HOST it runs the simulator in-process and writes real PNGs."""
 import os
+import shutil
 import subprocess
 import sys
 
@@ -31,13 +32,18 @@ def test_sample_job_falls_back_to_the_simulator_and_writes_outputs(tmp_path):
     _assert_sample_outputs(done, tmp_path / "out")
 
 
-def test_sample_job_runs_from_a_regular_install(tmp_path):
-    """A non-editable install of the project ships the simulator: nothing is read from tests/."""
+def test_sample_job_runs_from_regular_installs_of_the_worker_and_the_simulator(tmp_path):
+    """Non-editable installs of the worker and of the simulator (each a distribution of its own), and the sample
+    job's own files: nothing is read from src/ or tests/."""
     target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                    "--target", str(target), str(ROOT)], check=True, capture_output=True, timeout=300)
-    assert (target / "comfyui_sim" / "__init__.py").exists()
-    done = _run_sample(tmp_path, str(target))
+    ignored = shutil.ignore_patterns("__pycache__", "*.egg-info", "build", ".venv", ".git", "tests", "bench", "out")
+    for n, distribution in enumerate((ROOT, ROOT / "src" / "comfyui_sim", ROOT / "src" / "comfy_runpod_client")):
+        copy = shutil.copytree(distribution, tmp_path / f"source-{n}", ignore=ignored)  # leftovers stay out of src/
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target),
+                        str(copy)], check=True, capture_output=True, timeout=300)
+    assert (target / "comfyui_sim" / "__init__.py").exists() and (target / "entrypoints").is_dir()
+    shutil.copytree(ROOT / "src" / "sample_job", tmp_path / "tool" / "sample_job")
+    done = _run_sample(tmp_path, f"{target}:{tmp_path / 'tool'}")
     _assert_sample_outputs(done, tmp_path / "out")
 
 

@@ -7,7 +7,8 @@ import time
 import pytest
 from runpod.serverless.utils import rp_upload
 
-from entrypoints.environment import read_settings, region_from_endpoint
+from entrypoints.environment import read_settings
+from entrypoints.s3_settings import region_from_endpoint
 from entrypoints.settings import ConfigError, Settings
 
 asdict = dataclasses.asdict
@@ -308,9 +309,9 @@ def test_a_warmup_workflow_as_deep_as_a_job_may_be_is_read(tmp_path):
 
 
 def test_a_warmup_workflow_larger_than_the_cap_is_refused_unread(tmp_path, monkeypatch):
-    from entrypoints import environment
+    from entrypoints import variables
 
-    monkeypatch.setattr(environment, "MAX_WARMUP_WORKFLOW_BYTES", 1000)
+    monkeypatch.setattr(variables, "MAX_WARMUP_WORKFLOW_BYTES", 1000)
     path = tmp_path / "large.json"
     path.write_text(json.dumps({"1": {"class_type": "x", "inputs": {"text": "x" * 1000}}}))
     with pytest.raises(ConfigError, match=r"WARMUP_WORKFLOW: .* is larger than 1,000 bytes"):
