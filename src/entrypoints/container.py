@@ -18,15 +18,12 @@ from adapters.comfy_http_api import ComfyHttpApi
 from adapters.comfy_view_source import ComfyViewOutputSource
 from adapters.comfy_websocket_monitor import ComfyWebsocketMonitor
 from adapters.folder_cleaner import FolderCleaner
-from adapters.http_input_fetcher import HttpInputFetcher, PinningUnavailable
 from adapters.pillow_converter import PillowImageConverter
 from adapters.process_liveness import ProcessLiveness
 from domain.execution.follow import FollowPolicy
 from domain.inputs.limits import InputLimits
-from domain.model import FileUrl
-from domain.ports import InputReader
 from domain.services import Services
-from entrypoints import output_stores
+from entrypoints import input_kinds, output_stores
 from entrypoints.answers import RunPodAnswers
 from entrypoints.environment import read_settings
 from entrypoints.job_runner import JobRunner
@@ -43,15 +40,6 @@ def _comfy_session() -> requests.Session:
     return session
 
 
-def _input_fetcher(*, max_bytes: int, allow_private: bool, fetch_timeout_s: float) -> Optional[HttpInputFetcher]:
-    """The URL input fetcher, or None (URL inputs refused) when the installed requests cannot pin connections."""
-    try:
-        return HttpInputFetcher(max_bytes=max_bytes, allow_private=allow_private, fetch_timeout_s=fetch_timeout_s)
-    except PinningUnavailable as exc:
-        log.error("URL inputs are refused: %s", exc)
-        return None
-
-
 def _overflow_name(settings: Settings) -> str:
     store = output_stores.overflow(settings)
     return store.name if store is not None else "none"
@@ -60,11 +48,6 @@ def _overflow_name(settings: Settings) -> str:
 def _store_sinks(settings: providers.Provider) -> dict[str, providers.Provider]:
     """One provider per output store of the table, each made only when it is chosen (or is the overflow)."""
     return {name: providers.Singleton(store.make, settings) for name, store in output_stores.STORES.items()}
-
-
-def _readers(fetcher: Optional[HttpInputFetcher]) -> dict[type, InputReader]:
-    """The reader of each input kind that needs one: a URL needs a download (refused when it cannot be pinned)."""
-    return {FileUrl: fetcher} if fetcher is not None else {}
 
 
 def _cleaner(folders: FolderSettings) -> Optional[FolderCleaner]:
@@ -131,13 +114,6 @@ class Container(containers.DeclarativeContainer):
 
     folder_cleaner = providers.Singleton(_cleaner, providers.Callable(lambda s: s.folders, settings))
 
-    input_fetcher = providers.Singleton(
-        _input_fetcher,
-        max_bytes=config.inputs.max_bytes,
-        allow_private=config.inputs.allow_private,
-        fetch_timeout_s=config.inputs.fetch_timeout_s,
-    )
-
     services = providers.Singleton(
         Services,
         comfy=comfy_api,
@@ -154,7 +130,7 @@ class Container(containers.DeclarativeContainer):
         overflow=overflow_sink,
         overflow_hint=providers.Callable(output_stores.overflow_hint, settings),
         converter=providers.Singleton(PillowImageConverter, max_pixels=config.output_format.max_pixels),
-        readers=providers.Callable(_readers, input_fetcher),
+        readers=providers.Singleton(input_kinds.readers, settings),
         limits=providers.Singleton(
             InputLimits,
             max_input_bytes=config.inputs.max_bytes,

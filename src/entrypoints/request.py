@@ -11,9 +11,10 @@ from typing import Any, Callable, Optional
 
 from domain.errors import InvalidInput, excerpt
 from domain.inputs.limits import InputLimits
-from domain.model import FileUrl, InlineFile, InputFile, Job, OutputFormat, Prompt, RunWorkflow
+from domain.model import InlineFile, InputFile, Job, OutputFormat, Prompt, RunWorkflow
 from domain.outputs.formats import FORMAT_ALIASES, IMAGE_FORMATS, MAX_QUALITY, MIN_QUALITY, is_quality
 from entrypoints.base64_text import decode_base64_text
+from entrypoints.input_kinds import KINDS
 
 _UI_FORMAT_HINT = (
     "the workflow is in ComfyUI's UI format (it has 'nodes' and 'links'); send the API format "
@@ -24,7 +25,6 @@ _UI_FORMAT_HINT = (
 MAX_NAME_BYTES = 255
 MAX_NAME_PARTS = 8  # "a/b/.../f.png": seven folders at most under ComfyUI's input folder
 MAX_API_KEY_CHARS = 4096
-MAX_URL_CHARS = 8192  # what common HTTP servers accept in a request line
 # JSON objects and lists within each other, counted from input; deeper breaks json.dumps, copy and logging later
 MAX_NESTING = 100
 # JSON's "\udc80" escape reads as a lone surrogate, a character no UTF-8 text can hold: the answer echoing it, or
@@ -206,10 +206,12 @@ def _images(raw: Any, limits: InputLimits) -> tuple[InputFile, ...]:
         if name in seen:
             raise InvalidInput(f"input.images[{index}]: the name {name!r} is used twice")
         seen.add(name)
-        if "url" in item and "image" in item:
-            raise InvalidInput(f"input.images[{index}] ({name!r}) gives both 'image' and 'url': send one")
-        if "url" in item:
-            images.append(InputFile(name, FileUrl(_url(item["url"], index))))
+        given = [field for field in ("image", *KINDS) if field in item]
+        if len(given) > 1:
+            fields = " and ".join(f"'{field}'" for field in given)
+            raise InvalidInput(f"input.images[{index}] ({name!r}) gives both {fields}: send one")
+        if given and given[0] in KINDS:
+            images.append(InputFile(name, KINDS[given[0]].parse(item[given[0]], index)))
         else:
             total += _decoded_length(item.get("image"))
             limits.check_inline_total(total, name)
@@ -225,14 +227,6 @@ def _decoded_length(value: Any) -> int:
     symbols = len(value) - start - sum(value.count(space, start) for space in " \t\n\r\v\f")
     padding = value[max(start, len(value) - 64) :].rstrip()[-2:].count("=")
     return max(0, symbols * 3 // 4 - padding)
-
-
-def _url(value: Any, index: int) -> str:
-    if not isinstance(value, str) or not value.lower().startswith(("http://", "https://")):
-        raise InvalidInput(f"input.images[{index}].url must be an http:// or https:// URL")
-    if len(value) > MAX_URL_CHARS:  # URL parsers hold the interpreter for a second on 10 MB
-        raise InvalidInput(f"input.images[{index}].url is longer than {MAX_URL_CHARS} characters")
-    return value
 
 
 def _image_name(name: Any, index: int) -> str:
