@@ -22,9 +22,14 @@ CMD ["python", "-m", "entrypoints.runpod_handler"]
 FROM ${PYTHON_IMAGE} AS comfyui-simulator
 ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /sim
-# the simulator is a distribution of its own (src/comfyui_sim/pyproject.toml): nothing of the worker
+# the simulator is a distribution of its own (src/comfyui_sim/pyproject.toml): nothing of the worker; its
+# dependencies first, so that a code change does not reinstall them
+COPY src/comfyui_sim/pyproject.toml ./
+RUN python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" \
+      > requirements.txt \
+    && pip install --no-cache-dir -r requirements.txt
 COPY src/comfyui_sim ./comfyui_sim
-RUN pip install --no-cache-dir ./comfyui_sim
+RUN pip install --no-cache-dir --no-deps ./comfyui_sim
 EXPOSE 8188
 CMD ["python", "-m", "comfyui_sim", "--host", "0.0.0.0", "--port", "8188"]
 
