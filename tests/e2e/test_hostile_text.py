@@ -7,6 +7,7 @@ import logging
 import subprocess
 import sys
 import time
+from typing import Any
 
 import pytest
 import requests
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.e2e
 HUGE = 10_000_000
 MAX_ERROR_CHARS = 800
 ANSWER_GUARD_S = 120  # only "did not hang": a 10 MB text is answered in about a second
-WORKFLOW = {
+WORKFLOW: dict[str, dict[str, Any]] = {
     "1": {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8, "batch_size": 1, "color": 7}},
     "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "hostile"}},
 }

@@ -56,7 +56,8 @@ def assert_clean(output: str, *payloads: str) -> None:
     for payload in (INPUT_IMAGE, *payloads):
         leaked = [window for window in _windows(payload) if window in output]
         assert not leaked, f"a base64 payload appears in the worker's output: {leaked[0]}"
-    assert not BASE64_RUN.search(output), f"a base64-looking run appears: {BASE64_RUN.search(output).group()[:60]}"
+    run = BASE64_RUN.search(output)
+    assert not run, f"a base64-looking run appears: {run.group()[:60]}"
 
 
 @pytest.mark.parametrize("levels", [{}, {"RUNPOD_LOG_LEVEL": "DEBUG", "LOG_LEVEL": "DEBUG"}], ids=["default", "debug"])

@@ -33,7 +33,9 @@ def b64(data: bytes) -> str:
 
 
 def pixel(entry: dict) -> tuple:
-    return Image.open(io.BytesIO(base64.b64decode(entry["data"]))).convert("RGB").getpixel((0, 0))
+    rgb = Image.open(io.BytesIO(base64.b64decode(entry["data"]))).convert("RGB").getpixel((0, 0))
+    assert isinstance(rgb, tuple), rgb
+    return rgb
 
 
 def handler_for(comfy, **env):

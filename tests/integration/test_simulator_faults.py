@@ -5,6 +5,7 @@ import subprocess
 import sys
 import time
 import uuid
+from typing import Any
 
 import pytest
 import requests
@@ -28,7 +29,7 @@ def chain(prefix: str = "fault") -> dict:
 
 
 def queue(sim, prompt: dict, client_id: str | None = None) -> str:
-    body = {"prompt": prompt, **({"client_id": client_id} if client_id else {})}
+    body: dict[str, Any] = {"prompt": prompt, **({"client_id": client_id} if client_id else {})}
     response = requests.post(f"{sim.base_url}/prompt", json=body, timeout=30)
     assert response.status_code == 200, response.text
     return response.json()["prompt_id"]

@@ -96,7 +96,7 @@ def assert_history_like(sim, prompt_id: str, recorded: dict) -> dict:
 
 
 def assert_views_like(sim, entry: dict, views: list) -> None:
-    seen = collections.Counter()
+    seen: collections.Counter[tuple[str, str]] = collections.Counter()
     for view in views:
         index = seen[(view["node"], view["key"])]
         seen[(view["node"], view["key"])] += 1

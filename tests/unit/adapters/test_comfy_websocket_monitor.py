@@ -5,6 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 import websocket
+from pytest_mock import MockerFixture
 from websocket import ABNF
 
 from adapters.comfy_websocket_monitor import FEATURE_FLAGS, ComfyWebsocketMonitor
@@ -49,8 +50,8 @@ class ScriptedSocket:
 
 
 @pytest.fixture
-def sockets(mocker):
-    made = []
+def sockets(mocker: MockerFixture) -> SimpleNamespace:
+    made: list[ScriptedSocket] = []
 
     def connect(url, timeout, skip_utf8_validation=False):
         sock = ScriptedSocket(made_scripts.pop(0) if made_scripts else [])
@@ -58,7 +59,7 @@ def sockets(mocker):
         made.append(sock)
         return sock
 
-    made_scripts: list = []
+    made_scripts: list[list] = []
     mocker.patch("adapters.comfy_websocket_monitor.websocket.create_connection", side_effect=connect)
     # a scripted socket is readable while its script holds something that is not a timeout
     mocker.patch("adapters.comfy_websocket_monitor.select.select",
