@@ -16,7 +16,6 @@ from entrypoints.environment import read_settings
 from entrypoints.request import parse_request
 from entrypoints.settings import LIMIT_VARIABLES, ConfigError
 
-pytestmark = pytest.mark.deploy
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ERRORS_DOC = (ROOT / "docs" / "errors.md").read_text()
 SOURCES = sorted((ROOT / "src").glob("*/**/*.py"))

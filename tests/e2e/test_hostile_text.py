@@ -20,8 +20,6 @@ from entrypoints.request import parse_request
 from entrypoints.runpod_handler import make_handler
 from loop_watch import LONG_TEXT, LoopWatch
 
-pytestmark = pytest.mark.e2e
-
 HUGE = 10_000_000
 MAX_ERROR_CHARS = 800
 ANSWER_GUARD_S = 120  # only "did not hang": a 10 MB text is answered in about a second

@@ -12,8 +12,6 @@ from PIL import Image
 
 from e2e.conftest import ROOT, free_port
 
-pytestmark = pytest.mark.e2e
-
 SAMPLE = json.loads((ROOT / "test_input.json").read_text())["input"]
 SECRETS = {"COMFY_ORG_API_KEY": "env-org-key-5d1e7c", "BUCKET_ACCESS_KEY_ID": "e2e-access-id-77ab",
            "BUCKET_SECRET_ACCESS_KEY": "e2e-bucket-secret-90fe"}

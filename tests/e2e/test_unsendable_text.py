@@ -8,8 +8,6 @@ import requests
 
 from entrypoints.answers import sendable
 
-pytestmark = pytest.mark.e2e
-
 SAVE: dict[str, Any] = {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "surrogate"}}
 EMPTY: dict[str, Any] = {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8, "batch_size": 1, "color": 7}}
 

@@ -26,8 +26,6 @@ from domain.outputs.allowance import ResponseAllowance
 from domain.outputs.delivery import Delivery, DeliveryOptions
 from entrypoints.answers import RunPodAnswers
 
-pytestmark = pytest.mark.integration
-
 MB = 1024 * 1024
 SIZE = 48 * MB
 

@@ -6,15 +6,12 @@ import io
 import json
 import os
 
-import pytest
 import requests
 from PIL import Image
 
 import handler_calls
 from entrypoints.container import build_container
 from entrypoints.runpod_handler import make_handler
-
-pytestmark = pytest.mark.integration
 
 
 def png(color) -> bytes:

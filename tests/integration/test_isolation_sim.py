@@ -19,8 +19,6 @@ from entrypoints.container import build_container
 from entrypoints.runpod_handler import make_handler
 from integration.sim_job import wait_until
 
-pytestmark = pytest.mark.integration
-
 
 def png(color: tuple, size: int = 8) -> bytes:
     out = io.BytesIO()

@@ -14,7 +14,6 @@ import websocket
 from comfyui_sim import ComfySimulator
 from frame_recorder import FrameRecorder, wait_reachable
 
-pytestmark = pytest.mark.integration
 TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

@@ -7,13 +7,11 @@ import uuid
 from array import array
 from typing import Optional
 
-import pytest
 import requests
 
 from comfyui_sim import audio_files
 from frame_recorder import FrameRecorder
 
-pytestmark = pytest.mark.integration
 FLAGS = {"type": "feature_flags", "data": {"supports_preview_metadata": True}}
 
 

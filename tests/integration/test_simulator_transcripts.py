@@ -23,7 +23,6 @@ from PIL import Image
 
 from frame_recorder import FrameRecorder, label, recorded_labels, wait_reachable
 
-pytestmark = pytest.mark.integration
 TRANSCRIPTS = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "comfyui" / "transcripts"
 SLOW_BLUR = {"ImageBlur": 0.1}
 

@@ -10,8 +10,6 @@ from domain.errors import JobTimedOut
 from faults.workflows import stalling
 from integration.sim_job import job, run, services, wait_until
 
-pytestmark = pytest.mark.integration
-
 
 def queue_foreign(sim, workflow: dict) -> str:
     prompt_id = str(uuid.uuid4())
