@@ -19,12 +19,13 @@ run: $(STAMP)
 test: lint
 	$(PY) -m pytest
 
-## lint: the Dockerfile (hadolint), the shell scripts (shellcheck), the YAML files (yamllint), the Python (ruff, mypy)
+## lint: the Dockerfile (hadolint), the shell scripts (shellcheck), the YAML files (yamllint), the Python (ruff, mypy:
+## src, tests and bench, as pyproject's [tool.mypy] lists them; only src is kept `ruff format`ted)
 lint: $(STAMP)
 	$(VENV)/bin/hadolint Dockerfile
 	$(VENV)/bin/shellcheck scripts/*.sh scripts/comfy-node-install
 	$(VENV)/bin/yamllint --strict -c scripts/yamllint.yaml docker-compose.yml scripts/
-	$(VENV)/bin/ruff check src
+	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src
 	$(VENV)/bin/mypy
 

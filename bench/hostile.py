@@ -72,9 +72,11 @@ def handler_lag(length: int, repeats: int) -> list[dict]:
     handler = make_handler(build_container({"COMFY_HOST": "127.0.0.1:9", "COMFY_API_AVAILABLE_MAX_RETRIES": "1"}))
     text = ("a-" * (length // 2 + 1))[:length]
     rows = []
+    def answering(make: Callable[[str], Any]) -> Callable[[], Any]:
+        return lambda: handler({"id": "bench", "input": make(text)})
+
     for field, make in FIELDS.items():
-        runs = [asyncio.run(_lag_while(lambda m=make: handler({"id": "bench", "input": m(text)})))
-                for _ in range(repeats)]
+        runs = [asyncio.run(_lag_while(answering(make))) for _ in range(repeats)]
         rows.append({"case": f"worker answers a {length:,}-character {field}",
                      "answer": runs[0][0].get("error_code"), **_lag_figures(runs)})
     return rows

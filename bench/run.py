@@ -13,6 +13,7 @@ import platform
 import random
 import sys
 import tempfile
+from typing import Any
 
 import requests
 
@@ -99,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
             warm_up(scenario, host, variants, session)
             for sink in args.sinks:
                 log.info("%s / %s: %d jobs per client", scenario, sink, jobs[scenario])
-                with servers.s3(dict(os.environ)) if sink == "s3" else contextlib.nullcontext({}) as sink_env:
+                with servers.store(sink == "s3", dict(os.environ)) as sink_env:
                     env = client_env(host, sink_env)
                     records += run_scenario(scenario, sink, jobs[scenario], host, env, variants, session,
                                             pathlib.Path(log_dir))
@@ -108,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         startup = measure_startup(repeats, client_env(host, {}), str(ROOT))
         log.info("first jobs: %d fresh processes of each kind", repeats)
         cold_fresh = measure_cold(CLIENTS, repeats, client_env(host, {}), str(ROOT), variants, pathlib.Path(log_dir))
-    report = {"comfy": label, "machine": machine(),
+    report: dict[str, Any] = {"comfy": label, "machine": machine(),
               "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "results": summarize(records), "spread": spreads(records), "startup": startup,
               "cold": cold_jobs(records), "cold_fresh": cold_fresh,

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 import time
-from typing import Iterator, Optional
+from typing import ContextManager, Iterator, Optional
 
 import requests
 
@@ -35,16 +35,18 @@ class SimulatorProcess:
     def __init__(self, env: dict, root: str) -> None:
         self._child = subprocess.Popen([sys.executable, "-m", "bench.simulator_process"], cwd=root, env=env,
                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        self.host: str = json.loads(self._child.stdout.readline())["host"]
+        assert self._child.stdin is not None and self._child.stdout is not None  # both are pipes
+        self._stdin, self._stdout = self._child.stdin, self._child.stdout
+        self.host: str = json.loads(self._stdout.readline())["host"]
 
     def set_faults(self, **knobs) -> None:
-        self._child.stdin.write(json.dumps(knobs) + "\n")
-        self._child.stdin.flush()
-        if not self._child.stdout.readline():
+        self._stdin.write(json.dumps(knobs) + "\n")
+        self._stdin.flush()
+        if not self._stdout.readline():
             raise RuntimeError(f"the simulator refused {sorted(knobs)} (exit {self._child.wait()})")
 
     def close(self) -> None:
-        self._child.stdin.close()
+        self._stdin.close()
         try:
             self._child.wait(30)
         except subprocess.TimeoutExpired:
@@ -104,6 +106,11 @@ def s3(env: dict) -> Iterator[dict]:
                "BUCKET_SECRET_ACCESS_KEY": SECRET_KEY, "BUCKET_NAME": BENCH_BUCKET, "OUTPUT_SINK": "s3"}
     finally:
         server.stop()
+
+
+def store(s3_wanted: bool, env: dict) -> ContextManager[dict]:
+    """`s3(env)` when the outputs go to S3, else no variables (base64 outputs)."""
+    return s3(env) if s3_wanted else contextlib.nullcontext({})
 
 
 def _create_bucket(endpoint: str) -> None:

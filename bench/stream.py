@@ -9,7 +9,6 @@ the stand-in's job records. The figures go into the "stream" key of `latest.json
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime
 import itertools
 import json
@@ -116,8 +115,10 @@ def run_stream(stream: str, jobs: int, concurrency: int, sim: servers.SimulatorP
             worker.stop()
     prefixes = {prefix: job.id for job, built_job in zip(submitted, built, strict=True) for prefix in save_prefixes(built_job["workflow"])}
     busy = executions(session, sim.host, prefixes)
-    latencies = [job.finished_at - job.submitted_at for job in submitted]
-    makespan = max(job.finished_at for job in submitted) - min(job.submitted_at for job in submitted)
+    spans = [(job.submitted_at, job.finished_at) for job in submitted if job.finished_at is not None]
+    assert len(spans) == len(submitted), "every job of the stream ended"  # what the wait above waited for
+    latencies = [end - start for start, end in spans]
+    makespan = max(end for _, end in spans) - min(start for start, _ in spans)
     result = {"stream": stream, "sink": STREAMS[stream], "concurrency": concurrency,
               **figures(list(busy.values()), latencies, makespan)}
     origin = min((start for start, _ in busy.values()), default=0.0)
@@ -157,8 +158,7 @@ def run(quick: bool, streams: list[str], concurrencies: list[int], jobs: Optiona
         with servers.simulator(env, str(ROOT)) as sim:
             own_work = fix_prompt_time(sim, stream, variants, session)
             for concurrency in concurrencies:
-                sink = servers.s3(env) if STREAMS[stream] == "s3" else contextlib.nullcontext({})
-                with sink as sink_env:
+                with servers.store(STREAMS[stream] == "s3", env) as sink_env:
                     result = run_stream(stream, jobs or JOBS[mode][stream], concurrency, sim, sink_env, variants,
                                         session)
                 result["own_work_s"] = _round(own_work)

@@ -17,6 +17,7 @@ import logging
 import pathlib
 import random
 import sys
+from typing import Optional
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -28,7 +29,7 @@ ABSENT = "<absent>"
 
 # Where comfy-cli 1.23.0 and the editor part on comfyui-workflow-templates 0.1.95 (ComfyUI 0.3.64): each is the
 # editor's rule, which this converter follows. (template, node id, input) -> kind
-PINNED_DIFFERENCES = {
+PINNED_DIFFERENCES: dict[tuple[str, str, Optional[str]], str] = {  # input None: the whole node
     **{(t, "65", i): "bypass without a matching input: comfy-cli passes an input of another type"
        for t in ("3d_hunyuan3d_multiview_to_model.json", "3d_hunyuan3d_multiview_to_model_turbo.json")
        for i in ("left", "right")},

@@ -1,9 +1,15 @@
-"""Shared pytest set-up: the ComfyUI simulator fixture `comfy_sim`, or a real ComfyUI when COMFY_TEST_URL is set;
-a session fails when a process the tests started outlives it (leftover_processes)."""
+"""Shared pytest set-up: each test marked with its folder's name (`-m unit`), the ComfyUI simulator fixture
+`comfy_sim`, or a real ComfyUI when COMFY_TEST_URL is set; a session fails when a process the tests started outlives
+it (leftover_processes)."""
+import pathlib
+
 import pytest
 
 from adapters.process_liveness import ProcessLiveness
 from contract import COMFY_TEST_URL, real_comfy
+
+TESTS = pathlib.Path(__file__).resolve().parent
+FOLDER_MARKERS = ("unit", "integration", "e2e", "deploy", "faults", "bench")  # pyproject declares them
 
 pytest_plugins = ["leftover_processes", "runpod_standin.pytest_plugin"]
 
@@ -11,13 +17,18 @@ if COMFY_TEST_URL:
     @pytest.fixture
     def comfy_sim():
         yield real_comfy()
-
-    def pytest_collection_modifyitems(config, items):
-        for item in items:
-            if item.path.name.startswith("test_simulator_"):
-                item.add_marker(pytest.mark.skip(reason="tests the simulator itself (contract run)"))
 else:
     pytest_plugins.append("comfyui_sim.pytest_plugin")
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        folder = item.path.resolve().relative_to(TESTS).parts[0]
+        if folder in FOLDER_MARKERS:
+            item.add_marker(folder)
+        if COMFY_TEST_URL and item.path.name.startswith("test_simulator_"):
+            item.add_marker(pytest.mark.skip(reason="tests the simulator itself (contract run)"))
 
 
 @pytest.fixture(autouse=True)

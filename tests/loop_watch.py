@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from types import CodeType
+from typing import Callable, Optional
 
 from adapters import json_chunks
 from domain import errors
@@ -35,7 +36,7 @@ class LoopWatch:
         self.heavy_calls: list[str] = []
         self.calls = 0
         self._heavy = {function.__code__ for function in HEAVY}
-        self._previous = None
+        self._previous: Optional[Callable[..., object]] = None  # the profiler set before, put back on exit
 
     def __enter__(self) -> LoopWatch:
         self._previous = sys.getprofile()

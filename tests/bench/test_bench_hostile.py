@@ -6,10 +6,6 @@ import pathlib
 import subprocess
 import sys
 
-import pytest
-
-pytestmark = pytest.mark.e2e
-
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 

@@ -7,8 +7,6 @@ import sys
 
 import pytest
 
-pytestmark = pytest.mark.e2e
-
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 RESULT_KEYS = {"scenario", "sink", "client", "n", "wall_s_median", "overhead_s_median", "overhead_s_p90",
                "cpu_s_median", "peak_rss_delta_mb"}

@@ -14,7 +14,6 @@ import pytest
 from comfy_runpod_client.cli import main
 from deploy.canned_runpod import Canned, CannedRunpod
 
-pytestmark = pytest.mark.deploy
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 WORKFLOW = {"1": {"class_type": "EmptyImage", "inputs": {}}}
 

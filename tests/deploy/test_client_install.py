@@ -5,9 +5,6 @@ import shutil
 import subprocess
 import sys
 
-import pytest
-
-pytestmark = pytest.mark.deploy
 CLIENT = pathlib.Path(__file__).resolve().parents[2] / "src" / "comfy_runpod_client"
 WORKER_ONLY = {"runpod", "boto3", "botocore", "pillow", "dependency-injector", "websocket-client", "aiohttp"}
 

@@ -128,7 +128,7 @@ class RecordingServer:
     """A loopback HTTP server that records every request path and serves `body` (with or without Content-Length)."""
 
     def __init__(self, body: bytes = b"", *, content_length: bool = True):
-        self.requests = []
+        self.requests: list[str] = []
         recorded, served = self.requests, body
 
         class Handler(http.server.BaseHTTPRequestHandler):

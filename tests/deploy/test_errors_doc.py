@@ -5,6 +5,7 @@ import inspect
 import json
 import pathlib
 import re
+from typing import Any, Optional
 
 import pytest
 
@@ -15,7 +16,6 @@ from entrypoints.environment import read_settings
 from entrypoints.request import parse_request
 from entrypoints.settings import LIMIT_VARIABLES, ConfigError
 
-pytestmark = pytest.mark.deploy
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ERRORS_DOC = (ROOT / "docs" / "errors.md").read_text()
 SOURCES = sorted((ROOT / "src").glob("*/**/*.py"))
@@ -34,12 +34,13 @@ def literal_codes() -> set:
     return found
 
 
-def template(node: ast.expr):
+def template(node: ast.expr) -> Optional[str]:
     """A regex for the strings an f-string (or a + of them) builds; None for anything else."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return re.escape(node.value)
     if isinstance(node, ast.JoinedStr):
-        return "".join(re.escape(part.value) if isinstance(part, ast.Constant) else ".+?" for part in node.values)
+        return "".join(re.escape(part.value) if isinstance(part, ast.Constant) and isinstance(part.value, str)
+                       else ".+?" for part in node.values)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
         left, right = template(node.left), template(node.right)
         return None if left is None or right is None else left + right
@@ -55,9 +56,9 @@ def as_answered(pattern: str) -> str:
     return pattern
 
 
-def message_templates() -> dict:
+def message_templates() -> dict[str, list[str]]:
     """code -> regexes of the messages the code raises it with (`SomeError(f"...")`, `"error": f"code: ..."`)."""
-    found: dict = {}
+    found: dict[str, list[str]] = {}
     for path in WORKER_SOURCES:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in CLASS_CODES:
@@ -81,10 +82,10 @@ def message_templates() -> dict:
                     if isinstance(key, ast.Constant) and key.value == "error" and isinstance(value, ast.JoinedStr):
                         pattern = template(value)
                         # `"error": f"internal_error: ..."`, or f"{first.code}: ..." for any code
-                        code = re.match(r"([a-z_]+|\.\+\?):\\ ", pattern or "")
-                        if code:
-                            key = "*" if code.group(1) == ".+?" else code.group(1)
-                            found.setdefault(key, []).append(pattern[code.end():])
+                        code = re.match(r"([a-z_]+|\.\+\?):\\ ", pattern) if pattern else None
+                        if pattern and code:
+                            name = "*" if code.group(1) == ".+?" else code.group(1)
+                            found.setdefault(name, []).append(pattern[code.end():])
     return found
 
 
@@ -123,7 +124,7 @@ OBJECT_INFO = {
     "ModelSave": {"input": {"required": {"model": ["MODEL"]}}, "output": [], "output_node": True},
 }
 SAVE = {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "x"}}
-EMPTY = {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8, "batch_size": 1, "color": 0}}
+EMPTY: dict[str, Any] = {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8, "batch_size": 1, "color": 0}}
 WORKFLOWS = [
     {"1": {**EMPTY, "inputs": {**EMPTY["inputs"], "width": 0}}, "9": SAVE},
     {"4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "sdxl.safetensors"}},

@@ -6,6 +6,7 @@ import pathlib
 import re
 import subprocess
 import tarfile
+from typing import Optional
 
 import pytest
 
@@ -16,10 +17,11 @@ HUB = json.loads((ROOT / ".runpod/hub.json").read_text())
 DEPLOYMENT = (ROOT / "docs/deployment.md").read_text()
 
 
-def stages() -> dict:
+def stages() -> dict[str, list[str]]:
     """target name -> its instructions (continuation lines joined)."""
     joined = re.sub(r"\\\n", " ", DOCKERFILE)
-    found, current = {}, None
+    found: dict[str, list[str]] = {}
+    current: Optional[list[str]] = None
     for line in joined.splitlines():
         match = re.match(r"FROM \S+ AS (\S+)", line)
         if match:
@@ -30,7 +32,9 @@ def stages() -> dict:
 
 
 def arg_default(name: str) -> str:
-    return re.search(rf"^ARG {name}=(\S*)$", DOCKERFILE, re.M).group(1).strip('"')
+    match = re.search(rf"^ARG {name}=(\S*)$", DOCKERFILE, re.M)
+    assert match, f"the Dockerfile has no ARG {name}"
+    return match.group(1).strip('"')
 
 
 @pytest.mark.parametrize("target", ["worker", "comfyui-simulator", "comfyui-worker"])
@@ -69,7 +73,9 @@ def test_dockerignore_keeps_the_context_small():
 
 
 def cuda_of(base_image: str) -> str:
-    return re.search(r"nvidia/cuda:(\d+\.\d+)\.\d+", base_image).group(1)
+    match = re.search(r"nvidia/cuda:(\d+\.\d+)\.\d+", base_image)
+    assert match, f"{base_image} is not an nvidia/cuda image"
+    return match.group(1)
 
 
 def test_the_default_torch_cuda_build_matches_the_base_image_and_the_hub():

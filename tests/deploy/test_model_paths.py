@@ -34,7 +34,9 @@ def folder_names(source: str) -> set:
     """The keys `folder_names_and_paths[...] = ` assigns in a ComfyUI source archive's folder_paths.py."""
     with tarfile.open(source) as archive:
         member = next(m for m in archive.getmembers() if m.name.endswith("/folder_paths.py") and m.name.count("/") == 1)
-        tree = ast.parse(archive.extractfile(member).read())
+        folder_paths = archive.extractfile(member)
+        assert folder_paths is not None, f"{member.name} is not a file"
+        tree = ast.parse(folder_paths.read())
     return {node.targets[0].slice.value for node in ast.walk(tree)
             if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Subscript)
             and getattr(node.targets[0].value, "id", "") == "folder_names_and_paths"

@@ -20,7 +20,9 @@ def solid(color: int, prefix: str, delay_nodes: int = 2) -> dict:
 
 
 def pixel(entry: dict) -> tuple:
-    return Image.open(io.BytesIO(base64.b64decode(entry["data"]))).convert("RGB").getpixel((0, 0))
+    rgb = Image.open(io.BytesIO(base64.b64decode(entry["data"]))).convert("RGB").getpixel((0, 0))
+    assert isinstance(rgb, tuple), rgb
+    return rgb
 
 
 def close_to(rgb: tuple, color: int) -> bool:

@@ -11,8 +11,6 @@ from moto.server import ThreadedMotoServer
 from contract import COMFY_TEST_URL
 from e2e.conftest import free_port
 
-pytestmark = pytest.mark.e2e
-
 EVERY_KIND = {
     "1": {"class_type": "EmptyImage", "inputs": {"width": 48, "height": 32, "batch_size": 2, "color": 1193046}},
     "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "kinds_still"}},

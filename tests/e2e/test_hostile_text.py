@@ -7,6 +7,7 @@ import logging
 import subprocess
 import sys
 import time
+from typing import Any
 
 import pytest
 import requests
@@ -19,12 +20,10 @@ from entrypoints.request import parse_request
 from entrypoints.runpod_handler import make_handler
 from loop_watch import LONG_TEXT, LoopWatch
 
-pytestmark = pytest.mark.e2e
-
 HUGE = 10_000_000
 MAX_ERROR_CHARS = 800
 ANSWER_GUARD_S = 120  # only "did not hang": a 10 MB text is answered in about a second
-WORKFLOW = {
+WORKFLOW: dict[str, dict[str, Any]] = {
     "1": {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8, "batch_size": 1, "color": 7}},
     "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "hostile"}},
 }

@@ -7,8 +7,6 @@ import pytest
 from e2e.conftest import ROOT
 from entrypoints.job_logging import MAX_LINE_CHARS
 
-pytestmark = pytest.mark.e2e
-
 SAMPLE = json.loads((ROOT / "test_input.json").read_text())["input"]
 URL_SECRETS = ("url-pass-5c0f", "amz-sig-abc123", "tok-def456", "sig-0a1b", "signature-2c3d", "key-4e5f",
                "access-6a7b")

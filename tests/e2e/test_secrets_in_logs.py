@@ -12,8 +12,6 @@ from PIL import Image
 
 from e2e.conftest import ROOT, free_port
 
-pytestmark = pytest.mark.e2e
-
 SAMPLE = json.loads((ROOT / "test_input.json").read_text())["input"]
 SECRETS = {"COMFY_ORG_API_KEY": "env-org-key-5d1e7c", "BUCKET_ACCESS_KEY_ID": "e2e-access-id-77ab",
            "BUCKET_SECRET_ACCESS_KEY": "e2e-bucket-secret-90fe"}
@@ -56,7 +54,8 @@ def assert_clean(output: str, *payloads: str) -> None:
     for payload in (INPUT_IMAGE, *payloads):
         leaked = [window for window in _windows(payload) if window in output]
         assert not leaked, f"a base64 payload appears in the worker's output: {leaked[0]}"
-    assert not BASE64_RUN.search(output), f"a base64-looking run appears: {BASE64_RUN.search(output).group()[:60]}"
+    run = BASE64_RUN.search(output)
+    assert not run, f"a base64-looking run appears: {run.group()[:60]}"
 
 
 @pytest.mark.parametrize("levels", [{}, {"RUNPOD_LOG_LEVEL": "DEBUG", "LOG_LEVEL": "DEBUG"}], ids=["default", "debug"])

@@ -1,16 +1,15 @@
 """Text no UTF-8 can carry (a lone surrogate, JSON's "\\udc80" escape) in caller input or in what ComfyUI answers:
 the job is refused or answered, never left without an answer (through the SDK's local API and the handler)."""
 import json
+from typing import Any
 
 import pytest
 import requests
 
 from entrypoints.answers import sendable
 
-pytestmark = pytest.mark.e2e
-
-SAVE = {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "surrogate"}}
-EMPTY = {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8, "batch_size": 1, "color": 7}}
+SAVE: dict[str, Any] = {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "surrogate"}}
+EMPTY: dict[str, Any] = {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8, "batch_size": 1, "color": 7}}
 
 CASES = {
     "a PreviewAny source": {"workflow": {"1": {"class_type": "PreviewAny", "inputs": {"source": "x\udc80y"}}}},

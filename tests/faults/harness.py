@@ -15,6 +15,7 @@ from dependency_injector import providers
 from domain.execution.follow import FollowPolicy
 from entrypoints.container import build_container
 from entrypoints.runpod_handler import make_handler
+from handler_calls import answer, answering
 
 FOREIGN_CLIENT = "other-client"
 # The simulator runs in this process: its threads (server loop, node pool) are the peer's, not the worker's.
@@ -39,7 +40,7 @@ class Worker:
         if helper:
             helper.start()
         try:
-            return asyncio.run(self.handler({"id": job_id, "input": job_input}))
+            return answer(self.handler, {"id": job_id, "input": job_input})
         finally:
             if helper:
                 helper.join(30)
@@ -47,7 +48,7 @@ class Worker:
     def cancel_when(self, job_input: Any, ready: Callable[[], bool], timeout_s: float = 30.0) -> None:
         """Start the job, cancel it once `ready()` holds; the handler must re-raise `CancelledError`."""
         async def scenario() -> None:
-            task = asyncio.ensure_future(self.handler({"id": "cancelled", "input": job_input}))
+            task = asyncio.ensure_future(answering(self.handler, {"id": "cancelled", "input": job_input}))
             give_up = time.monotonic() + timeout_s
             while not ready() and time.monotonic() < give_up and not task.done():
                 await asyncio.sleep(0.02)

@@ -3,13 +3,14 @@ no exception escapes, and nothing is written outside the temp dir (ComfyUI is a 
 import base64
 import json
 import os
+from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.faults
-
-OK_WORKFLOW = {"1": {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8, "batch_size": 1, "color": 0}},
-               "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "bad"}}}
+OK_WORKFLOW: dict[str, dict[str, Any]] = {
+    "1": {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8, "batch_size": 1, "color": 0}},
+    "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "bad"}},
+}
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * 32).decode("ascii")
 
 

@@ -8,8 +8,6 @@ import pytest
 from domain.model import FileUrl
 from faults.test_bad_inputs import OK_WORKFLOW
 
-pytestmark = pytest.mark.faults
-
 
 def fetching_worker(leaks, **env):
     worker = leaks.worker(**env)

@@ -2,13 +2,9 @@
 and while its outputs are delivered. The handler re-raises CancelledError; ComfyUI keeps nothing of ours."""
 import threading
 
-import pytest
-
 from adapters.base64_sink import Base64OutputSink
 from faults.harness import ours_in_queue
 from faults.workflows import chain, outputs, stalling
-
-pytestmark = pytest.mark.faults
 
 
 def test_cancel_while_pending_behind_another_client_deletes_it_from_the_queue(comfy_sim, leaks):

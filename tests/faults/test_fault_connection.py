@@ -10,8 +10,6 @@ from faults.workflows import chain
 from integration.sim_job import wait_until
 from loopback import SilentPort, free_port
 
-pytestmark = pytest.mark.faults
-
 
 def when_running(sim, action, settle_s: float = 0.2):
     def go():

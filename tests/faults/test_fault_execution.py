@@ -3,15 +3,12 @@ other clients' traffic, a fully cached re-run, a failing input upload."""
 import base64
 import io
 
-import pytest
 import requests
 from PIL import Image
 
 from comfyui_sim import junk
 from faults.workflows import chain, failing, outputs, stalling
 from integration.sim_job import wait_until
-
-pytestmark = pytest.mark.faults
 
 
 def test_execution_error_is_execution_failed_naming_the_node(comfy_sim, leaks):

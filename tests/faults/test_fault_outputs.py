@@ -6,8 +6,6 @@ import pytest
 from adapters.base64_sink import Base64OutputSink
 from faults.workflows import outputs
 
-pytestmark = pytest.mark.faults
-
 
 def names(sim, tag, index):
     return f"{tag}_{index}_00001_.png"

@@ -14,7 +14,6 @@ from domain.inputs.limits import InputLimits
 from entrypoints.request import parse_request
 from faults.harness import Worker
 
-pytestmark = pytest.mark.faults
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg=="
 
 scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)

@@ -74,7 +74,6 @@ def soak(sim, jobs: int, workflow_for=small_job, *, warm_up: int = WARM_UP_JOBS,
     return delivered
 
 
-@pytest.mark.faults
 def test_soak_200_jobs(comfy_sim):
     soak(comfy_sim, 200)
 

@@ -43,13 +43,17 @@ def run(svc: Services, the_job: Job, *, timeout_s: float = 30.0, during: Optiona
     if during:
         threading.Thread(target=during, daemon=True).start()
     verdict = run_job(the_job, svc, budget, **kwargs)
-    if isinstance(verdict, JobResult) and verdict.status == "failed":
+    if isinstance(verdict, JobResult) and verdict.error is not None and verdict.status == "failed":
         raise verdict.error  # the job's error, for pytest.raises
     return RunPodAnswers().answer(verdict)
 
 
 def later(delay_s: float, action: Callable[[], None]) -> Callable[[], None]:
-    return lambda: (time.sleep(delay_s), action())
+    def act() -> None:
+        time.sleep(delay_s)
+        action()
+
+    return act
 
 
 def queue_holds(sim, prompt_id: str) -> bool:

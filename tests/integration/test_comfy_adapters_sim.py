@@ -11,8 +11,6 @@ from domain.budget import Budget
 from domain.errors import Cancelled, ComfyUnreachable, ExecutionFailed, JobTimedOut, PromptLost, WorkflowRejected
 from integration.sim_job import job, later, queue_holds, run, services, wait_until
 
-pytestmark = pytest.mark.integration
-
 EMPTY_SAVE = {
     "1": {"class_type": "EmptyImage", "inputs": {"width": 64, "height": 48, "batch_size": 1, "color": 255}},
     "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "it_empty"}},

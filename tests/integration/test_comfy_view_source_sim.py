@@ -18,8 +18,6 @@ from domain.budget import Budget
 from domain.errors import Cancelled, OutputFetchFailed
 from domain.model import OutputRef
 
-pytestmark = pytest.mark.integration
-
 WORKFLOW = Path(__file__).parent.parent / "fixtures" / "comfyui" / "workflows" / "empty_image_single.json"
 HISTORY_WAIT_S = 10.0
 

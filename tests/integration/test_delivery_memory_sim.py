@@ -26,8 +26,6 @@ from domain.outputs.allowance import ResponseAllowance
 from domain.outputs.delivery import Delivery, DeliveryOptions
 from entrypoints.answers import RunPodAnswers
 
-pytestmark = pytest.mark.integration
-
 MB = 1024 * 1024
 SIZE = 48 * MB
 
@@ -250,14 +248,14 @@ def test_an_image_over_the_pixel_limit_is_delivered_unconverted_without_being_de
     assert result["grown_kb"] < 100 * 1024
 
 
-def test_two_jobs_in_flight_at_once_each_stay_within_one_jobs_bound(comfy_sim, six_outputs, s3_endpoint):
+def test_two_jobs_in_flight_at_once_each_stay_within_one_jobs_bound(comfy_sim, six_outputs, s3_endpoint) -> None:
     """MAX_CONCURRENCY: each job has its own answer limit and holds what one job holds, side by side."""
     boto3.client("s3", endpoint_url=s3_endpoint, aws_access_key_id="id", aws_secret_access_key="key",
                  region_name="us-east-1").create_bucket(Bucket="overflow-two")
     overflow = S3OutputSink(endpoint_url=s3_endpoint, access_key_id="id", secret_access_key="key",
                            bucket_name="overflow-two", region="us-east-1")
     overflow.store("warm", "warm.bin", "application/octet-stream", iter([b"x"]), Budget())
-    answers: dict = {}
+    answers: dict[int, dict] = {}
 
     def both():
         jobs = [threading.Thread(target=lambda part=part: answers.__setitem__(

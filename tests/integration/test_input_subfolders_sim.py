@@ -1,20 +1,17 @@
 """Inputs worker-comfyui 5.x accepts, end to end through the handler against the simulator: names with folders
 land in that folder of the job's own folder in ComfyUI's input folder, and an empty comfy_org_api_key sends the
 worker's key."""
-import asyncio
 import base64
 import io
 import json
 import os
 
-import pytest
 import requests
 from PIL import Image
 
+import handler_calls
 from entrypoints.container import build_container
 from entrypoints.runpod_handler import make_handler
-
-pytestmark = pytest.mark.integration
 
 
 def png(color) -> bytes:
@@ -33,7 +30,7 @@ def inverted(name: str) -> dict:
 
 def answer(sim, job_input: dict, **env) -> dict:
     handler = make_handler(build_container({"COMFY_HOST": sim.host, **env}))
-    return asyncio.run(handler({"id": "sub-1", "input": job_input}))
+    return handler_calls.answer(handler, {"id": "sub-1", "input": job_input})
 
 
 def test_names_with_folders_are_uploaded_into_those_folders_and_loaded_by_that_name(comfy_sim):

@@ -19,8 +19,6 @@ from entrypoints.container import build_container
 from entrypoints.runpod_handler import make_handler
 from integration.sim_job import wait_until
 
-pytestmark = pytest.mark.integration
-
 
 def png(color: tuple, size: int = 8) -> bytes:
     out = io.BytesIO()
@@ -33,7 +31,9 @@ def b64(data: bytes) -> str:
 
 
 def pixel(entry: dict) -> tuple:
-    return Image.open(io.BytesIO(base64.b64decode(entry["data"]))).convert("RGB").getpixel((0, 0))
+    rgb = Image.open(io.BytesIO(base64.b64decode(entry["data"]))).convert("RGB").getpixel((0, 0))
+    assert isinstance(rgb, tuple), rgb
+    return rgb
 
 
 def handler_for(comfy, **env):

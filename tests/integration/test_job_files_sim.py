@@ -16,8 +16,6 @@ from contract import COMFY_TEST_URL
 from entrypoints.container import build_container
 from entrypoints.runpod_handler import make_handler
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture
 def folders(comfy_sim) -> dict:

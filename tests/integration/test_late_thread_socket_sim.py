@@ -11,8 +11,6 @@ from entrypoints.runpod_handler import make_handler
 from integration.sim_job import wait_until
 from integration.test_runpod_handler_sim import TWO_OUTPUTS
 
-pytestmark = pytest.mark.integration
-
 
 class StubbornSink(Base64OutputSink):
     """A sink that does not heed the stop: it finishes its upload a while after the cancel."""

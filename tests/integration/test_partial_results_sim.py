@@ -2,12 +2,8 @@
 import asyncio
 import uuid
 
-import pytest
-
 from entrypoints.container import build_container
 from entrypoints.runpod_handler import make_handler
-
-pytestmark = pytest.mark.integration
 
 
 def saves_then_fails(tag: str) -> dict:

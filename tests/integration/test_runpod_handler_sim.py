@@ -13,8 +13,6 @@ from entrypoints.container import build_container
 from entrypoints.runpod_handler import make_handler
 from integration.sim_job import wait_until
 
-pytestmark = pytest.mark.integration
-
 TWO_OUTPUTS = {
     "1": {"class_type": "EmptyImage", "inputs": {"width": 32, "height": 32, "batch_size": 1, "color": 7}},
     "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "h_first"}},

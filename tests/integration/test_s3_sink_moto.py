@@ -20,8 +20,6 @@ from adapters.s3_sink import S3OutputSink
 from domain.budget import Budget
 from domain.errors import Cancelled, UploadFailed
 
-pytestmark = pytest.mark.integration
-
 ACCESS_KEY, SECRET_KEY = "testing-access-key", "testing-secret-key"
 MP4 = bytes.fromhex("000000206674797069736f6d") + os.urandom(300_000)
 

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import time
 import uuid
+from typing import Any
 
 import pytest
 import requests
@@ -13,7 +14,6 @@ import websocket
 from comfyui_sim import ComfySimulator
 from frame_recorder import FrameRecorder, wait_reachable
 
-pytestmark = pytest.mark.integration
 TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -28,7 +28,7 @@ def chain(prefix: str = "fault") -> dict:
 
 
 def queue(sim, prompt: dict, client_id: str | None = None) -> str:
-    body = {"prompt": prompt, **({"client_id": client_id} if client_id else {})}
+    body: dict[str, Any] = {"prompt": prompt, **({"client_id": client_id} if client_id else {})}
     response = requests.post(f"{sim.base_url}/prompt", json=body, timeout=30)
     assert response.status_code == 200, response.text
     return response.json()["prompt_id"]

@@ -13,8 +13,6 @@ from frame_recorder import wait_reachable
 from integration.test_simulator_faults import chain, connect, queue, wait_history
 from loopback import SilentPort
 
-pytestmark = pytest.mark.integration
-
 
 def test_drop_before_final_cuts_the_socket_after_the_last_status_frame(comfy_sim):
     comfy_sim.faults.drop_socket_before_final = True

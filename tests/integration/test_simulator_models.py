@@ -1,10 +1,7 @@
 """Model files a test "installs" in the simulator: /models, loader lists in /object_info, validation against them."""
-import pytest
 import requests
 
 from comfyui_sim import ComfySimulator
-
-pytestmark = pytest.mark.integration
 
 
 def checkpoint_prompt(name: str) -> dict:

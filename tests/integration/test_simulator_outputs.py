@@ -5,14 +5,13 @@ import math
 import struct
 import uuid
 from array import array
+from typing import Optional
 
-import pytest
 import requests
 
 from comfyui_sim import audio_files
 from frame_recorder import FrameRecorder
 
-pytestmark = pytest.mark.integration
 FLAGS = {"type": "feature_flags", "data": {"supports_preview_metadata": True}}
 
 
@@ -45,16 +44,18 @@ def crc(data: bytes, poly: int, bits: int) -> int:
 def decode_flac(blob: bytes) -> tuple:
     """A decoder for what a FLAC writer without prediction emits: CONSTANT and VERBATIM 16-bit subframes."""
     assert blob[:4] == b"fLaC"
-    pos, info, last = 4, None, False
+    pos, last = 4, False
+    info: Optional[bytes] = None
     while not last:
-        last, kind, size = blob[pos] >> 7, blob[pos] & 0x7F, int.from_bytes(blob[pos + 1:pos + 4], "big")
+        last, kind, size = bool(blob[pos] >> 7), blob[pos] & 0x7F, int.from_bytes(blob[pos + 1:pos + 4], "big")
         if kind == 0:
             info = blob[pos + 4:pos + 4 + size]
         pos += 4 + size
+    assert info is not None, "no STREAMINFO block"
     packed = int.from_bytes(info[10:18], "big")
     rate, channels, bits, total = packed >> 44, ((packed >> 41) & 7) + 1, ((packed >> 36) & 31) + 1, packed & (2**36 - 1)
     assert bits == 16
-    decoded = [[] for _ in range(channels)]
+    decoded: list[list[int]] = [[] for _ in range(channels)]
     while pos < len(blob):
         assert blob[pos:pos + 2] == b"\xff\xf8" and blob[pos + 2] >> 4 == 7
         head_end = pos + 4

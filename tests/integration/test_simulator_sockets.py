@@ -8,8 +8,6 @@ import websocket
 
 from frame_recorder import FrameRecorder
 
-pytestmark = pytest.mark.integration
-
 
 def chain(prefix: str) -> dict:
     return {"1": {"class_type": "EmptyImage", "inputs": {"width": 16, "height": 16, "batch_size": 1, "color": 7}},

@@ -23,7 +23,6 @@ from PIL import Image
 
 from frame_recorder import FrameRecorder, label, recorded_labels, wait_reachable
 
-pytestmark = pytest.mark.integration
 TRANSCRIPTS = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "comfyui" / "transcripts"
 SLOW_BLUR = {"ImageBlur": 0.1}
 
@@ -96,7 +95,7 @@ def assert_history_like(sim, prompt_id: str, recorded: dict) -> dict:
 
 
 def assert_views_like(sim, entry: dict, views: list) -> None:
-    seen = collections.Counter()
+    seen: collections.Counter[tuple[str, str]] = collections.Counter()
     for view in views:
         index = seen[(view["node"], view["key"])]
         seen[(view["node"], view["key"])] += 1

@@ -1,11 +1,7 @@
 """Silent and unregistered sockets (ComfyUI's teardown race) end the job soon after the prompt ends."""
 import time
 
-import pytest
-
 from integration.sim_job import job, run, services, wait_until
-
-pytestmark = pytest.mark.integration
 
 # The silence check (which would also end these jobs, by asking ComfyUI) is put out of reach: a job that is not ended
 # by the mechanism under test runs into its 30 s budget and answers timed_out, without images. Outcomes, not a clock.

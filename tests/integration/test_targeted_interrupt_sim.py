@@ -1,6 +1,7 @@
 """A cancel or deadline interrupts only the job's own prompt, also on a ComfyUI whose /interrupt ignores prompt ids."""
 import time
 import uuid
+from typing import Any
 
 import pytest
 import requests
@@ -9,12 +10,10 @@ from domain.errors import JobTimedOut
 from faults.workflows import stalling
 from integration.sim_job import job, run, services, wait_until
 
-pytestmark = pytest.mark.integration
-
 
 def queue_foreign(sim, workflow: dict) -> str:
     prompt_id = str(uuid.uuid4())
-    body = {"prompt": workflow, "client_id": "someone-else", "prompt_id": prompt_id}
+    body: dict[str, Any] = {"prompt": workflow, "client_id": "someone-else", "prompt_id": prompt_id}
     requests.post(f"{sim.base_url}/prompt", json=body, timeout=10).raise_for_status()
     return prompt_id
 

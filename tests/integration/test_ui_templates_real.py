@@ -53,7 +53,7 @@ def unchecked_by_the_server(error, object_info, prompt) -> bool:
     node_id, kind, name = error
     config = object_info[prompt[node_id]["class_type"]]["input"]
     spec = (config.get("required") or {}).get(name) or (config.get("optional") or {}).get(name)
-    return kind == "file" and bool(spec) and spec[0] == "COMBO"
+    return kind == "file" and spec is not None and len(spec) > 0 and spec[0] == "COMBO"
 
 
 def test_the_real_server_refuses_converted_templates_where_the_check_does(server):

@@ -10,8 +10,6 @@ from PIL import Image
 from entrypoints.container import build_container
 from entrypoints.runpod_handler import make_handler
 
-pytestmark = pytest.mark.integration
-
 WORKFLOW = {
     "1": {"class_type": "LoadImage", "inputs": {"image": "from_url.png"}},
     "2": {"class_type": "ImageInvert", "inputs": {"image": ["1", 0]}},

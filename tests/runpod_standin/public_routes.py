@@ -74,6 +74,8 @@ async def stream(request: web.Request) -> web.Response:
 @routes.post("/v2/{endpoint}/cancel/{id}")
 async def cancel(request: web.Request) -> web.Response:
     job = _book(request).cancel(_job(request).id)
+    if job is None:
+        raise web.HTTPNotFound(text="request does not exist")
     return web.json_response({"id": job.id, "status": job.status})
 
 

@@ -24,6 +24,7 @@ class RunpodStandIn:
         self.book = JobBook()
         self.take_latency_s, self.result_latency_s = take_latency_s, result_latency_s
         self._port = port
+        self._max_result_bytes = max_result_bytes
         self._settings = {"max_result_bytes": max_result_bytes, "take_wait_s": take_wait_s,
                           "stop_wait_s": stop_wait_s, "runsync_wait_s": runsync_wait_s,
                           # a round trip to RunPod: added to every job-take answer and every result post
@@ -61,35 +62,38 @@ class RunpodStandIn:
         }
 
     def start(self) -> RunpodStandIn:
-        app = web.Application(client_max_size=self._settings["max_result_bytes"] + 32 * 1024 * 1024)
+        app = web.Application(client_max_size=self._max_result_bytes + 32 * 1024 * 1024)
         app[BOOK] = self.book
         app[SETTINGS] = {"api_key": self.api_key, "ai_key": self.ai_key, **self._settings}
         app.add_routes(worker_routes.routes)
         app.add_routes(public_routes.routes)
         self._loop = asyncio.new_event_loop()
         ready = threading.Event()
-        self._thread = threading.Thread(target=self._serve, args=(app, ready), name="runpod-standin", daemon=True)
+        self._thread = threading.Thread(target=self._serve, args=(app, self._loop, ready), name="runpod-standin",
+                                        daemon=True)
         self._thread.start()
         if not ready.wait(30):
             raise RuntimeError("RunPod stand-in did not start")
         return self
 
-    def _serve(self, app: web.Application, ready: threading.Event) -> None:
-        asyncio.set_event_loop(self._loop)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
-        self._loop.run_until_complete(self._runner.setup())
-        site = web.TCPSite(self._runner, "127.0.0.1", self._port)
-        self._loop.run_until_complete(site.start())
-        self._port = site._server.sockets[0].getsockname()[1]
+    def _serve(self, app: web.Application, loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
+        asyncio.set_event_loop(loop)
+        self._runner = runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        loop.run_until_complete(runner.setup())
+        site = web.TCPSite(runner, "127.0.0.1", self._port)
+        loop.run_until_complete(site.start())
+        self._port = runner.addresses[0][1]
         ready.set()
-        self._loop.run_forever()
+        loop.run_forever()
 
     def stop(self) -> None:
         if self._loop is None:
             return
-        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(30)
+        if self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(30)
         self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(30)
+        if self._thread is not None:
+            self._thread.join(30)
         self._loop.close()
         self._loop = None
 

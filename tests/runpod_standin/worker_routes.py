@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from typing import Any
 
 from aiohttp import web
 
@@ -35,7 +36,7 @@ async def _long_poll(request: web.Request, fetch, wait_s: float):
 async def _take(request: web.Request, count: int, batch: bool) -> web.StreamResponse:
     _authorized(request)
     worker_id = request.match_info["worker"]
-    take = {"worker_id": worker_id, "route": "job-take-batch" if batch else "job-take", **request.query}
+    take: dict[str, Any] = {"worker_id": worker_id, "route": "job-take-batch" if batch else "job-take", **request.query}
     _book(request).takes.append(take)
     wait_s = request.app[SETTINGS]["take_wait_s"]
     jobs = await _long_poll(request, lambda: _book(request).take(worker_id, count), wait_s)

@@ -5,9 +5,8 @@ import pytest
 import requests
 
 from adapters.comfy_http_api import ComfyHttpApi
-from adapters.process_liveness import ProcessLiveness
 from domain.budget import Budget
-from domain.errors import ComfyError, ComfyProcessDied, ComfyUnreachable, InvalidInput, JobTimedOut, WorkflowRejected
+from domain.errors import ComfyError, InvalidInput, JobTimedOut
 from domain.model import Prompt
 
 PROMPT = Prompt(id="p-1", client_id="c-1", workflow={"1": {"class_type": "X", "inputs": {}}})
@@ -50,30 +49,11 @@ def test_upload_renamed_by_comfy_is_an_error(mocker):
         api.upload_input("a.png", b"x", Budget())
 
 
-def test_validation_400_is_workflow_rejected(mocker):
-    body = {"error": {"type": "prompt_no_outputs", "message": "Prompt has no outputs", "details": ""}, "node_errors": {}}
-    api, _ = api_answering(mocker, response(400, body))
-    with pytest.raises(WorkflowRejected, match="Prompt has no outputs"):
-        api.queue_prompt(PROMPT, Budget())
-
-
 def test_queue_sends_our_ids_and_extra_data(mocker):
     api, session = api_answering(mocker, response(200, {"prompt_id": "p-1", "number": 0, "node_errors": {}}))
     api.queue_prompt(Prompt(id="p-1", client_id="c-1", workflow={}, extra_data={"api_key_comfy_org": "k"}), Budget())
     sent = json.loads(session.request.call_args.kwargs["data"])
     assert (sent["prompt_id"], sent["client_id"], sent["extra_data"]) == ("p-1", "c-1", {"api_key_comfy_org": "k"})
-
-
-def test_connection_failure_is_unreachable_or_process_died(mocker, tmp_path):
-    api, _ = api_answering(mocker, requests.ConnectionError("refused"))
-    with pytest.raises(ComfyUnreachable) as caught:
-        api.history("p", Budget())
-    assert caught.value.code == "comfy_unreachable"
-    pid_file = tmp_path / "comfy.pid"
-    pid_file.write_text("999999999")
-    dead, _ = api_answering(mocker, requests.ConnectionError("refused"), liveness=ProcessLiveness(str(pid_file)))
-    with pytest.raises(ComfyProcessDied):
-        dead.history("p", Budget())
 
 
 def test_every_call_takes_its_timeout_from_the_budget(mocker):

@@ -1,4 +1,5 @@
-"""POST /upload/image: a name with folders goes to ComfyUI as its `subfolder` field and a file name."""
+"""POST /upload/image: the fields sent, and answers naming another file than ours are errors (a name with folders
+reaching its folder is proven against the simulator: tests/integration/test_input_subfolders_sim.py)."""
 import json
 
 import pytest
@@ -20,14 +21,6 @@ def api_answering(mocker, body):
     session = mocker.Mock(spec=requests.Session)
     session.request.return_value = answer(body)
     return ComfyHttpApi("http://h:1", session=session), session
-
-
-def test_a_name_with_folders_is_sent_as_subfolder_and_file_name(mocker):
-    api, session = api_answering(mocker, {"name": "a.png", "subfolder": "sub/dir", "type": "input"})
-    api.upload_input("sub/dir/a.png", b"x", Budget())
-    sent = session.request.call_args.kwargs
-    assert sent["files"]["image"][:2] == ("a.png", b"x")
-    assert sent["data"] == {"type": "input", "subfolder": "sub/dir"}  # never overwrite: a file there is not ours
 
 
 def test_a_plain_name_is_sent_as_before_without_a_subfolder(mocker):

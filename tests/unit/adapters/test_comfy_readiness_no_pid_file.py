@@ -28,11 +28,3 @@ def test_zero_retries_and_no_pid_file_gives_up_after_500_probes(mocker, tmp_path
     with pytest.raises(ComfyUnreachable, match="after 500 tries"):
         api.wait_until_ready(Budget())
     assert session.get.call_count == 500
-
-
-def test_a_set_limit_still_wins_without_a_pid_file(mocker, tmp_path):
-    session = refusing_session(mocker)
-    no_pid_file = ProcessLiveness(str(tmp_path / "comfyui.pid"))
-    api = ComfyHttpApi("http://h:1", session=session, ready_interval_s=0, ready_max_retries=7, liveness=no_pid_file)
-    with pytest.raises(ComfyUnreachable, match="after 7 tries"):
-        api.wait_until_ready(Budget())

@@ -1,16 +1,16 @@
 """The websocket stream with a scripted socket at the websocket-client edge: frames, losses, pings."""
 import json
-import struct
 from types import SimpleNamespace
 
 import pytest
 import websocket
+from pytest_mock import MockerFixture
 from websocket import ABNF
 
 from adapters.comfy_websocket_monitor import FEATURE_FLAGS, ComfyWebsocketMonitor
 from domain.budget import Budget
 from domain.errors import ComfyUnreachable
-from domain.execution.events import InbandImage, PromptFinished, SocketLost
+from domain.execution.events import PromptFinished, SocketLost
 from unit.domain.fakes import FakeClock
 
 TIMEOUT = websocket.WebSocketTimeoutException("timed out")
@@ -49,8 +49,8 @@ class ScriptedSocket:
 
 
 @pytest.fixture
-def sockets(mocker):
-    made = []
+def sockets(mocker: MockerFixture) -> SimpleNamespace:
+    made: list[ScriptedSocket] = []
 
     def connect(url, timeout, skip_utf8_validation=False):
         sock = ScriptedSocket(made_scripts.pop(0) if made_scripts else [])
@@ -58,7 +58,7 @@ def sockets(mocker):
         made.append(sock)
         return sock
 
-    made_scripts: list = []
+    made_scripts: list[list] = []
     mocker.patch("adapters.comfy_websocket_monitor.websocket.create_connection", side_effect=connect)
     # a scripted socket is readable while its script holds something that is not a timeout
     mocker.patch("adapters.comfy_websocket_monitor.select.select",
@@ -101,12 +101,6 @@ def test_a_socket_that_died_while_idle_is_replaced(sockets):
     with monitor.open("c", Budget()):
         pass
     assert len(sockets.made) == 2 and sockets.made[0].closed
-
-
-def test_binary_frames_become_inband_images(sockets):
-    sockets.scripts.append([(ABNF.OPCODE_BINARY, SimpleNamespace(data=struct.pack(">II", 1, 2) + b"\x89PNG"))])
-    with ComfyWebsocketMonitor("h:1").open("c", Budget()) as stream:
-        assert stream.next_event(1.0) == InbandImage(data=b"\x89PNG", image_format="png")
 
 
 def test_a_closed_socket_is_reported_once_and_closed(sockets):

@@ -1,6 +1,7 @@
 """The budget: a deadline on an injected clock and a stop flag, both raising at once."""
 import math
 import threading
+from typing import Optional
 
 import pytest
 
@@ -71,7 +72,8 @@ class ClockedStop(threading.Event):
 
     def __init__(self, clock: FakeClock) -> None:
         super().__init__()
-        self.clock, self.waits = clock, []
+        self.clock = clock
+        self.waits: list[Optional[float]] = []
 
     def wait(self, timeout=None):
         self.waits.append(timeout)

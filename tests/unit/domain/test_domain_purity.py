@@ -26,6 +26,13 @@ def test_every_domain_import_is_the_standard_library_or_the_domain():
         assert not outside, f"{path.name} imports {sorted(outside)}"
 
 
+def test_the_domain_tests_drive_the_domain_through_its_ports_not_the_edge():
+    """They assert on the use case's verdict, not on the entrypoints' answers or parser (tests/unit/entrypoints)."""
+    for path in sorted(pathlib.Path(__file__).parent.glob("*.py")):
+        edge = _imported_roots(ast.parse(path.read_text())) & {"entrypoints", "adapters"}
+        assert not edge, f"{path.name} imports {sorted(edge)}"
+
+
 def test_importing_the_domain_loads_only_the_standard_library():
     modules = [".".join(("domain", *p.relative_to(DOMAIN).with_suffix("").parts)) for p in DOMAIN.rglob("*.py")
                if p.stem != "__init__"]

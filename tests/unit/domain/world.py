@@ -4,7 +4,7 @@ from __future__ import annotations
 import base64
 import re
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Optional, TypeVar
 
 from domain.budget import Budget
 from domain.errors import WorkerError
@@ -28,6 +28,7 @@ from domain.services import Services
 from unit.domain.fake_stream import ScriptedMonitor, ScriptedStream
 from unit.domain.fakes import Calls, FakeAnswerFormat, FakeClock, FakeComfy, InMemorySink, InMemorySource
 
+E = TypeVar("E", bound=WorkerError)
 PID, CID = "prompt-1", "client-1"
 WORKFLOW = {"1": {"class_type": "EmptyImage", "inputs": {"width": 8}},
             "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0]}}}
@@ -64,7 +65,7 @@ class World:
         kwargs.setdefault("on_progress", self.progress.append)
         return run_job(self.job, svc, self.budget, clock=self.clock, **kwargs)
 
-    def fails(self, error_type: type, match: Optional[str] = None, **kwargs) -> WorkerError:
+    def fails(self, error_type: type[E], match: Optional[str] = None, **kwargs) -> E:
         """Run the job, which must fail (nothing to answer) with an `error_type`; its error."""
         verdict = self.run(**kwargs)
         assert isinstance(verdict, JobResult) and verdict.status == "failed", verdict

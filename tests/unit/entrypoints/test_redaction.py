@@ -43,9 +43,9 @@ class Handed:
 
 
 @pytest.fixture
-def handed(monkeypatch):
+def handed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The length of every text a redaction pattern (and the URL-credentials function) is handed."""
-    lengths: list = []
+    lengths: list[int] = []
     for name in (*PATTERNS, "hide_credentials"):
         monkeypatch.setattr(job_logging, name, Handed(getattr(job_logging, name), lengths))
     return lengths

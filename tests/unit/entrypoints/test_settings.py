@@ -175,7 +175,7 @@ def test_a_warmup_workflow_must_exist_and_be_a_json_object(tmp_path, content, me
     assert message in str(caught.value)
 
 
-def test_settings_are_typed_and_frozen():
+def test_settings_are_typed_and_frozen() -> None:  # annotated, so mypy checks the assignments below
     settings = read_settings({})
     assert isinstance(settings, Settings)
     with pytest.raises(dataclasses.FrozenInstanceError):
