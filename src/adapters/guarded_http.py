@@ -69,7 +69,7 @@ class TransferStalled(FetchFailed):
 @dataclass(frozen=True)
 class Hop:
     """One request of the redirect loop: `same_host` while this hop and every one before it stayed on the first
-    URL's host and port (the only hops a credential for that host may go to)."""
+    URL's host name (the only hops a credential for that host may go to)."""
 
     url: str
     number: int
@@ -225,10 +225,9 @@ def declared_length(reply: Reply) -> Optional[int]:
     return int(declared)
 
 
-def _origin(url: str) -> Optional[tuple[str, int]]:
+def _origin(url: str) -> Optional[str]:
     try:
-        parts = urlsplit(url)
-        return (parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
+        return (urlsplit(url).hostname or "").rstrip(".")
     except ValueError:
         return None
 
