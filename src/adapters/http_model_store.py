@@ -124,7 +124,7 @@ class HttpModelStore:
             )
             self._files.write_record(paths, record)
             self._files.remove_partial(paths)
-            self._cache.make_room(0, keep=paths.key)
+            self._cache.make_room(0)
         seconds = time.monotonic() - started
         log.info("model %s: downloaded from %s (%d bytes, %.1f s)", paths.label, record.source, info.st_size, seconds)
         return ModelReady(request, "downloaded", info.st_size, seconds, streamed.moved)
@@ -206,7 +206,7 @@ class HttpModelStore:
         cap = self._cache.max_bytes
         if cap is not None and needed > cap:
             raise model_failure(request, paths, f"{needed} bytes is over MODEL_CACHE_MAX_BYTES ({cap} bytes)")
-        self._cache.make_room(needed, keep=paths.key)
+        self._cache.make_room(needed)
         free = shutil.disk_usage(self._files.root).free
         if free < needed:
             raise model_failure(

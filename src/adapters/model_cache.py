@@ -31,8 +31,9 @@ class ModelCache:
         self._files = files
         self.max_bytes = max_bytes
 
-    def make_room(self, needed: int, keep: str) -> None:
-        """Evict until `needed` more bytes fit under the cap (as far as files not in use allow)."""
+    def make_room(self, needed: int) -> None:
+        """Evict until `needed` more bytes fit under the cap, as far as files not in use allow (the caller's own
+        download is safe: it holds that file's fetch lock)."""
         if self.max_bytes is None:
             return
         entries = self._entries()
@@ -40,7 +41,7 @@ class ModelCache:
         for entry in sorted(entries, key=lambda e: e.last_use):
             if total + needed <= self.max_bytes:
                 return
-            if entry.key != keep and self._evict(entry):
+            if self._evict(entry):
                 total -= entry.size
         if total + needed > self.max_bytes:
             log.warning(

@@ -67,6 +67,17 @@ def test_files_the_workers_did_not_download_are_never_evicted_nor_counted(server
     assert present(tmp_path) == ["b", "mine"] and foreign.stat().st_size == 3 * MiB
 
 
+def test_a_downloaded_file_replaced_by_hand_is_never_evicted(server, tmp_path):
+    a_store = store(tmp_path, cap=int(1.5 * MiB))
+    fetch(a_store, server, "a")
+    replaced = tmp_path / "loras" / "a.safetensors"
+    replaced.unlink()
+    replaced.write_bytes(b"the operator's own a")
+    fetch(a_store, server, "b")
+    fetch(a_store, server, "c")
+    assert present(tmp_path) == ["a", "c"] and replaced.read_bytes() == b"the operator's own a"
+
+
 def test_a_file_a_job_holds_is_never_evicted(server, tmp_path, caplog):
     a_store = store(tmp_path, cap=int(1.5 * MiB))
     fetch(a_store, server, "a")
