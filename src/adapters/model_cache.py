@@ -82,12 +82,14 @@ class ModelCache:
             record = self._files.read_record(paths) if paths else None
             if paths is None or record is None:
                 return False
+            before = self._files.folder_times(paths)
             try:
                 if not record.describes(os.stat(paths.final)):
                     return False  # no longer the file a worker downloaded: someone else's now
                 os.unlink(paths.final)
             except FileNotFoundError:
                 pass
+            self._files.mark_changed(before)
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(paths.record)
             log.info("evicted model %s (%d bytes, least recently used)", paths.label, entry.size)

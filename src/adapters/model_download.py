@@ -7,7 +7,9 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import queue
 import re
+import threading
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -30,6 +32,7 @@ from domain.errors import JobTimedOut
 from domain.model_requests import ModelDownloadFailed, ModelRequest, Progress, shown_source
 
 CHUNK_BYTES = 1 << 20
+HASH_QUEUE_CHUNKS = 16
 _CONTENT_RANGE = re.compile(r"bytes ([0-9]{1,20})-([0-9]{1,20})/([0-9]{1,20}|\*)")
 _UNSATISFIED_RANGE = re.compile(r"bytes \*/([0-9]{1,20})")
 _VALIDATOR_MAX_CHARS = 256
@@ -121,10 +124,12 @@ class ModelDownloader:
                 "validator": _validator(reply) or (validator if begin else None),
             }
             self._files.write_json(paths.partial_meta, meta)
-            done = self._stream(reply, request, paths, begin, total, hasher, budget, watch, on_progress)
+            with _BackgroundHash(hasher) as background:
+                done = self._stream(reply, request, paths, begin, total, background, budget, watch, on_progress)
+                digest = background.hexdigest()
             if total is not None and done != total:
                 raise FetchFailed(reply.where, f"the body ended after {done} of {total} bytes")
-        return Streamed(hasher.hexdigest(), done, done - begin)
+        return Streamed(digest, done, done - begin)
 
     def _stream(
         self,
@@ -133,7 +138,7 @@ class ModelDownloader:
         paths: ModelPaths,
         begin: int,
         total: Optional[int],
-        hasher: hashlib._Hash,
+        hasher: _BackgroundHash,
         budget: Budget,
         watch: DownloadWatch,
         on_progress: Progress,
@@ -153,8 +158,6 @@ class ModelDownloader:
                 out.write(chunk)
                 hasher.update(chunk)
                 on_progress(done, total)
-            out.flush()
-            os.fsync(out.fileno())
         return done
 
     def _span(self, reply: Reply, offset: int) -> tuple[int, Optional[int]]:
@@ -224,6 +227,39 @@ class ModelDownloader:
         if problem.where != redacted(request.url):
             reason = f"{reason} (at {problem.where})"
         return model_failure(request, paths, reason)
+
+
+class _BackgroundHash:
+    """The sha256 computed on a thread of its own, chunk by chunk in order, so that hashing overlaps the socket reads
+    and file writes (hashlib lets go of the GIL while it hashes a large chunk); at most HASH_QUEUE_CHUNKS wait."""
+
+    def __init__(self, hasher: hashlib._Hash) -> None:
+        self._hasher = hasher
+        self._queue: queue.Queue[Optional[bytes]] = queue.Queue(maxsize=HASH_QUEUE_CHUNKS)
+        self._thread = threading.Thread(target=self._run, name="model-sha256", daemon=True)
+
+    def __enter__(self) -> _BackgroundHash:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._finish()
+
+    def _run(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            self._hasher.update(chunk)
+
+    def update(self, chunk: bytes) -> None:
+        self._queue.put(chunk)
+
+    def hexdigest(self) -> str:
+        self._finish()
+        return self._hasher.hexdigest()
+
+    def _finish(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
 
 
 def model_failure(request: ModelRequest, paths: ModelPaths, reason: str) -> ModelDownloadFailed:

@@ -9,7 +9,9 @@ partial files and locks under `.downloads/`, which every worker sharing the fold
     .downloads/locks/<key>.fetch    held alone while a job checks or downloads the file
     .downloads/locks/<key>.use      held shared by the jobs using the file, alone by an eviction
 
-`key` is the sha256 of "<folder>/<name>". A file in place without a record that still describes it (size and
+`key` is the sha256 of "<folder>/<name>". The body is not fsynced before it is placed (that would cost a model's
+size in disk writes before the job may go on): a process that dies leaves at most a partial file, never a part of a
+file under its name; only a crash of the machine itself can lose bytes the page cache still held. A file in place without a record that still describes it (size and
 mtime) was not downloaded by a worker: it is used as it is, never replaced and never evicted."""
 
 from __future__ import annotations
@@ -183,8 +185,8 @@ class ModelFiles:
     def place(self, paths: ModelPaths) -> os.stat_result:
         """Put the finished partial file under its final name, never over a file already there: a hard link (which
         fails when the name exists), or a rename after a check where the file system has no hard links."""
-        folder = os.path.dirname(paths.final)
-        os.makedirs(folder, exist_ok=True)
+        before = self.folder_times(paths)
+        os.makedirs(os.path.dirname(paths.final), exist_ok=True)
         self._check_inside(paths)
         try:
             os.link(paths.partial, paths.final)
@@ -198,8 +200,28 @@ class ModelFiles:
             os.rename(paths.partial, paths.final)
         else:
             os.unlink(paths.partial)
-        _sync_folder(folder)
+        self.mark_changed(before)
         return os.stat(paths.final)
+
+    def folder_times(self, paths: ModelPaths) -> dict[str, int]:
+        """The mtime of each of the file's folders that exists, from its own up to the model folder."""
+        times = {}
+        folder = os.path.dirname(paths.final)
+        for _ in paths.name.split("/"):
+            with contextlib.suppress(OSError):
+                times[folder] = os.stat(folder).st_mtime_ns
+            folder = os.path.dirname(folder)
+        return times
+
+    def mark_changed(self, before: dict[str, int]) -> None:
+        """ComfyUI keeps each folder's file list until the folder's mtime changes. A file system whose timestamps are
+        coarser than the time between ComfyUI's listing and a file's arrival (whole seconds on some network file
+        systems) can leave the mtime as it was, and the file unseen: such a folder's mtime is moved on a second."""
+        for folder, mtime_ns in before.items():
+            with contextlib.suppress(OSError):
+                if os.stat(folder).st_mtime_ns == mtime_ns:
+                    later = mtime_ns + 1_000_000_000
+                    os.utime(folder, ns=(later, later))
 
     def _taken(self, paths: ModelPaths) -> ModelDownloadFailed:
         return ModelDownloadFailed(
@@ -237,13 +259,3 @@ class ModelFiles:
 
     def lock_paths_of_key(self, key: str) -> tuple[str, str]:
         return os.path.join(self.locks_dir, key + ".fetch"), os.path.join(self.locks_dir, key + ".use")
-
-
-def _sync_folder(folder: str) -> None:
-    """The new name is on disk too (a crash after this keeps it)."""
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

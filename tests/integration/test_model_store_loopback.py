@@ -315,3 +315,36 @@ def test_a_file_that_appears_under_the_name_meanwhile_is_never_replaced(server, 
     with pytest.raises(ModelDownloadFailed, match="a file appeared under the name"):
         ensure(store(tmp_path), ModelRequest(url, "loras", "x.safetensors"))
     assert final.read_bytes() == b"someone else's" and partials(tmp_path) == []
+
+
+def coarse(real, path_of_folder):
+    """`real` (os.link or os.unlink) on a file system whose timestamps are too coarse to tell the change from the
+    folder's last one: the folder's mtime stays as it was."""
+    def call(*args):
+        folder = path_of_folder(*args)
+        before = os.stat(folder).st_mtime_ns
+        real(*args)
+        os.utime(folder, ns=(before, before))
+    return call
+
+
+def test_a_folder_mtime_the_file_system_left_unchanged_is_moved_on_so_comfyui_lists_it_again(server, tmp_path,
+                                                                                           monkeypatch):
+    url = server.serve("/x.safetensors", DATA)
+    folder = tmp_path / "loras"
+    folder.mkdir()
+    before = folder.stat().st_mtime_ns
+    monkeypatch.setattr(os, "link", coarse(os.link, lambda source, target: os.path.dirname(target)))
+    ensure(store(tmp_path), ModelRequest(url, "loras", "x.safetensors"))
+    assert folder.stat().st_mtime_ns != before
+
+
+def test_an_eviction_moves_the_folder_mtime_on_too(server, tmp_path, monkeypatch):
+    url = server.serve("/x.safetensors", DATA)
+    ensure(store(tmp_path), ModelRequest(url, "loras", "x.safetensors"))
+    folder = tmp_path / "loras"
+    before = folder.stat().st_mtime_ns
+    import adapters.model_cache as model_cache
+    monkeypatch.setattr(model_cache.os, "unlink", coarse(os.unlink, os.path.dirname))
+    ensure(store(tmp_path, cache_max_bytes=len(DATA)), ModelRequest(url, "vae", "y.safetensors"))
+    assert not (folder / "x.safetensors").exists() and folder.stat().st_mtime_ns != before
