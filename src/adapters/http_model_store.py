@@ -11,7 +11,7 @@ import shutil
 import threading
 import time
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Optional
+from typing import Callable, Iterable, Iterator, Mapping, Optional, Sequence
 from urllib.parse import urlsplit
 
 import requests
@@ -51,7 +51,10 @@ class HttpModelStore:
     """Model files under `root`, downloaded over http(s) with the SSRF guard (`allow_private` as for input URLs).
 
     `fetch_timeout_s` bounds connecting and any spell without a whole chunk (1 MiB) of the body; the job's budget
-    bounds the whole. Construction fails with `PinningUnavailable` when requests cannot pin connections."""
+    bounds the whole. `comfy_folder_paths` gives ComfyUI's folders for each model folder name in its search order
+    (`GET /internal/folder_paths`); with it, a file ComfyUI finds in another of them is used as it is, and a download
+    goes nowhere ComfyUI does not look. Construction fails with `PinningUnavailable` when requests cannot pin
+    connections."""
 
     def __init__(
         self,
@@ -64,11 +67,14 @@ class HttpModelStore:
         hf_token: Optional[str] = None,
         civitai_token: Optional[str] = None,
         max_redirects: int = 10,
+        comfy_folder_paths: Optional[Callable[[], Mapping[str, Sequence[str]]]] = None,
         session: Optional[requests.Session] = None,
         resolver: Resolver = system_resolver,
         guard: Optional[Guard] = None,
     ) -> None:
         self._files = ModelFiles(root)
+        self._comfy_folder_paths = comfy_folder_paths
+        self._known_folder_paths: Optional[dict[str, list[str]]] = None
         http = GuardedHttp(
             allow_private=allow_private,
             connect_timeout_s=fetch_timeout_s,
@@ -157,24 +163,35 @@ class HttpModelStore:
         return paths
 
     def _found(self, request: ModelRequest, paths: ModelPaths, budget: Optional[Budget]) -> Optional[_Found]:
-        """The file in place, when it may serve the request; `InvalidInput` when the name is taken by another file."""
+        """The file ComfyUI would load for the request, when there is one that may serve it; `InvalidInput` when the
+        name is taken by another file."""
+        elsewhere = self._elsewhere(paths)
+        if elsewhere is not None:
+            return self._not_ours(request, paths, elsewhere, os.stat(elsewhere), budget)
         info = self._files.stat_final(paths)
         if info is None:
             return None
         record = self._files.read_record(paths)
         want = _wanted(request)
-        if record is not None and record.describes(info):
-            if want == record.sha256:
-                return _Found(info.st_size, ours=True)  # the very bytes asked for, from whichever URL
-            if want or record.source != source_of(request.url):
-                asked = f"{shown_source(request.url)}" + (f" (sha256 {want})" if want else "")
-                raise InvalidInput(
-                    f"model {paths.label} was downloaded from {record.source} (sha256 {record.sha256}); this job "
-                    f"asks for it from {asked}. A file other jobs may use is never replaced: give it another name"
-                )
-            return _Found(info.st_size, ours=True)
+        if record is None or not record.describes(info):
+            return self._not_ours(request, paths, paths.final, info, budget)
+        if want == record.sha256:
+            return _Found(info.st_size, ours=True)  # the very bytes asked for, from whichever URL
+        if want or record.source != source_of(request.url):
+            asked = f"{shown_source(request.url)}" + (f" (sha256 {want})" if want else "")
+            raise InvalidInput(
+                f"model {paths.label} was downloaded from {record.source} (sha256 {record.sha256}); this job "
+                f"asks for it from {asked}. A file other jobs may use is never replaced: give it another name"
+            )
+        return _Found(info.st_size, ours=True)
+
+    def _not_ours(
+        self, request: ModelRequest, paths: ModelPaths, path: str, info: os.stat_result, budget: Optional[Budget]
+    ) -> _Found:
+        """A file no worker downloaded: used as it is when its sha256 is the one asked for (or none is)."""
+        want = _wanted(request)
         if want:
-            actual = self._sha_of(paths, info, budget)
+            actual = self._sha_of(paths, path, info, budget)
             if actual != want:
                 raise InvalidInput(
                     f"model {paths.label} is already there (not downloaded by a worker) with sha256 {actual}, not "
@@ -182,7 +199,40 @@ class HttpModelStore:
                 )
         return _Found(info.st_size, ours=False)
 
-    def _sha_of(self, paths: ModelPaths, info: os.stat_result, budget: Optional[Budget]) -> str:
+    def _elsewhere(self, paths: ModelPaths) -> Optional[str]:
+        """The file ComfyUI finds first for `folder/name` when it is in another of ComfyUI's folders than
+        MODEL_DOWNLOAD_DIR's (a download there would not be loaded, or would hide it from the jobs that use it)."""
+        search = self._search_paths(paths)
+        if search is None:
+            return None
+        ours = os.path.realpath(os.path.join(self._files.root, paths.folder))
+        if ours not in search:
+            raise model_failure_of(
+                paths,
+                f"ComfyUI does not look in MODEL_DOWNLOAD_DIR/{paths.folder} for {paths.folder} models (its "
+                "extra_model_paths.yaml does not name it): nothing is downloaded where ComfyUI would not see it",
+            )
+        for folder in search:
+            candidate = os.path.join(folder, *paths.name.split("/"))
+            if os.path.isfile(candidate):
+                return None if folder == ours else candidate
+        return None
+
+    def _search_paths(self, paths: ModelPaths) -> Optional[list[str]]:
+        """ComfyUI's folders for `paths.folder` in its search order (resolved), None when not told them."""
+        if self._comfy_folder_paths is None:
+            return None
+        if self._known_folder_paths is None:
+            self._known_folder_paths = {
+                folder: [os.path.realpath(path) for path in found]
+                for folder, found in self._comfy_folder_paths().items()
+            }
+        search = self._known_folder_paths.get(paths.folder)
+        if search is None:
+            raise InvalidInput(f"model folder {paths.folder!r} is not one of ComfyUI's model folders")
+        return search
+
+    def _sha_of(self, paths: ModelPaths, path: str, info: os.stat_result, budget: Optional[Budget]) -> str:
         """The sha256 of a file found in place, read once per version of the file (device, inode, size, mtime)."""
         key = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
         with self._hashes_lock:
@@ -190,7 +240,7 @@ class HttpModelStore:
         if known:
             return known
         hasher = hashlib.sha256()
-        with open(paths.final, "rb") as handle:
+        with open(path, "rb") as handle:
             while chunk := handle.read(CHUNK_BYTES):
                 hasher.update(chunk)
                 if budget is not None:
@@ -236,3 +286,7 @@ class _OtherDownload:
 
 def _wanted(request: ModelRequest) -> Optional[str]:
     return request.sha256.lower() if request.sha256 else None
+
+
+def model_failure_of(paths: ModelPaths, reason: str) -> ModelDownloadFailed:
+    return ModelDownloadFailed(f"model {paths.label}: {reason}", data={"folder": paths.folder, "name": paths.name})

@@ -9,7 +9,7 @@ import pytest
 from adapters.http_model_store import HttpModelStore
 from domain.budget import Budget
 from domain.errors import InvalidInput
-from domain.model_requests import ModelRequest
+from domain.model_requests import ModelDownloadFailed, ModelRequest
 from file_server import FileServer
 from model_store_processes import WorkerProcess
 
@@ -180,3 +180,49 @@ def test_a_record_without_its_file_is_downloaded_again(server, tmp_path):
     assert store(tmp_path).plan(request) == "fetch"
     assert store(tmp_path).ensure(request, Budget(), lambda *a: None).outcome == "downloaded"
     assert len(server.seen) == 2
+
+
+def comfy_store(root, search):
+    """A store told ComfyUI's folders for loras in its search order, as `GET /internal/folder_paths` gives them."""
+    return store(root, comfy_folder_paths=lambda: {"loras": [str(p) for p in search], "vae": [str(root / "vae")]})
+
+
+def test_a_file_comfyui_finds_in_another_of_its_folders_is_used_and_never_hidden_by_a_download(server, tmp_path):
+    url = server.serve("/x.safetensors", DATA)
+    image, downloads = tmp_path / "image" / "loras", tmp_path / "downloads"
+    (image / "sub").mkdir(parents=True)
+    (image / "sub" / "x.safetensors").write_bytes(b"baked into the image")
+    baked_sha = hashlib.sha256(b"baked into the image").hexdigest()
+    for search in ([image, downloads / "loras"], [downloads / "loras", image]):  # before MODEL_DOWNLOAD_DIR, or after
+        a_store = comfy_store(downloads, search)
+        for sha in (None, baked_sha):
+            request = ModelRequest(url, "loras", "sub/x.safetensors", sha)
+            assert a_store.plan(request) == "present"
+            ready = a_store.ensure(request, Budget(), lambda *a: None)
+            assert (ready.outcome, ready.size_bytes) == ("cached", len(b"baked into the image"))
+        with pytest.raises(InvalidInput, match=f"with sha256 {baked_sha}, not {SHA}"):
+            a_store.ensure(ModelRequest(url, "loras", "sub/x.safetensors", SHA), Budget(), lambda *a: None)
+    assert server.seen == [] and not (downloads / "loras").exists()
+
+
+def test_with_comfyuis_folders_a_missing_file_is_downloaded_and_then_found_as_the_workers_own(server, tmp_path):
+    url = server.serve("/x.safetensors", DATA)
+    image, downloads = tmp_path / "image" / "loras", tmp_path / "downloads"
+    image.mkdir(parents=True)
+    a_store = comfy_store(downloads, [image, downloads / "loras"])
+    request = ModelRequest(url, "loras", "x.safetensors")
+    assert a_store.ensure(request, Budget(), lambda *a: None).outcome == "downloaded"
+    assert a_store.ensure(request, Budget(), lambda *a: None).outcome == "cached"
+    with pytest.raises(InvalidInput, match="never replaced"):
+        a_store.plan(ModelRequest(server.url("/other.safetensors"), "loras", "x.safetensors"))
+    assert len(server.seen) == 1
+
+
+def test_no_download_goes_where_comfyui_does_not_look(server, tmp_path):
+    url = server.serve("/x.safetensors", DATA)
+    a_store = comfy_store(tmp_path / "downloads", [tmp_path / "image" / "loras"])
+    with pytest.raises(ModelDownloadFailed, match="ComfyUI does not look in MODEL_DOWNLOAD_DIR/loras"):
+        a_store.ensure(ModelRequest(url, "loras", "x.safetensors"), Budget(), lambda *a: None)
+    with pytest.raises(InvalidInput, match="not one of ComfyUI's model folders"):
+        a_store.plan(ModelRequest(url, "checkpoints", "x.safetensors"))
+    assert server.seen == []
