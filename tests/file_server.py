@@ -9,6 +9,7 @@ As a process (benchmarks): `python tests/file_server.py FILE` prints the file's 
 from __future__ import annotations
 
 import contextlib
+import gzip
 import http.server
 import json
 import os
@@ -54,6 +55,7 @@ class Route:
     status: Optional[int] = None  # answer this status with an empty body instead
     location: Optional[str] = None  # redirect (302) there instead
     content_range: Optional[str] = None  # send this Content-Range on a 206 instead of the right one
+    gzip: bool = False  # send the body gzip-encoded (Content-Encoding), whatever the request asked for
     gets: int = 0
     bytes_sent: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -88,9 +90,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 route.cut_times -= 1
         if route.location:
             return self._empty(302, [("Location", route.location)])
+        if route.gzip:
+            return self._gzipped(route)
         if route.status:
             return self._empty(route.status)
         self._body(route, headers, cut)
+
+    def _gzipped(self, route: Route) -> None:
+        data = gzip.compress(route.body)
+        self.send_response(200)
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def _stats(self) -> None:
         routes = self.server.owner.routes

@@ -272,6 +272,9 @@ class _OtherDownload:
         self._last = -1
 
     def report(self) -> None:
+        if self._last == -1:
+            log.info("model %s: another job is downloading it or checking it; waiting", self._paths.label)
+            self._last = -2
         try:
             size = os.path.getsize(self._paths.partial)
         except OSError:

@@ -32,7 +32,7 @@ from domain.errors import JobTimedOut
 from domain.model_requests import ModelDownloadFailed, ModelRequest, Progress, shown_source
 
 CHUNK_BYTES = 1 << 20
-HASH_QUEUE_CHUNKS = 16
+HASH_QUEUE_CHUNKS = 8
 _CONTENT_RANGE = re.compile(r"bytes ([0-9]{1,20})-([0-9]{1,20})/([0-9]{1,20}|\*)")
 _UNSATISFIED_RANGE = re.compile(r"bytes \*/([0-9]{1,20})")
 _VALIDATOR_MAX_CHARS = 256
@@ -119,17 +119,17 @@ class ModelDownloader:
                 raise model_failure(request, paths, f"{total} bytes is over MODEL_MAX_BYTES ({self.max_bytes} bytes)")
             room_for(None if total is None else total - begin)
             meta = {
-                "url_digest": digest,
+                "url_digest": None if _encoded(reply) else digest,  # ranges count encoded bytes: no resume then
                 "total": total,
                 "validator": _validator(reply) or (validator if begin else None),
             }
             self._files.write_json(paths.partial_meta, meta)
             with _BackgroundHash(hasher) as background:
                 done = self._stream(reply, request, paths, begin, total, background, budget, watch, on_progress)
-                digest = background.hexdigest()
+                sha256 = background.hexdigest()
             if total is not None and done != total:
                 raise FetchFailed(reply.where, f"the body ended after {done} of {total} bytes")
-        return Streamed(digest, done, done - begin)
+        return Streamed(sha256, done, done - begin)
 
     def _stream(
         self,
@@ -167,7 +167,7 @@ class ModelDownloader:
             found = _CONTENT_RANGE.fullmatch(content_range)
             if not offset:
                 raise FetchFailed(reply.where, "the server sent part of the file when asked for all of it")
-            if not found:
+            if not found or _encoded(reply):
                 raise _StartOver()
             first, last = int(found[1]), int(found[2])
             total = None if found[3] == "*" else int(found[3])
@@ -183,7 +183,8 @@ class ModelDownloader:
                 return offset, offset
             raise _StartOver()
         if reply.status == 200:
-            return 0, declared_length(reply)
+            # a Content-Encoding (asked for none) makes Content-Length the encoded size, not the file's
+            return 0, None if _encoded(reply) else declared_length(reply)
         raise FetchFailed(reply.where, f"HTTP {reply.status}")
 
     def _resumable(self, paths: ModelPaths, digest: str) -> tuple[int, Optional[str]]:
@@ -269,6 +270,10 @@ def model_failure(request: ModelRequest, paths: ModelPaths, reason: str) -> Mode
         f"model {paths.label} from {source}: {reason}",
         data={"folder": paths.folder, "name": paths.name, "url": source},
     )
+
+
+def _encoded(reply: Reply) -> bool:
+    return reply.response.headers.get("content-encoding", "").strip().lower() not in ("", "identity")
 
 
 def _validator(reply: Reply) -> Optional[str]:

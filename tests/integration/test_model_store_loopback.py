@@ -348,3 +348,10 @@ def test_an_eviction_moves_the_folder_mtime_on_too(server, tmp_path, monkeypatch
     monkeypatch.setattr(model_cache.os, "unlink", coarse(os.unlink, os.path.dirname))
     ensure(store(tmp_path, cache_max_bytes=len(DATA)), ModelRequest(url, "vae", "y.safetensors"))
     assert not (folder / "x.safetensors").exists() and folder.stat().st_mtime_ns != before
+
+
+def test_a_body_sent_encoded_though_none_was_asked_for_is_stored_decoded_and_never_resumed(server, tmp_path):
+    url = server.serve("/x.safetensors", DATA, gzip=True)
+    ready, reports = ensure(store(tmp_path), ModelRequest(url, "loras", "x.safetensors", SHA))
+    assert (ready.outcome, ready.size_bytes) == ("downloaded", len(DATA)) and reports[-1] == (len(DATA), None)
+    assert server.requests_for("/x.safetensors")[0].headers["accept-encoding"] == "identity"
