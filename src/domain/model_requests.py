@@ -66,7 +66,8 @@ class ModelStore(Protocol):
 
     def plan(self, request: ModelRequest) -> ModelPlan:
         """Whether the file is `present` or would be fetched; nothing is downloaded. `InvalidInput` for a refused
-        folder or name, or a conflict: the name is taken by a file from another URL or with another sha256."""
+        folder, name or URL, or a conflict: the name is taken by a file from another URL or with another sha256;
+        `ModelDownloadFailed` when the folder cannot take a download (ComfyUI would not see it there)."""
         ...
 
     def ensure(self, request: ModelRequest, budget: Budget, on_progress: Progress) -> ModelReady:
