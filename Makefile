@@ -1,18 +1,37 @@
 VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
 .PHONY: run test lint unit integration e2e soak bench bench-quick clean image-check
 
-$(STAMP): pyproject.toml src/comfyui_sim/pyproject.toml src/comfy_runpod_client/pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,sim,client,lint]' -e ./src/comfyui_sim -e ./src/comfy_runpod_client
-	touch $(STAMP)
+# $(call timed_install,what,pip arguments): says what it installs, then how long that took
+define timed_install
+	@echo "make: installing $(1) into $(VENV)"
+	@started=$$(date +%s); $(PIP) $(2) && echo "make: installed in $$(( $$(date +%s) - started )) s"
+endef
 
-## run: the sample job (test_input.json) end to end; outputs land in ./out/
-run: $(STAMP)
+# what `make run` needs: the worker, the ComfyUI simulator, and the caller client whose answer reader the sample job
+# uses, each with its dependencies
+RUN_PACKAGES := -e . -e ./src/comfyui_sim -e ./src/comfy_runpod_client
+# what `make test` adds: the test and lint tools (pytest, moto, hypothesis, ruff, mypy, hadolint, shellcheck...)
+TEST_PACKAGES := -e '.[test,lint]'
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(RUN_STAMP): pyproject.toml src/comfyui_sim/pyproject.toml src/comfy_runpod_client/pyproject.toml | $(PY)
+	$(call timed_install,what running needs (the worker with the ComfyUI simulator and the client),$(RUN_PACKAGES))
+	@touch $@
+
+$(TEST_STAMP): $(RUN_STAMP)
+	$(call timed_install,the test and lint tools,$(TEST_PACKAGES))
+	@touch $@
+
+## run: the sample job (test_input.json) end to end; outputs land in ./out/ (installs only what running needs)
+run: $(RUN_STAMP)
 	PYTHONPATH=src $(PY) -m sample_job test_input.json --out out
 
 ## test: the linters, then every test (unit, integration, deploy, e2e)
@@ -21,7 +40,7 @@ test: lint
 
 ## lint: the Dockerfile (hadolint), the shell scripts (shellcheck), the YAML files (yamllint), the Python (ruff, mypy:
 ## src, tests and bench, as pyproject's [tool.mypy] lists them; only src is kept `ruff format`ted)
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(VENV)/bin/hadolint Dockerfile
 	$(VENV)/bin/shellcheck scripts/*.sh scripts/comfy-node-install
 	$(VENV)/bin/yamllint --strict -c scripts/yamllint.yaml docker-compose.yml scripts/
@@ -34,17 +53,17 @@ lint: $(STAMP)
 image-check:
 	bash scripts/image_check.sh
 
-unit: $(STAMP)
+unit: $(TEST_STAMP)
 	$(PY) -m pytest tests/unit
 
-integration: $(STAMP)
+integration: $(TEST_STAMP)
 	$(PY) -m pytest tests/integration
 
-e2e: $(STAMP)
+e2e: $(TEST_STAMP)
 	$(PY) -m pytest tests/e2e
 
 ## soak: 1000 sequential jobs, then 200 of a 2 MB output, through one worker: fds, threads, RSS, ComfyUI's folders flat
-soak: $(STAMP)
+soak: $(TEST_STAMP)
 	SOAK_JOBS=1000 $(PY) -m pytest -s -m soak tests/faults/test_soak.py
 
 clean:
@@ -56,14 +75,14 @@ clean:
 ## bench: the full benchmark (worker vs floor vs polling, then the job stream per MAX_CONCURRENCY, then hostile text);
 ## bench/results/latest.{json,md}, bench/results/stream.md, bench/results/hostile.{json,md}, docs/stream-timeline.svg,
 ## docs/performance.md
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	$(PY) -m bench.run
 	$(PY) -m bench.stream
 	$(PY) -m bench.run --write-docs
 	$(PY) -m bench.hostile
 
 ## bench-quick: fewer jobs and shorter streams on the simulator; bench/results/latest.{json,md}, stream.md, hostile.*
-bench-quick: $(STAMP)
+bench-quick: $(TEST_STAMP)
 	$(PY) -m bench.run --quick
 	$(PY) -m bench.stream --quick --timeline ""
 	$(PY) -m bench.hostile --quick
