@@ -3,7 +3,9 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
-PIP := $(PY) -m pip install --quiet --disable-pip-version-check
+# the distributions are built with the venv's own setuptools (made current first, as pip is): no build environment
+# per distribution; modules are compiled when first imported, not all at install
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check --no-build-isolation --no-compile
 
 .PHONY: run test lint unit integration e2e soak bench bench-quick clean image-check
 
@@ -23,6 +25,7 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 $(RUN_STAMP): pyproject.toml src/comfyui_sim/pyproject.toml src/comfy_runpod_client/pyproject.toml | $(PY)
+	$(call timed_install,a current pip and setuptools (a new venv's pip resolves far slower),--upgrade pip setuptools)
 	$(call timed_install,what running needs (the worker with the ComfyUI simulator and the client),$(RUN_PACKAGES))
 	@touch $@
 
