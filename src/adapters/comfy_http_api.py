@@ -168,7 +168,7 @@ class ComfyHttpApi:
             return
         if running:
             self._post_quietly(prompt_id, "/interrupt", {"prompt_id": prompt_id})
-        log.info("asked ComfyUI to drop prompt %s%s", prompt_id, " and interrupt it" if running else "")
+        log.debug("asked ComfyUI to drop prompt %s%s", prompt_id, " and interrupt it" if running else "")
 
     def _post_quietly(self, prompt_id: str, path: str, body: dict) -> None:
         try:

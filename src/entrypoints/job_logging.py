@@ -1,13 +1,16 @@
-"""Logging set-up: the job id on every line, the RunPod SDK's level, and secrets and payloads kept out."""
+"""Logging set-up: one JSON line per record, the worker's and the RunPod SDK's alike, with the job id on every line,
+the SDK's level, and secrets and payloads kept out."""
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
 import functools
+import json
 import logging
 import os
 import re
+import sys
 import threading
 from typing import Any, Iterable, Iterator, Optional
 
@@ -127,7 +130,8 @@ def register_secret(*values: Optional[str]) -> None:
 
 
 class RedactingFilter(logging.Filter):
-    """Defence in depth: rewrites a record's message, exception and stack text through the redactor."""
+    """Defence in depth: rewrites a record's message, exception and stack text, and its `fields`, through the
+    redactor."""
 
     def __init__(self, redact: Redactor = redactor) -> None:
         super().__init__()
@@ -143,7 +147,51 @@ class RedactingFilter(logging.Filter):
             record.exc_text = self._redact(record.exc_text)
         if record.stack_info:
             record.stack_info = self._redact(record.stack_info)
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            record.fields = {str(name): self._redacted_value(value) for name, value in fields.items()}
         return True
+
+    def _redacted_value(self, value: Any) -> Any:
+        """The value as it was when the redactor changes nothing in its JSON text, else that text redacted (parsed
+        back when it still is JSON: a cut one is not)."""
+        text = json.dumps(value, default=str)
+        redacted = self._redact(text)
+        if redacted == text:
+            return value
+        try:
+            return json.loads(redacted)
+        except ValueError:
+            return redacted
+
+
+# The SDK's level names (rp_logger.LOG_LEVELS): one vocabulary for every line.
+_SDK_LEVEL_NAMES = {"WARNING": "WARN", "CRITICAL": "ERROR"}
+
+
+class JsonLineFormatter(logging.Formatter):
+    """One JSON object a line, with the keys of the RunPod SDK's own lines (`requestId`: the job id, or null between
+    jobs; `message`, with the traceback if any; `level`), the logger's name and the record's `fields`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            message = f"{message}\n{record.exc_text}"
+        if record.stack_info:
+            message = f"{message}\n{self.formatStack(record.stack_info)}"
+        job_id = getattr(record, "job_id", None)
+        line = {
+            "requestId": None if job_id in (None, "-") else job_id,
+            "message": message,
+            "level": _SDK_LEVEL_NAMES.get(record.levelname, record.levelname),
+            "logger": record.name,
+        }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            line.update((name, value) for name, value in fields.items() if name not in line)
+        return json.dumps(line, default=str)
 
 
 def configure_logging(level: str = "INFO", runpod_level: str = "INFO", secrets: Iterable[Optional[str]] = ()) -> None:
@@ -153,10 +201,10 @@ def configure_logging(level: str = "INFO", runpod_level: str = "INFO", secrets: 
     is one of the SDK's names (DEBUG, INFO, WARN, ERROR); `secrets` are hidden from every line.
     """
     redactor.add(*secrets)
-    handler = logging.StreamHandler()
+    handler = logging.StreamHandler(sys.stdout)  # where the SDK prints its own lines: one stream, in order
     handler.addFilter(JobIdFilter())
     handler.addFilter(RedactingFilter())
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s job=%(job_id)s %(name)s: %(message)s"))
+    handler.setFormatter(JsonLineFormatter())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
@@ -168,7 +216,8 @@ def configure_logging(level: str = "INFO", runpod_level: str = "INFO", secrets: 
 
 
 def configure_runpod_logger(runpod_level: str) -> None:
-    """Set the SDK's own print-based logger (not `logging`) to `runpod_level` and route its lines through the redactor."""
+    """Set the SDK's own print-based logger (not `logging`) to `runpod_level`, and have it print the worker's JSON
+    lines, redacted, wherever it runs (left alone it prints JSON only on RunPod, text elsewhere)."""
     # rp_logger.RunPodLogger reads RUNPOD_LOG_LEVEL once, at import, defaulting to DEBUG, and refuses names it does
     # not know (WARNING, CRITICAL) with a ValueError at import: give it the checked name before it is imported.
     os.environ["RUNPOD_LOG_LEVEL"] = runpod_level
@@ -180,16 +229,22 @@ def configure_runpod_logger(runpod_level: str) -> None:
     if getattr(original, "redacting", False):
         return
     levels = rp_logger.LOG_LEVELS
+    batch_id = getattr(rp_logger, "_batch_id", None)
 
     @functools.wraps(original)
     def log(self, message, message_level="INFO", job_id=None):
-        printed = self.level != "NOTSET" and (
-            message_level not in levels or levels.index(self.level) <= levels.index(message_level)
-        )
-        if printed:  # only lines that are printed pay for the redaction
-            message = redactor(str(message))
-            job_id = None if job_id is None else str(job_id)[:MAX_JOB_ID_CHARS]
-        return original(self, message, message_level, job_id)
+        # rp_logger.RunPodLogger.log: nothing at NOTSET; below the level only TIP lines (and unknown levels) print
+        if self.level == "NOTSET":
+            return
+        if message_level in levels and levels.index(self.level) > levels.index(message_level):
+            return
+        text = redactor(str(message))
+        batch = batch_id.get() if batch_id is not None else None
+        if batch:
+            text = f"[batchId={batch}] {text}"
+        request_id = None if job_id is None else str(job_id)[:MAX_JOB_ID_CHARS]
+        line = {"requestId": request_id, "message": text, "level": message_level, "logger": "runpod"}
+        print(json.dumps(line), flush=True)
 
     log.redacting = True  # type: ignore[attr-defined]
     rp_logger.RunPodLogger.log = log

@@ -177,8 +177,11 @@ class JobRunner:
             return
         if error.code == "cancelled":
             log.info("job cancelled: %s", error_line(error))
-        else:
-            log.error("job failed: %s", error_line(error))
+            return
+        # the whole error, as the answer gives it: on RunPod, and under the SDK's --test_input, a caller sees its
+        # `error` line only
+        whole = {key: value for key, value in error_answer(error).items() if key not in ("error", "refresh_worker")}
+        log.error("job failed: %s", error_line(error), extra={"fields": whole})
 
     def _progress_of(self, raw: dict) -> Optional[Callable[[Progress], None]]:
         send = self._progress
@@ -211,7 +214,7 @@ class JobRunner:
     async def _cancelled(self, prompt_id: str, budget: Budget, work: asyncio.Future) -> bool:
         """Stop every stage (the job's thread drops its prompt in ComfyUI as it stops), and give the thread a
         bounded time to finish."""
-        log.warning("RunPod cancelled the job: stopping prompt %s", prompt_id)
+        log.info("RunPod cancelled the job: stopping prompt %s", prompt_id)
         budget.stop.set()
         done, _ = await asyncio.wait({work}, timeout=self._cancel_wait_s)
         if not done:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from typing import Any, AsyncIterator, Awaitable, Callable, Optional, Union
+import sys
+from typing import Any, AsyncIterator, Awaitable, Callable, Mapping, Optional, Union
 
 from domain.model import StoredOutput
 from entrypoints.answers import sendable
@@ -20,11 +21,14 @@ log = logging.getLogger(__name__)
 Handler = Callable[[dict], Union[Awaitable[dict], AsyncIterator[dict]]]
 
 
-def make_handler(container: Container, start_config: Optional[dict] = None) -> Handler:
+def make_handler(
+    container: Container, start_config: Optional[dict] = None, *, streaming: Optional[bool] = None
+) -> Handler:
     """The async handler (or, with STREAM_OUTPUTS, an async generator yielding each output as it is delivered).
 
     `start_config` is the dict given to `runpod.serverless.start`: for a generator the SDK takes no
     `refresh_worker` from the items, only from that dict, which it reads once the job's last item is out.
+    `streaming` overrides STREAM_OUTPUTS (False for the SDK's local test, which cannot run a generator).
     """
     runner = container.job_runner()
 
@@ -65,7 +69,8 @@ def make_handler(container: Container, start_config: Optional[dict] = None) -> H
             await asyncio.wait({work})
             raise
 
-    return streaming_handler if container.config.output.stream() else handler
+    stream = container.config.output.stream() if streaming is None else streaming
+    return streaming_handler if stream else handler
 
 
 def main() -> None:
@@ -101,8 +106,25 @@ def _started(settings: Settings) -> tuple[Container, dict[str, Any]]:
         "return_aggregate_stream": True,
         "concurrency_modifier": container.job_runner().concurrency,
     }
-    start_config["handler"] = make_handler(container, start_config)
+    streaming = settings.output.stream
+    if streaming and _runs_local_test(sys.argv, os.environ):
+        log.info(
+            "STREAM_OUTPUTS: the SDK's local test runs the handler once as a function; the outputs come in one answer"
+        )
+        streaming = False
+    start_config["handler"] = make_handler(container, start_config, streaming=streaming)
     return container, start_config
+
+
+def _runs_local_test(argv: list[str], env: Mapping[str, str]) -> bool:
+    """Whether `runpod.serverless.start` will run one test job (`--test_input`, else test_input.json when no RunPod
+    job URL is set) rather than serve: its local test awaits the handler and never iterates a generator."""
+    from runpod.serverless import parser
+
+    args, _ = parser.parse_known_args(argv[1:])
+    if args.rp_serve_api or env.get("RUNPOD_REALTIME_PORT", "0") not in ("", "0"):
+        return False
+    return bool(args.test_input) or env.get("RUNPOD_WEBHOOK_GET_JOB") is None
 
 
 def _warm_up(container: Container, workflow: dict) -> None:

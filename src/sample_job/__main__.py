@@ -11,6 +11,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import logging
 import os
 import pathlib
 import re
@@ -23,10 +24,11 @@ from comfyui_sim.simulator import ComfySimulator
 from domain.budget import Budget
 from domain.errors import ComfyUnreachable
 from entrypoints.container import build_container
-from entrypoints.job_logging import configure_logging
+from entrypoints.job_logging import configure_logging, job_log_context
 from entrypoints.settings import ConfigError
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_MAX_DATA_CHARS = 4000
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -35,6 +37,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("out"))
     args = parser.parse_args(argv)
     configure_logging((os.environ.get("LOG_LEVEL") or "").strip().upper() or "WARNING")
+    # a failed job is reported below, whole: its log line would say it twice
+    logging.getLogger("entrypoints.job_runner").addFilter(
+        lambda record: not record.getMessage().startswith("job failed")
+    )
     env = dict(os.environ)
     wanted = env.get("COMFY_HOST", "").strip() or "127.0.0.1:8188"  # empty is unset, as for the worker
     job = json.loads(args.input.read_text())
@@ -45,7 +51,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         except ConfigError as exc:
             print(f"worker configuration error: {exc}", file=sys.stderr)
             return 2
-        answered = asyncio.run(runner.run({"id": "sample-job", "input": job.get("input")}))
+        sample = {"id": "sample-job", "input": job.get("input")}
+        with job_log_context(sample):
+            answered = asyncio.run(runner.run(sample))
     return _report(answered.answer, args.out)
 
 
@@ -63,7 +71,7 @@ def _comfy_at(host: str) -> Iterator[str]:
 
 def _report(response: dict, out: pathlib.Path) -> int:
     if "error" in response:
-        print(f"Job failed: {response['error']}")
+        _report_failure(response)
         return 1
     out.mkdir(parents=True, exist_ok=True)
     files = [e for key, entries in response.items() if key != "text" and is_entry_list(entries) for e in entries]
@@ -81,6 +89,17 @@ def _report(response: dict, out: pathlib.Path) -> int:
     for error in response.get("errors", []):
         print(f"  error: {error}")
     return 0
+
+
+def _report_failure(response: dict) -> None:
+    """The whole error, which RunPod, the SDK's local API and --test_input reduce to its `error` line."""
+    print(f"Job failed: {response['error']}")
+    print(f"  error_code: {response.get('error_code')}")
+    for detail in response.get("details") or []:
+        print(f"  detail: {detail}")
+    if response.get("data"):
+        data = json.dumps(response["data"], indent=2)
+        print("  data: " + (data if len(data) <= _MAX_DATA_CHARS else f"{data[:_MAX_DATA_CHARS]}... (cut)"))
 
 
 def local_name(subfolder: str, filename: str) -> str:

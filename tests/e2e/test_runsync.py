@@ -9,6 +9,7 @@ from moto.server import ThreadedMotoServer
 from PIL import Image
 
 from e2e.conftest import ROOT, free_port
+from log_lines import log_lines
 
 SAMPLE = json.loads((ROOT / "test_input.json").read_text())["input"]
 
@@ -31,6 +32,18 @@ def test_base64_mode_returns_every_saved_image(comfy_sim, start_worker):
     assert inverted.size == (64, 64) and inverted.getpixel((0, 0)) == (255, 255, 126)  # ComfyUI: float32, truncated
     assert [png(base64.b64decode(i["data"])).size for i in images[1:]] == [(128, 96), (128, 96)]
     assert "errors" not in answer["output"]
+
+
+def test_the_readmes_request_runs_as_written_through_the_local_api(comfy_sim, start_worker):
+    """README: `curl .../runsync -d @examples/request.json`, the file's bytes as they are."""
+    worker = start_worker({"COMFY_HOST": comfy_sim.host})
+    response = requests.post(worker.url + "/runsync", data=(ROOT / "examples" / "request.json").read_bytes(),
+                             headers={"Content-Type": "application/json"}, timeout=120)
+    answer = response.json()
+    assert answer["status"] == "COMPLETED", answer
+    [image] = answer["output"]["images"]
+    assert image["content_type"] == "image/jpeg" and Image.open(io.BytesIO(base64.b64decode(image["data"]))).size == (
+        64, 64)
 
 
 def test_s3_mode_returns_urls_of_objects_in_the_bucket(comfy_sim, start_worker):
@@ -89,14 +102,42 @@ def test_bad_configuration_answers_every_job_config_error(start_worker):
     assert worker.process.poll() is None
     log = worker.output()
     assert log.count("configuration error, every job will fail with config_error: OUTPUT_SINK:") == 1, log
-    for answer in answers:
-        assert f"job={answer['id']} entrypoints.config_error: job answered config_error: OUTPUT_SINK" in log, log
+    answered = [(line["requestId"], line["logger"]) for line in log_lines(log)
+                if line["message"].startswith("job answered config_error: OUTPUT_SINK")]
+    assert answered == [(answer["id"], "entrypoints.config_error") for answer in answers], log
 
 
 def test_test_input_flag_runs_one_job_and_exits(comfy_sim, start_worker):
     worker = start_worker({"COMFY_HOST": comfy_sim.host}, "--test_input", json.dumps({"input": SAMPLE}))
     assert worker.process.wait(timeout=120) == 0, worker.output()
     assert "sample_inverted" in worker.output()
+
+
+def test_test_input_runs_the_job_with_stream_outputs_too(comfy_sim, start_worker):
+    """The SDK's local test awaits the handler and never iterates a generator: under it the handler is the plain
+    one, so the job runs and its answer is printed."""
+    worker = start_worker({"COMFY_HOST": comfy_sim.host, "STREAM_OUTPUTS": "true"},
+                          "--test_input", json.dumps({"input": SAMPLE}))
+    assert worker.process.wait(timeout=120) == 0, worker.output()
+    [result] = [line["message"] for line in log_lines(worker.output()) if line["message"].startswith("Job result:")]
+    assert "sample_inverted" in result and "async_generator" not in result, result
+
+
+def test_test_input_of_a_failed_job_logs_its_whole_error(comfy_sim, start_worker):
+    """The SDK's local test prints only the failed answer's `error`: the worker's own `job failed` line carries the
+    rest (error_code, details, data), once."""
+    bad = {"1": {"class_type": "EmptyImage", "inputs": {"width": 0, "height": 8, "batch_size": 1, "color": 0}},
+           "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "bad"}}}
+    worker = start_worker({"COMFY_HOST": comfy_sim.host}, "--test_input", json.dumps({"input": {"workflow": bad}}))
+    assert worker.process.wait(timeout=120) == 1, worker.output()
+    [failed] = [line for line in log_lines(worker.output()) if line["message"].startswith("job failed: ")]
+    assert failed["level"] == "ERROR" and failed["requestId"] == "local_test" and failed["logger"].startswith(
+        "entrypoints."), failed
+    assert failed["message"] == "job failed: workflow_invalid: node 1 (EmptyImage) input 'width': Value 0 smaller " \
+        "than min of 1", failed
+    assert failed["error_code"] == "workflow_invalid"
+    assert failed["details"] == ["node 1 (EmptyImage) input 'width': Value 0 smaller than min of 1"]
+    assert failed["data"]["validation_errors"][0]["input"] == "width"
 
 
 def test_warm_up_runs_before_the_worker_serves(comfy_sim, start_worker, tmp_path):

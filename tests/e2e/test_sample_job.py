@@ -10,11 +10,11 @@ from e2e.conftest import ROOT, free_port
 from sample_job.__main__ import local_name
 
 
-def _run_sample(tmp_path, pythonpath: str) -> subprocess.CompletedProcess:
+def _run_sample(tmp_path, pythonpath: str, job=ROOT / "test_input.json") -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BUCKET_", "OUTPUT_SINK", "COMFY_"))}
     env.update({"COMFY_HOST": f"127.0.0.1:{free_port()}", "PYTHONPATH": pythonpath, "PYTHONDONTWRITEBYTECODE": "1"})
     out = tmp_path / "out"
-    return subprocess.run([sys.executable, "-m", "sample_job", str(ROOT / "test_input.json"),
+    return subprocess.run([sys.executable, "-m", "sample_job", str(job),
                            "--out", str(out)], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
 
 
@@ -30,6 +30,17 @@ def _assert_sample_outputs(done: subprocess.CompletedProcess, out) -> None:
 def test_sample_job_falls_back_to_the_simulator_and_writes_outputs(tmp_path):
     done = _run_sample(tmp_path, str(ROOT / "src"))
     _assert_sample_outputs(done, tmp_path / "out")
+
+
+def test_a_failed_sample_job_prints_its_whole_error(tmp_path):
+    """What RunPod, the SDK's local API and --test_input reduce to the `error` line: make run prints it all."""
+    done = _run_sample(tmp_path, str(ROOT / "src"), ROOT / "examples" / "workflow_invalid.json")
+    assert done.returncode == 1, done.stdout + done.stderr
+    printed = done.stdout.splitlines()
+    line = "node 1 (EmptyImage) input 'width': Value 0 smaller than min of 1"
+    assert printed[1:4] == [f"Job failed: workflow_invalid: {line}", "  error_code: workflow_invalid",
+                            f"  detail: {line}"], done.stdout
+    assert printed[4] == "  data: {" and '"type": "value_smaller_than_min"' in done.stdout, done.stdout
 
 
 def test_sample_job_runs_from_regular_installs_of_the_worker_and_the_simulator(tmp_path):

@@ -2,6 +2,8 @@
 import asyncio
 import http.server
 import logging
+import pathlib
+import re
 import threading
 import time
 
@@ -12,6 +14,8 @@ from adapters.base64_sink import Base64OutputSink
 from entrypoints.container import build_container
 from entrypoints.runpod_handler import make_handler
 from integration.sim_job import wait_until
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 TWO_OUTPUTS = {
     "1": {"class_type": "EmptyImage", "inputs": {"width": 32, "height": 32, "batch_size": 1, "color": 7}},
@@ -186,3 +190,42 @@ def test_invalid_input_is_a_one_line_error(comfy_sim):
     response = asyncio.run(handler({"id": "j7", "input": {"workflow": {"nodes": [], "links": []}}}))
     assert response["error_code"] == "invalid_input"
     assert response["error"].startswith("invalid_input: the workflow is in ComfyUI's UI format")
+
+
+def test_a_cancel_is_logged_at_info_and_the_prompt_dropped_once(comfy_sim, caplog):
+    """A caller's cancel is no failure: no line at WARNING or above, `job cancelled` at INFO, and one line for the
+    drop, though the job's cleanup asks ComfyUI again while the interrupted node finishes (as in the image, where
+    the job's files are deleted)."""
+    comfy_sim.faults.node_delay_s = 1.0
+    dirs = comfy_sim.dirs
+    _, handler = handler_for(comfy_sim.host, COMFY_INPUT_DIR=dirs.input, COMFY_OUTPUT_DIR=dirs.output,
+                             COMFY_TEMP_DIR=dirs.temp)
+    with caplog.at_level(logging.INFO):
+        cancel_after(handler, {"id": "j8", "input": {"workflow": TWO_OUTPUTS}}, 0.6)
+    assert wait_until(lambda: comfy_sim.state.remaining() == 0)
+    ours = [r for r in caplog.records if r.name.split(".")[0] in ("domain", "adapters", "entrypoints")]
+    assert [r.getMessage() for r in ours if r.levelno >= logging.WARNING] == []
+    assert [r.getMessage().split(" prompt ")[0] for r in ours if "drop prompt" in r.getMessage()] == [
+        "asked ComfyUI to drop"]
+    cancelled = [r for r in ours if r.getMessage().startswith("job cancelled: cancelled: ")]
+    assert [r.levelno for r in cancelled] == [logging.INFO]
+    assert not any(r.getMessage().startswith("job failed") for r in ours)
+    assert as_documented(cancelled[0].getMessage().removeprefix("job cancelled: ")) == documented_line("cancelled")
+
+
+def test_a_job_past_its_deadline_answers_the_documented_line(comfy_sim):
+    comfy_sim.faults.node_delay_s = 6.0  # the deadline passes while the first node runs
+    _, handler = handler_for(comfy_sim.host, JOB_TIMEOUT_S="3", PARTIAL_RESULTS="false")
+    answer = asyncio.run(handler({"id": "j9", "input": {"workflow": TWO_OUTPUTS}}))
+    assert as_documented(answer["error"]) == documented_line("timed_out")
+
+
+def documented_line(code: str) -> str:
+    """The example line of `code` in docs/errors.md."""
+    [line] = re.findall(rf'"error": "({code}: [^"]*)"', (ROOT / "docs" / "errors.md").read_text())
+    return line
+
+
+def as_documented(line: str) -> str:
+    """A real line as the docs write it: every prompt id reads 6dee9116-..."""
+    return re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "6dee9116-...", line)

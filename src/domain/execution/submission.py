@@ -47,6 +47,7 @@ class Submission:
         if self.posted:
             self.dropped = True
             self.comfy.cancel(self.prompt.id)
+            log.info("asked ComfyUI to drop prompt %s", self.prompt.id)
 
     def settle(self, seconds: float) -> None:
         """Wait (at most `seconds`) until a dropped prompt is neither pending nor running, dropping it again while

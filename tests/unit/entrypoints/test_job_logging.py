@@ -2,6 +2,7 @@
 import asyncio
 import base64
 import io
+import json
 import logging
 import os
 import pathlib
@@ -140,3 +141,40 @@ def test_jobs_keys_are_hidden_for_the_last_jobs_and_the_workers_own_for_good():
     assert "job-key-0000" in redact("job-key-0000-abcdef")  # the oldest job key is no longer kept
     assert "job-key-0002" not in redact("job-key-0002-abcdef") and "job-key-0001" not in redact("job-key-0001-abcdef")
     assert "worker-secret-0001" not in redact("worker-secret-0001")
+
+
+def test_every_line_is_one_json_object_with_the_sdks_keys_the_worker_lines_and_the_sdk_lines_alike():
+    """RunPod reads the SDK's lines as JSON (requestId, message, level): the worker's own lines take the same keys
+    and the logger's name, on the same stream, with their fields, tracebacks and secrets redacted."""
+    script = (
+        "import json, logging\n"
+        "from entrypoints.job_logging import configure_logging, job_log_context\n"
+        "configure_logging('INFO', 'INFO', ['env-secret-value'])\n"
+        "from runpod.serverless.modules.rp_logger import RunPodLogger\n"
+        "with job_log_context({'id': 'job-1'}):\n"
+        "    logging.getLogger('entrypoints.x').warning('a \"quoted\" warning')\n"
+        "    logging.getLogger('entrypoints.x').error('job failed: x', extra={'fields': {'error_code': 'x',\n"
+        f"        'details': ['env-secret-value here'], 'data': {{'b': '{PAYLOAD}'}}}}}})\n"
+        "    RunPodLogger().info('an SDK line', 'job-1')\n"
+        "logging.getLogger('adapters.x').info('between jobs')\n"
+        "try:\n"
+        "    raise ValueError('boom env-secret-value')\n"
+        "except ValueError:\n"
+        "    logging.getLogger('domain.x').exception('it broke')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    env.pop("RUNPOD_ENDPOINT_ID", None)
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    broke = lines.pop()
+    assert lines == [
+        {"requestId": "job-1", "message": 'a "quoted" warning', "level": "WARN", "logger": "entrypoints.x"},
+        {"requestId": "job-1", "message": "job failed: x", "level": "ERROR", "logger": "entrypoints.x",
+         "error_code": "x", "details": ["*** here"], "data": {"b": f"<{len(PAYLOAD)} base64 chars>"}},
+        {"requestId": "job-1", "message": "an SDK line", "level": "INFO", "logger": "runpod"},
+        {"requestId": None, "message": "between jobs", "level": "INFO", "logger": "adapters.x"},
+    ]
+    assert broke["requestId"] is None and broke["level"] == "ERROR" and broke["logger"] == "domain.x"
+    assert broke["message"].startswith("it broke\nTraceback (most recent call last):")
+    assert broke["message"].endswith("ValueError: boom ***")

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from entrypoints import job_logging
-from entrypoints.job_logging import MAX_LINE_CHARS, REDACTED, Redactor
+from entrypoints.job_logging import MAX_JOB_ID_CHARS, MAX_LINE_CHARS, REDACTED, Redactor
 
 SRC = pathlib.Path(__file__).resolve().parents[3] / "src"
 HUGE = 10_000_000
@@ -137,4 +137,5 @@ def test_the_sdk_prints_its_job_dump_masked_and_bounded():
     assert "Retrieved local job" in done.stdout and "h.example/x?X-Amz-Signature=***&token=***" in done.stdout
     for secret in ("url-pass-31f9", "sig-abc123", "tok-def456"):
         assert secret not in done.stdout
-    assert max(map(len, done.stdout.splitlines())) < 8192 + 200
+    # a JSON line: the message cut at MAX_LINE_CHARS, the job id at MAX_JOB_ID_CHARS, and the keys
+    assert max(map(len, done.stdout.splitlines())) < MAX_LINE_CHARS + MAX_JOB_ID_CHARS + 200
