@@ -169,5 +169,12 @@ def test_refresh_worker_is_never_shown_in_an_answer():
         assert '"refresh_worker"' not in (ROOT / doc).read_text(), doc
 
 
-def test_the_readme_says_a_failed_job_on_runpod_keeps_only_error():
-    assert re.search(r"FAILED job[^.]*keeps only `error`", " ".join((ROOT / "README.md").read_text().split()))
+def test_the_readme_says_what_a_caller_sees_of_a_failure_wherever_the_worker_runs():
+    """runpod 1.12: on RunPod the result's `error` (the rest goes as its `output`), the local API's FAILED answer
+    `{id, status, error}`, --test_input's one printed line (tests/e2e/test_runsync.py checks the last two)."""
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    section = readme[readme.index("## A failed job"):readme.index("## Documentation")]
+    for where in ("| RunPod (`/runsync`, `/status/<id>`) |", "| the SDK's local API (`--rp_serve_api`) |",
+                  "| `--test_input` |", "| `make run` |"):
+        assert where in section, where
+    assert "count on `error` only" in section and "its `job failed` line carries" in section

@@ -152,6 +152,9 @@ def test_with_partial_results_off_that_job_is_failed(comfy_sim, runpod_standin, 
     strict = production_worker(runpod_standin, {"COMFY_HOST": comfy_sim.host, "PARTIAL_RESULTS": "false"})
     failed = finished(runpod_standin, runpod_standin.submit({"workflow": saves_then_fails()}).id, strict)
     assert failed.status == "FAILED" and failed.error.startswith("execution_failed: node 4"), strict.output()
+    # the SDK sends the rest of the answer as the result's output; a caller is shown (and counts on) `error` only
+    assert failed.output["error_code"] == "execution_failed" and failed.output["data"]["node_id"] == "4"
+    assert "output" not in failed.public_view() and failed.public_view()["error"] == failed.error
 
 
 def test_a_streaming_worker_that_must_be_replaced_still_is(comfy_sim, runpod_standin, production_worker):

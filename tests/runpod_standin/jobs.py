@@ -29,7 +29,9 @@ class Job:
     finished_at: Optional[float] = None
 
     def public_view(self) -> dict:
-        """What `/status` answers: the latest progress update is the output while the job runs."""
+        """What `/status` answers: the latest progress update is the output while the job runs. A FAILED job shows
+        its `error` alone: the `output` the worker sent beside it is kept (`output`) but not shown, since RunPod
+        does not document showing it, and a caller must not count on it."""
         view: dict = {"id": self.id, "status": self.status}
         started = self.started_at or time.monotonic()
         view["delayTime"] = int((started - self.submitted_at) * 1000)
@@ -38,7 +40,7 @@ class Job:
         if self.status == "IN_PROGRESS" and self.progress:
             view["output"] = self.progress[-1]
         if self.status in FINAL:
-            if self.output is not None:
+            if self.output is not None and self.status != "FAILED":
                 view["output"] = self.output
             if self.error is not None:
                 view["error"] = self.error
