@@ -9,28 +9,31 @@ PIP := $(PY) -m pip install --quiet --disable-pip-version-check --no-build-isola
 
 .PHONY: run test lint unit integration e2e soak bench bench-quick clean image-check
 
-# $(call timed_install,what,pip arguments): says what it installs, then how long that took
+# $(call timed_install,what,pip arguments,how long it takes the first time): says what it installs, then how long
+# that took
 define timed_install
-	@echo "make: installing $(1) into $(VENV)"
+	@echo "make: installing $(1) into $(VENV) ($(3) the first time)"
 	@started=$$(date +%s); $(PIP) $(2) && echo "make: installed in $$(( $$(date +%s) - started )) s"
 endef
 
 # what `make run` needs: the worker, the ComfyUI simulator, and the caller client whose answer reader the sample job
 # uses, each with its dependencies
 RUN_PACKAGES := -e . -e ./src/comfyui_sim -e ./src/comfy_runpod_client
+RUN_WHAT := what running needs (the worker, the ComfyUI simulator, the caller client)
 # what `make test` adds: the test and lint tools (pytest, moto, hypothesis, ruff, mypy, hadolint, shellcheck...)
 TEST_PACKAGES := -e '.[test,lint]'
+PIP_WHAT := a current pip and setuptools (a new venv's own pip resolves far slower)
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 $(RUN_STAMP): pyproject.toml src/comfyui_sim/pyproject.toml src/comfy_runpod_client/pyproject.toml | $(PY)
-	$(call timed_install,a current pip and setuptools (a new venv's pip resolves far slower),--upgrade pip setuptools)
-	$(call timed_install,what running needs (the worker with the ComfyUI simulator and the client),$(RUN_PACKAGES))
+	$(call timed_install,$(PIP_WHAT),--upgrade pip setuptools,a few seconds)
+	$(call timed_install,$(RUN_WHAT),$(RUN_PACKAGES),about a minute)
 	@touch $@
 
 $(TEST_STAMP): $(RUN_STAMP)
-	$(call timed_install,the test and lint tools,$(TEST_PACKAGES))
+	$(call timed_install,the test and lint tools,$(TEST_PACKAGES),about 30 s)
 	@touch $@
 
 ## run: the sample job (test_input.json) end to end; outputs land in ./out/ (installs only what running needs)
