@@ -54,16 +54,18 @@ clean:
 .PHONY: bench bench-quick
 
 ## bench: the full benchmark (worker vs floor vs polling, then the job stream per MAX_CONCURRENCY, then hostile text);
-## bench/results/latest.{json,md}, bench/results/stream.md, bench/results/hostile.{json,md}, docs/stream-timeline.svg,
+## bench/results/latest.{json,md}, bench/results/stream.md, bench/results/hostile.{json,md}, ui.{json,md}, docs/stream-timeline.svg,
 ## docs/performance.md
 bench: $(STAMP)
 	$(PY) -m bench.run
 	$(PY) -m bench.stream
 	$(PY) -m bench.run --write-docs
 	$(PY) -m bench.hostile
+	$(PY) -m bench.ui
 
 ## bench-quick: fewer jobs and shorter streams on the simulator; bench/results/latest.{json,md}, stream.md, hostile.*
 bench-quick: $(STAMP)
 	$(PY) -m bench.run --quick
 	$(PY) -m bench.stream --quick --timeline ""
 	$(PY) -m bench.hostile --quick
+	$(PY) -m bench.ui --quick

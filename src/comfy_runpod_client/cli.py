@@ -65,9 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def job_input(
-    workflow_file: pathlib.Path, images: Sequence[pathlib.Path], overrides: Sequence[str] = ()
-) -> dict:
+def job_input(workflow_file: pathlib.Path, images: Sequence[pathlib.Path], overrides: Sequence[str] = ()) -> dict:
     """The request's `input`: the workflow (bare or wrapped in {"input": ...}), the given images and overrides."""
     loaded = json.loads(workflow_file.read_text())
     request = dict(loaded["input"]) if isinstance(loaded, dict) and "input" in loaded else {"workflow": loaded}
@@ -133,7 +131,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             answer = target.follow(args.resume, bar, on_status=bar.status, on_stream_item=writer.add)
         else:
             answer = target.run(
-                job_input(args.workflow, args.image, args.overrides), bar, on_status=bar.status, on_stream_item=writer.add
+                job_input(args.workflow, args.image, args.overrides),
+                bar,
+                on_status=bar.status,
+                on_stream_item=writer.add,
             )
     except KeyboardInterrupt:
         bar.close()
