@@ -126,6 +126,7 @@ def _workflow(raw: Any) -> tuple[dict, bool]:
         )
     workflow = _as_object(raw, "input.workflow")
     if is_ui_workflow(workflow):
+        _check_ui_shape(workflow)
         return workflow, True
     if "nodes" in workflow and "links" in workflow:
         raise InvalidInput(
@@ -147,6 +148,17 @@ def _workflow(raw: Any) -> tuple[dict, bool]:
                 f"got {_json_type(inputs)}"
             )
     return workflow, False
+
+
+def _check_ui_shape(workflow: dict) -> None:
+    """The top of a UI workflow as input.schema.json states it; the converter reads the rest."""
+    for index, node in enumerate(workflow["nodes"]):
+        if not isinstance(node, dict):
+            raise InvalidInput(f"input.workflow nodes[{index}] is {_json_type(node)}, not an object")
+    if not isinstance(workflow["links"], (list, dict, type(None))):
+        raise InvalidInput(f"input.workflow 'links' is {_json_type(workflow['links'])}, not a list")
+    if not isinstance(workflow.get("definitions"), (dict, type(None))):
+        raise InvalidInput(f"input.workflow 'definitions' is {_json_type(workflow['definitions'])}, not an object")
 
 
 def _overrides(raw: Any) -> dict[str, dict[str, Any]]:
