@@ -1,7 +1,7 @@
 # The published images, as worker-comfyui 5.x publishes its own: <repo>/<image>:<version>-<variant>.
 #   RELEASE_VERSION=1.0.0 DOCKERHUB_REPO=myuser docker buildx bake --push        every variant
 #   docker buildx bake --print sdxl                                                what one variant builds
-# base: ComfyUI and the worker on CUDA 12.6 (Ampere, Ada, Hopper); base-cuda12-8: the same on CUDA 12.8 (Blackwell
+# base: ComfyUI and the worker on CUDA 12.6 (Ampere, Ada, Hopper); base-cuda12-8-1: the same on CUDA 12.8 (Blackwell
 # too); the model images add a model family's files (MODEL_TYPE, scripts/models.json) to the CUDA 12.6 base.
 # Gated models (sd3, flux1-schnell, flux1-dev, z-image-turbo) need HUGGINGFACE_ACCESS_TOKEN in the environment: it
 # reaches the Dockerfile's model-files stage only, never the image.
@@ -32,7 +32,7 @@ variable "HUGGINGFACE_ACCESS_TOKEN" {
 }
 
 group "default" {
-  targets = ["base", "base-cuda12-8", "sdxl", "sd3", "flux1-schnell", "flux1-dev", "flux1-dev-fp8", "z-image-turbo"]
+  targets = ["base", "base-cuda12-8-1", "sdxl", "sd3", "flux1-schnell", "flux1-dev", "flux1-dev-fp8", "z-image-turbo"]
 }
 
 # what every variant shares; names starting with _ are not published
@@ -63,14 +63,14 @@ target "base" {
   tags = ["${DOCKERHUB_REPO}/${DOCKERHUB_IMG}:${RELEASE_VERSION}-base"]
 }
 
-target "base-cuda12-8" {
+target "base-cuda12-8-1" {
   inherits = ["_common"]
   args = {
     BASE_IMAGE             = "nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04"
     CUDA_VERSION_FOR_COMFY = "12.8"
     MODEL_TYPE             = "base"
   }
-  tags = ["${DOCKERHUB_REPO}/${DOCKERHUB_IMG}:${RELEASE_VERSION}-base-cuda12.8"]
+  tags = ["${DOCKERHUB_REPO}/${DOCKERHUB_IMG}:${RELEASE_VERSION}-base-cuda12.8.1"]
 }
 
 target "sdxl" {

@@ -12,7 +12,7 @@ from deploy.start_harness import ROOT
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 MODELS = {name for name in yaml.safe_load((ROOT / "scripts/models.json").read_text()) if not name.startswith("_")}
 # worker-comfyui 5.8.5's published variants (its docker-bake.hcl), by our target names
-FIVE_X_VARIANTS = {"base", "base-cuda12-8", "sdxl", "sd3", "flux1-schnell", "flux1-dev", "flux1-dev-fp8",
+FIVE_X_VARIANTS = {"base", "base-cuda12-8-1", "sdxl", "sd3", "flux1-schnell", "flux1-dev", "flux1-dev-fp8",
                    "z-image-turbo"}
 
 
@@ -101,7 +101,7 @@ def test_each_target_builds_a_dockerfile_stage_with_arguments_it_declares(name):
 @pytest.mark.parametrize("name", PUBLISHED)
 def test_each_target_is_tagged_version_and_variant_and_matches_its_cuda(name):
     target = resolved(name)
-    variant = name.replace("cuda12-8", "cuda12.8")
+    variant = name.replace("cuda12-8-1", "cuda12.8.1")
     assert target["tags"] == [f"${{DOCKERHUB_REPO}}/${{DOCKERHUB_IMG}}:${{RELEASE_VERSION}}-{variant}"]
     cuda = re.fullmatch(r"nvidia/cuda:(\d+\.\d+)\.\d+-cudnn-runtime-ubuntu24\.04", target["args"]["BASE_IMAGE"])
     assert cuda and cuda.group(1) == target["args"]["CUDA_VERSION_FOR_COMFY"], f"{name}: torch for another CUDA"
