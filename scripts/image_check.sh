@@ -19,6 +19,7 @@
 #   PYTHON_IMAGE, BASE_IMAGE   base images (defaults: the Dockerfile's)
 #   IMAGE_TAG                  tag prefix of the built images (default comfyui-worker-check)
 #   SKIP_SIMULATOR=1           leaves part 1 out
+#   PIP_*                      pip's settings (PIP_INDEX_URL, PIP_CERT, ...) for the node install of part 2
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -93,7 +94,7 @@ def png_text_keys(data):
     return keys
 
 exec(sys.argv[2] or 'assert answer.get("status") == "COMPLETED" and images, str(answer)[:800]')
-print(f"image-check: {answer.get('status')}: {len(images)} images")
+print(f"image-check: the job answered {answer.get('status')} ({len(images)} images)")
 PY
 }
 
@@ -172,8 +173,12 @@ class ImageCheckPip:
 NODE_CLASS_MAPPINGS = {"ImageCheckPip": ImageCheckPip}
 NODE
     echo "inflection" > "${scratch}/node/image_check_node/requirements.txt"
+    # pip's settings of the caller (PIP_INDEX_URL, PIP_CERT, ...) reach that install: the mounted venv's pip is the
+    # one its owner configured, not the image's
+    pip_env=()
+    while IFS='=' read -r key _; do pip_env+=(-e "${key}"); done < <(env | grep -E '^PIP_[A-Z_]+=' || true)
     started="${EPOCHREALTIME}"
-    docker run --rm --network host "${mounts[@]}" -v "${scratch}/node:/node:ro" "${image}" \
+    docker run --rm --network host "${mounts[@]}" "${pip_env[@]}" -v "${scratch}/node:/node:ro" "${image}" \
         comfy-node-install /node/image_check_node || fail "comfy-node-install did not install a local node"
     figure "comfy-node-install of a local node with a pip requirement: $(since "${started}")"
 
@@ -218,6 +223,10 @@ NODE
         || fail "sshd did not let PUBLIC_KEY's key in"
     echo "image-check: sshd lets PUBLIC_KEY's key in on port ${ssh_port}"
 
+    # what ComfyUI makes in its folders by itself (its Load3D node makes input/3d when /object_info is read, as the
+    # worker reads it for each job): the jobs must leave no more
+    curl -sf "http://127.0.0.1:${comfy_port}/object_info" >/dev/null
+    folders_before="$(docker exec "${name}" find /comfyui/input /comfyui/output /comfyui/temp -mindepth 1 | sort)"
     no_metadata="$(cat <<'PY'
 assert answer.get("status") == "COMPLETED" and images, str(answer)[:800]
 for image in images:
@@ -254,9 +263,11 @@ PY
         echo "image-check: the KSampler job was not run (set CHECKPOINT to an SD1.5 .safetensors)"
     fi
 
-    left="$(docker exec "${name}" find /comfyui/input /comfyui/output /comfyui/temp -mindepth 1 | head -20)"
+    left="$(comm -13 <(echo "${folders_before}") \
+        <(docker exec "${name}" find /comfyui/input /comfyui/output /comfyui/temp -mindepth 1 | sort) | head -20)"
     [[ -z "${left}" ]] || fail "job files left in ComfyUI's folders: ${left}"
-    echo "image-check: ComfyUI's input, output and temp folders are empty after the jobs"
+    echo "image-check: the jobs left nothing in ComfyUI's input, output and temp folders" \
+        "(before and after: ${folders_before:-nothing})"
 
     started="${EPOCHREALTIME}"
     docker exec "${name}" bash -c 'kill -KILL "$(cat /tmp/comfyui.pid)"'
