@@ -57,7 +57,9 @@ def resolved(name: str) -> dict:
 def dockerfile_stages() -> tuple:
     """(global ARGs, {stage: {"args": set, "needs": set of stages it builds FROM or COPY --from}})."""
     joined = re.sub(r"\\\n", " ", DOCKERFILE)
-    global_args, stages, current = set(), {}, None
+    global_args: set[str] = set()
+    stages: dict[str, dict[str, set[str]]] = {}
+    current = None
     for line in joined.splitlines():
         words = line.split()
         if not words or words[0].startswith("#"):
