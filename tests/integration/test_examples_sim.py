@@ -40,8 +40,15 @@ def url_input(answer: dict) -> None:
     assert entry["filename"].startswith("from_url") and image(entry).size == (8, 8)
 
 
+def ui_workflow(answer: dict) -> None:
+    [entry] = answer["images"]
+    assert entry["node_id"] == "2" and image(entry).size == (64, 64)
+    assert image(entry).convert("RGB").getpixel((0, 0)) == (255, 0, 0)
+
+
 def dry_run(answer: dict) -> None:
-    assert answer == {"status": "valid", "nodes": 2}
+    workflow = json.loads((EXAMPLES / "dry_run.json").read_text())["input"]["workflow"]
+    assert answer == {"status": "valid", "nodes": 2, "workflow_api": workflow}
 
 
 def workflow_invalid(answer: dict) -> None:
@@ -49,6 +56,7 @@ def workflow_invalid(answer: dict) -> None:
 
 
 EXPECTED = {"request.json": request, "inputs.json": inputs, "url_input.json": url_input, "dry_run.json": dry_run,
+            "ui_workflow.json": ui_workflow,
             "workflow_invalid.json": workflow_invalid}
 ENV = {"url_input.json": {"INPUT_URL_ALLOW_PRIVATE": "true"}}  # docs/api.md: loopback needs it
 
