@@ -24,13 +24,12 @@ from adapters.model_files import ModelFiles, ModelPaths, Record
 from adapters.model_tokens import HostTokens
 from adapters.ssrf_guard import Guard, Resolver, system_resolver
 from domain.budget import Budget
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, ModelDownloadFailed
 from domain.inputs.model_requests import (
-    ModelDownloadFailed,
+    BytesListener,
     ModelPlan,
     ModelReady,
     ModelRequest,
-    Progress,
     sha256_problem,
     shown_source,
     source_of,
@@ -94,7 +93,7 @@ class HttpModelStore:
         paths = self._paths(request)
         return "present" if self._found(request, paths, None) else "fetch"
 
-    def ensure(self, request: ModelRequest, budget: Budget, on_progress: Progress) -> ModelReady:
+    def ensure(self, request: ModelRequest, budget: Budget, on_progress: BytesListener) -> ModelReady:
         started = time.monotonic()
         paths = self._paths(request)
         waiting = _OtherDownload(self._files, paths, on_progress)
@@ -267,7 +266,7 @@ class HttpModelStore:
 class _OtherDownload:
     """While another job downloads the file: its partial file's growth, told to this job's progress."""
 
-    def __init__(self, files: ModelFiles, paths: ModelPaths, on_progress: Progress) -> None:
+    def __init__(self, files: ModelFiles, paths: ModelPaths, on_progress: BytesListener) -> None:
         self._files, self._paths, self._on_progress = files, paths, on_progress
         self._last = -1
 

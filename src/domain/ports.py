@@ -6,6 +6,7 @@ from typing import Any, ContextManager, Iterable, Mapping, Optional, Protocol
 
 from domain.budget import Budget
 from domain.execution.events import Event
+from domain.inputs.model_requests import BytesListener, ModelPlan, ModelReady, ModelRequest
 from domain.model import (
     Download,
     JobResult,
@@ -156,6 +157,31 @@ class JobFileCleaner(Protocol):
 
     def remove(self, folder: str, files: Iterable[OutputRef]) -> None:
         """Delete the job's own `folder` in each of ComfyUI's folders, and `files` (outside it)."""
+
+
+class ModelStore(Protocol):
+    """Makes model files available in ComfyUI's model folders, downloading each one once for every job and worker
+    that shares the folder.
+
+    A job enters `in_use(requests)` before `ensure` and stays in it until ComfyUI is done with the files, so that
+    the cache's eviction never deletes them. Messages name the model and its URL without credentials or query."""
+
+    def plan(self, request: ModelRequest) -> ModelPlan:
+        """Whether the file is `present` or would be fetched; nothing is downloaded. `InvalidInput` for a refused
+        folder, name or URL, or a conflict: the name is taken by a file from another URL or with another sha256;
+        `ModelDownloadFailed` when the folder cannot take a download (ComfyUI would not see it there)."""
+        ...
+
+    def ensure(self, request: ModelRequest, budget: Budget, on_progress: BytesListener) -> ModelReady:
+        """The file in place, downloaded when missing (or waited for, when another job downloads it).
+
+        Raises `InvalidInput` as `plan` does, `ModelDownloadFailed`, and the budget's `Cancelled` / `JobTimedOut`
+        (an interrupted download resumes where it stopped when the same URL is asked for again)."""
+        ...
+
+    def in_use(self, requests: Iterable[ModelRequest]) -> ContextManager[None]:
+        """Held while the job needs the files: eviction skips them, in this process and in others."""
+        ...
 
 
 # The design card's names: the ports that move outputs carry any file, not only images.
