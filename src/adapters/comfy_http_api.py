@@ -1,10 +1,11 @@
-"""ComfyUI's HTTP API (readiness, upload, queue, queue state, history, cancel) over one requests Session."""
+"""ComfyUI's HTTP API (readiness, upload, queue, queue state, history, model folders, cancel) over one requests
+Session."""
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence
 
 import requests
 
@@ -45,6 +46,7 @@ class ComfyHttpApi:
         self._history_wait_s = history_wait_s
         self._ready = False
         self._object_info: Optional[Mapping] = None
+        self._model_folders: Optional[tuple[str, ...]] = None
         self.version: Optional[str] = None
 
     def wait_until_ready(self, budget: Budget, *, recheck: bool = False) -> None:
@@ -147,6 +149,37 @@ class ComfyHttpApi:
         if self._object_info is None or refresh:
             self._object_info = self._json("/object_info", budget)
         return self._object_info
+
+    def model_folders(self, budget: Budget) -> Sequence[str]:
+        """`GET /models`: the model folder names (a list of strings), read once per worker (ComfyUI registers its
+        folders when it starts)."""
+        if self._model_folders is None:
+            response = self._call("GET", "/models", budget)
+            try:
+                body = response.json() if response.status_code == 200 else None
+            except ValueError:
+                body = None
+            if not isinstance(body, list) or not all(isinstance(name, str) for name in body):
+                raise ComfyError(f"ComfyUI answered HTTP {response.status_code} to GET /models: {_text(response)}")
+            self._model_folders = tuple(body)
+        return self._model_folders
+
+    def folder_paths(self) -> Optional[Mapping[str, Sequence[str]]]:
+        """ComfyUI's folders for each model folder name, in its search order (`GET /internal/folder_paths`, 0.3.x
+        and later); None when ComfyUI does not say (an older one, or a failure), which the caller must allow."""
+        try:
+            response = self._session.get(self._base_url + "/internal/folder_paths", timeout=self._timeout_s)
+            body = response.json() if response.status_code == 200 else None
+        except (requests.RequestException, ValueError) as exc:
+            log.warning("GET /internal/folder_paths failed: %s", exc)
+            return None
+        if not isinstance(body, dict):
+            return None
+        return {
+            str(folder): [path for path in paths if isinstance(path, str)]
+            for folder, paths in body.items()
+            if isinstance(paths, list)
+        }
 
     def _try_object_info(self, budget: Budget) -> Optional[Mapping]:
         try:

@@ -7,6 +7,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar, Iterator, Literal, Mapping, Optional, Union
 
 from domain.errors import WorkerError
+from domain.inputs.model_requests import ModelPlanned, ModelReady, ModelRequest
 
 OutcomeStatus = Literal["success", "error", "interrupted"]
 
@@ -45,7 +46,8 @@ class OutputFormat:
 
 @dataclass(frozen=True)
 class RunWorkflow:
-    """The command a request is parsed into: the workflow to run, the files to upload first, and how to answer."""
+    """The command a request is parsed into: the workflow to run, the files to upload first, the model files to make
+    available first (`input.models`), and how to answer."""
 
     workflow: Mapping[str, Any] = field(repr=False)
     inputs: tuple[InputFile, ...] = ()
@@ -53,6 +55,7 @@ class RunWorkflow:
     include_temp: bool = False
     output_format: Optional[OutputFormat] = None
     validate_only: bool = False
+    models: tuple[ModelRequest, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -181,6 +184,7 @@ class JobResult:
     timings_ms: Mapping[str, int] = field(default_factory=dict)
     comfyui_version: Optional[str] = None
     error: Optional[WorkerError] = None
+    models: tuple[ModelReady, ...] = ()  # the model files made available before the prompt was queued
 
     @property
     def status(self) -> JobStatus:
@@ -200,10 +204,13 @@ def failed(error: WorkerError) -> JobResult:
 
 @dataclass(frozen=True)
 class WorkflowChecked:
-    """A dry run's verdict: the workflow is valid on this ComfyUI, and nothing was queued."""
+    """A dry run's verdict: the workflow is valid on this ComfyUI (the model files a run would download counted as
+    there), and nothing was queued; `models` says which of the job's model files are present and which a run would
+    download."""
 
     nodes: int
     replace_worker: bool = False
+    models: tuple[ModelPlanned, ...] = ()
 
 
 Verdict = Union[JobResult, WorkflowChecked]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ContextManager, Iterable, Mapping, Optional, Protocol
+from typing import Any, ContextManager, Iterable, Mapping, Optional, Protocol, Sequence
 
 from domain.budget import Budget
 from domain.execution.events import Event
@@ -59,6 +59,10 @@ class ComfyApi(Protocol):
 
     def object_info(self, budget: Budget, *, refresh: bool = False) -> Mapping[str, Any]:
         """ComfyUI's `/object_info`: every node class it knows and their inputs (cached unless `refresh`)."""
+        ...
+
+    def model_folders(self, budget: Budget) -> Sequence[str]:
+        """ComfyUI's model folder names (`GET /models`: checkpoints, loras, ..., and custom_nodes), read once."""
         ...
 
     def cancel(self, prompt_id: str) -> None:

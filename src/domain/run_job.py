@@ -28,6 +28,8 @@ from domain.execution.prompt_run import AnnouncedOutputs, RunClock
 from domain.execution.reachability import when_back
 from domain.execution.submission import Submission
 from domain.execution.timings import JobTimings
+from domain.inputs.model_requests import ModelReady
+from domain.inputs.models import job_models
 from domain.inputs.uploads import upload_inputs
 from domain.model import Job, JobResult, PromptHistory, StoredOutput, Verdict, failed
 from domain.outputs.allowance import ResponseAllowance
@@ -55,11 +57,13 @@ def run_job(
     verdict (a dry run's check, or a `JobResult` that is ok, partial or failed with its `WorkerError`). With
     `on_output` each output goes there as it is delivered, and the answer will not carry the files."""
     own = job_folder(job.prompt.id)
+    models: list[ModelReady] = []  # the job's model files, once made available
     try:
-        verdict = _run(job, svc, budget, own, on_progress, on_output, clock)
+        verdict = _run(job, svc, budget, own, on_progress, on_output, clock, models)
     except WorkerError as exc:
         return failed(hide_other_jobs_in(exc, own))
     if isinstance(verdict, JobResult):
+        verdict = replace(verdict, models=tuple(models))
         return final(verdict, svc, own, answer_carries_files=on_output is None)
     return verdict
 
@@ -72,17 +76,21 @@ def _run(
     on_progress: Optional[ProgressListener],
     on_output: Optional[Callable[[StoredOutput], None]],
     clock: Callable[[], float],
+    models_ready: list[ModelReady],
 ) -> Verdict:
     timings = JobTimings(clock)
     svc.comfy.wait_until_ready(budget)
     timings.ready()
-    workflow = job.prompt.workflow
+    workflow, models = job_models(
+        job.prompt.workflow, job.command.models, svc.models, svc.models_off, svc.comfy, budget
+    )
+    job = replace(job, prompt=replace(job.prompt, workflow=workflow))
     found = suspects(workflow, own)
     info = _object_info(svc, budget, workflow) if found or svc.output_folders else None
     if found and info is not None:
         refuse_file_choices(found, info, own)
     if job.command.validate_only:
-        return validate_only(job, svc.comfy, budget)
+        return validate_only(job, svc.comfy, budget, models.plan())
     workflow = inputs_into_folder(workflow, own, [item.name for item in job.command.inputs])
     if svc.output_folders and info is not None:
         workflow = outputs_into_folder(workflow, own, _output_nodes(workflow, info))
@@ -99,15 +107,19 @@ def _run(
         overflow=svc.overflow,
     )
     prompt = PromptProjection(job.prompt.id)
-    ProgressTracker(job.prompt.workflow, on_progress, clock=clock).watch(prompt)
+    ProgressTracker(job.prompt.workflow, on_progress, clock=clock, started_at=timings.started_at).watch(prompt)
     AnnouncedOutputs(prompt, delivery, job.prompt.workflow)
     turn = QueueTurn(svc.line, job.prompt.id, budget)
     RunClock(prompt, timings, turn)
     histories: list[PromptHistory] = []
     submission = Submission(svc.comfy, job.prompt)
     with ExitStack() as stack:
+        stack.enter_context(models.in_use())  # until the prompt is over and its files are cleaned up
         stack.callback(clean_up, svc, prompt, histories, submission)
         stack.callback(delivery.close)
+        if models.requests:
+            models_ready.extend(models.make_available(budget, on_progress, clock, timings.started_at))
+            timings.models_ready()
         upload_inputs(job, svc, budget, own)
         timings.uploaded()
         stream = _open_stream(job, svc, budget, stack)

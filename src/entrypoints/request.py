@@ -15,6 +15,7 @@ from domain.model import InlineFile, InputFile, Job, OutputFormat, Prompt, RunWo
 from domain.outputs.formats import FORMAT_ALIASES, IMAGE_FORMATS, MAX_QUALITY, MIN_QUALITY, is_quality
 from entrypoints.base64_text import decode_base64_text
 from entrypoints.input_kinds import KINDS
+from entrypoints.model_request import parse_models
 
 _UI_FORMAT_HINT = (
     "the workflow is in ComfyUI's UI format (it has 'nodes' and 'links'); send the API format "
@@ -54,6 +55,7 @@ def parse_request(raw: Any, limits: InputLimits = InputLimits()) -> RunWorkflow:
         include_temp=_flag(data, "include_temp"),
         output_format=_output_format(data.get("output_format")),
         validate_only=_flag(data, "validate_only"),
+        models=parse_models(data.get("models")),
     )
 
 

@@ -3,7 +3,7 @@ the error a bad value is."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Optional
 
 if TYPE_CHECKING:
@@ -70,6 +70,22 @@ class InputSettings:
 
 
 @dataclass(frozen=True)
+class ModelSettings:
+    """Model files jobs ask for by URL: downloaded into `download_dir` (None: downloads are off)."""
+
+    download_dir: Optional[str]
+    max_bytes: int
+    fetch_timeout_s: float
+    cache_max_bytes: Optional[int]  # None: nothing is evicted
+    hf_token: Optional[str] = field(default=None, repr=False)  # sent to Hugging Face's hosts only
+    civitai_token: Optional[str] = field(default=None, repr=False)  # sent to Civitai's hosts only
+
+    @property
+    def enabled(self) -> bool:
+        return self.download_dir is not None
+
+
+@dataclass(frozen=True)
 class WarmupSettings:
     workflow: Optional[dict]
 
@@ -116,3 +132,4 @@ class Settings:
     logging: LoggingSettings
     job: JobSettings
     folders: FolderSettings
+    models: ModelSettings

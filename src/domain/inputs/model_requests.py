@@ -19,6 +19,25 @@ MAX_NAME_PARTS = 8  # "a/b/.../f.safetensors": seven folders at most under the m
 MAX_FOLDER_CHARS = 64
 # ComfyUI's `GET /models` also lists custom_nodes: a file there is code ComfyUI runs, never a model
 NOT_MODEL_FOLDERS = frozenset({"custom_nodes"})
+# the extensions ComfyUI lists model files with (folder_paths.supported_pt_extensions), and those custom nodes add
+MODEL_EXTENSIONS = (
+    ".safetensors",
+    ".sft",
+    ".ckpt",
+    ".pt",
+    ".pt2",
+    ".pth",
+    ".bin",
+    ".gguf",
+    ".onnx",
+    ".pkl",
+    ".engine",
+    ".pb",
+    ".tflite",
+)
+# what a downloaded file's name may end with: ComfyUI lists a folder's files by extension, so a name without one
+# (Civitai's download URLs end in a number) would never be seen; configs are .yaml
+NAME_EXTENSIONS = (*MODEL_EXTENSIONS, ".yaml")
 _FOLDER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 
@@ -47,6 +66,14 @@ class ModelReady:
     size_bytes: int
     seconds: float
     bytes_moved: int = 0
+
+
+@dataclass(frozen=True)
+class ModelPlanned:
+    """What a run would do for a model file, told by a dry run: nothing (`present`) or download it (`fetch`)."""
+
+    request: ModelRequest
+    plan: ModelPlan
 
 
 def default_name(url: str) -> str:
@@ -114,6 +141,16 @@ def name_problem(name: object) -> Optional[str]:
     if any(not part.replace(".", "").strip() for part in parts):
         return "names no file: a part is only dots and spaces"
     return None
+
+
+def extension_problem(name: str) -> Optional[str]:
+    """Why ComfyUI would never list a file of this name (None when it would, as far as extensions go)."""
+    if name.lower().endswith(NAME_EXTENSIONS):
+        return None
+    return (
+        "does not end with a model file extension (.safetensors, .ckpt, .pt, .pth, .bin, .gguf, ...): ComfyUI lists "
+        "only such files; give the name with the file's extension"
+    )
 
 
 def sha256_problem(value: object) -> Optional[str]:

@@ -21,6 +21,14 @@ VALID = [
     {"workflow": WF, "output_format": {"format": "webp"}},
     {"workflow": WF, "images": [{"name": "a/b.png", "image": PNG}]},
     {"workflow": WF, "comfy_org_api_key": ""},
+    {"workflow": WF, "models": [{"url": "https://x.test/m/lora.safetensors?download=true", "folder": "loras"}]},
+    {"workflow": WF, "models": [{"url": "https://civitai.com/api/download/models/1", "folder": "loras",
+                                 "name": "styles/style.SafeTensors", "sha256": "A" * 64}]},
+    {"workflow": WF, "models": [{"url": "https://x.test/v1.yaml", "folder": "configs", "name": None, "sha256": None}]},
+    {"workflow": WF, "models": [{"url": "https://x.test/My%20Lora%2Esafetensors", "folder": "loras"}]},
+    {"workflow": WF, "models": [{"url": "https://x.test/d.pt/?download=1", "folder": "loras"}]},
+    {"workflow": WF, "models": []},
+    {"workflow": WF, "models": None},
 ]
 INVALID = [
     {},
@@ -45,6 +53,19 @@ INVALID = [
     {"workflow": WF, "output_format": {"format": "jpeg", "quality": 101}},
     {"workflow": WF, "output_format": {"format": "png", "dpi": 72}},
     {"workflow": WF, "output_format": "jpeg"},
+    {"workflow": WF, "models": {"url": "https://x.test/a.safetensors", "folder": "loras"}},
+    {"workflow": WF, "models": [{"url": "https://civitai.com/api/download/models/1", "folder": "loras"}]},
+    {"workflow": WF, "models": [{"url": "https://x.test/", "folder": "loras"}]},
+    {"workflow": WF, "models": [{"url": "ftp://x.test/a.safetensors", "folder": "loras"}]},
+    {"workflow": WF, "models": [{"url": "https://x.test/a.safetensors", "folder": "custom_nodes"}]},
+    {"workflow": WF, "models": [{"url": "https://x.test/a.safetensors", "folder": "../loras"}]},
+    {"workflow": WF, "models": [{"url": "https://x.test/a.safetensors", "folder": "loras", "name": "../a.safetensors"}]},
+    {"workflow": WF, "models": [{"url": "https://x.test/a.safetensors", "folder": "loras", "name": "a.txt"}]},
+    {"workflow": WF, "models": [{"url": "https://x.test/a.safetensors", "folder": "loras", "name": "a\x85.pt"}]},
+    {"workflow": WF, "models": [{"url": "https://x.test/a.safetensors", "folder": "loras", "sha256": "abc"}]},
+    {"workflow": WF, "models": [{"url": "https://x.test/a.safetensors", "folder": "loras", "hash": "abc"}]},
+    {"workflow": WF, "models": [{"url": "https://x.test/a.safetensors"}]},
+    {"workflow": WF, "models": [{"url": f"https://x.test/{n}.safetensors", "folder": "loras"} for n in range(33)]},
 ]
 
 

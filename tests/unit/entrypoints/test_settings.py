@@ -210,6 +210,8 @@ NOT_DEFAULT = {
     "RUNPOD_LOG_LEVEL": "DEBUG", "JOB_TIMEOUT_S": "60", "COMFY_STALL_TIMEOUT_S": "9", "REFRESH_WORKER": "true",
     "PARTIAL_RESULTS": "false", "MAX_CONCURRENCY": "2", "COMFY_INPUT_DIR": "/comfyui/input",
     "COMFY_OUTPUT_DIR": "/comfyui/output", "COMFY_TEMP_DIR": "/comfyui/temp", "CLEANUP_JOB_FILES": "false",
+    "MODEL_DOWNLOAD_DIR": "/runpod-volume/models", "MODEL_MAX_BYTES": "7", "MODEL_FETCH_TIMEOUT_S": "3",
+    "MODEL_CACHE_MAX_BYTES": "8", "HF_TOKEN": "hf_x", "CIVITAI_TOKEN": "cv_x",
 }
 
 
@@ -321,3 +323,34 @@ def test_a_warmup_workflow_larger_than_the_cap_is_refused_unread(tmp_path, monke
 def test_a_port_too_long_for_int_is_a_config_error():
     with pytest.raises(ConfigError, match="COMFY_HOST"):
         read_settings({"COMFY_HOST": "comfy:" + "9" * 5000})
+
+
+def test_model_downloads_are_off_unless_a_folder_is_given():
+    assert asdict(read_settings({}).models) == {"download_dir": None, "max_bytes": 50_000_000_000,
+                                                "fetch_timeout_s": 60, "cache_max_bytes": None, "hf_token": None,
+                                                "civitai_token": None}
+    assert not read_settings({}).models.enabled
+    models = read_settings({"MODEL_DOWNLOAD_DIR": "/runpod-volume/models", "MODEL_CACHE_MAX_BYTES": "100000000000",
+                            "HF_TOKEN": " hf_abc ", "MODEL_MAX_BYTES": "1000"}).models
+    assert models.enabled and models.download_dir == "/runpod-volume/models"
+    assert (models.cache_max_bytes, models.hf_token, models.max_bytes) == (100_000_000_000, "hf_abc", 1000)
+    assert "hf_abc" not in repr(models)
+
+
+@pytest.mark.parametrize(("variable", "value", "why"), [
+    ("MODEL_DOWNLOAD_DIR", "models", "'models' is not an absolute path"),
+    ("MODEL_CACHE_MAX_BYTES", "0", "'0' must be at least 1"),
+    ("MODEL_CACHE_MAX_BYTES", "10G", "'10G' must be a whole number"),
+    ("MODEL_MAX_BYTES", "-1", "'-1' must be at least 1"),
+    ("MODEL_FETCH_TIMEOUT_S", "0", "'0' must be greater than 0"),
+])
+def test_bad_model_settings_name_their_variable(variable, value, why):
+    with pytest.raises(ConfigError) as caught:
+        read_settings({variable: value})
+    assert (caught.value.variable, caught.value.why) == (variable, why)
+
+
+def test_the_model_hosts_tokens_are_secret_values():
+    from entrypoints.environment import secret_values
+
+    assert secret_values({"HF_TOKEN": "hf_secret", "CIVITAI_TOKEN": "cv_secret"}) == ["hf_secret", "cv_secret"]
