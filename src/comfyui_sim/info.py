@@ -94,6 +94,11 @@ async def models_in(request):
     return web.json_response(request.app[SIM].dirs.model_files(folder))
 
 
+@routes.get("/internal/folder_paths")
+async def internal_folder_paths(request):
+    return web.json_response(request.app[SIM].dirs.model_paths.paths)
+
+
 @routes.get("/embeddings")
 async def embeddings(request):
     return web.json_response([])

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from .executor import worker
 from .faults import Faults
+from .info import MODEL_FOLDERS
 from .listener import Listener
 from .paths import Dirs
 from .routes import build_app
@@ -23,10 +24,15 @@ from .validation import validate_prompt
 
 class ComfySimulator:
     """`models` maps a model folder (`/models` names: checkpoints, loras, vae, ...) to the file names "installed"
-    there; loaders list them in /object_info and validate against them. `sim.models` can be changed later."""
+    there; loaders list them in /object_info and validate against them. `sim.models` can be changed later. Files on
+    disk count too, as ComfyUI finds them: in `<root>/models/<folder>` and, with `extra_models` (a base folder, as an
+    extra_model_paths.yaml entry names one), in `<extra_models>/<folder>`."""
 
-    def __init__(self, port: int = 0, host: str = "127.0.0.1", models: Optional[dict] = None) -> None:
+    def __init__(
+        self, port: int = 0, host: str = "127.0.0.1", models: Optional[dict] = None, extra_models: Optional[str] = None
+    ) -> None:
         self.models: dict = {folder: list(names) for folder, names in (models or {}).items()}
+        self.extra_models = extra_models
         self.faults = Faults()
         self.faults.attach(self._socket_action)
         self.received_ws_messages: list = []
@@ -71,7 +77,7 @@ class ComfySimulator:
     def start(self) -> "ComfySimulator":
         if self._thread is not None:
             return self
-        self.dirs = Dirs(tempfile.mkdtemp(prefix="comfyui-sim-"), self.models)
+        self.dirs = Dirs(tempfile.mkdtemp(prefix="comfyui-sim-"), self.models, tuple(MODEL_FOLDERS), self.extra_models)
         self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="comfyui-sim-node")
         self.loop = asyncio.new_event_loop()
         # aiohttp's FileResponse and DNS use the loop's default executor: name its threads as the simulator's
