@@ -137,7 +137,9 @@ def read_settings(env: Mapping[str, str]) -> Settings:
             cleanup=flag(env, "CLEANUP_JOB_FILES", True),
         ),
         models=ModelSettings(
-            download_dir=folder(env, "MODEL_DOWNLOAD_DIR"),
+            download_dir=None
+            if text(env, "MODEL_DOWNLOAD_DIR").lower() == "off"
+            else folder(env, "MODEL_DOWNLOAD_DIR"),
             max_bytes=int(number(env, "MODEL_MAX_BYTES", DEFAULT_MODEL_MAX_BYTES, minimum=1, integer=True)),
             fetch_timeout_s=number(env, "MODEL_FETCH_TIMEOUT_S", 60, above=0),
             cache_max_bytes=optional_whole(env, "MODEL_CACHE_MAX_BYTES"),

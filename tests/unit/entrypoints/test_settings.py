@@ -330,6 +330,7 @@ def test_model_downloads_are_off_unless_a_folder_is_given():
                                                 "fetch_timeout_s": 60, "cache_max_bytes": None, "hf_token": None,
                                                 "civitai_token": None}
     assert not read_settings({}).models.enabled
+    assert not read_settings({"MODEL_DOWNLOAD_DIR": "OFF"}).models.enabled  # the image's default is turned off so
     models = read_settings({"MODEL_DOWNLOAD_DIR": "/runpod-volume/models", "MODEL_CACHE_MAX_BYTES": "100000000000",
                             "HF_TOKEN": " hf_abc ", "MODEL_MAX_BYTES": "1000"}).models
     assert models.enabled and models.download_dir == "/runpod-volume/models"
