@@ -53,17 +53,20 @@ clean:
 
 .PHONY: bench bench-quick
 
-## bench: the full benchmark (worker vs floor vs polling, then the job stream per MAX_CONCURRENCY, then hostile text);
-## bench/results/latest.{json,md}, bench/results/stream.md, bench/results/hostile.{json,md}, docs/stream-timeline.svg,
-## docs/performance.md
+## bench: the full benchmark (worker vs floor vs polling, then the job stream per MAX_CONCURRENCY, then hostile text,
+## then model downloads); bench/results/latest.{json,md}, bench/results/stream.md, bench/results/hostile.{json,md},
+## bench/results/models.{json,md}, docs/stream-timeline.svg, docs/performance.md
 bench: $(STAMP)
 	$(PY) -m bench.run
 	$(PY) -m bench.stream
 	$(PY) -m bench.run --write-docs
 	$(PY) -m bench.hostile
+	$(PY) -m bench.models
 
-## bench-quick: fewer jobs and shorter streams on the simulator; bench/results/latest.{json,md}, stream.md, hostile.*
+## bench-quick: fewer jobs and shorter streams on the simulator, fewer download rounds; bench/results/latest.{json,md},
+## stream.md, hostile.*, models.*
 bench-quick: $(STAMP)
 	$(PY) -m bench.run --quick
 	$(PY) -m bench.stream --quick --timeline ""
 	$(PY) -m bench.hostile --quick
+	$(PY) -m bench.models --quick
