@@ -213,6 +213,10 @@ class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     owner: FileServer
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):  # a client that gave up
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
+
 
 class FileServer:
     """Serves routes on loopback (`tls`: a certificate and key file pair for https) until the context exits."""
