@@ -49,9 +49,11 @@ class RunWorkflow:
     """The command a request is parsed into: the workflow to run, the files to upload first, the model files to make
     available first (`input.models`), and how to answer."""
 
-    workflow: Mapping[str, Any] = field(repr=False)
+    workflow: Mapping[str, Any] = field(repr=False)  # API format, or the editor's UI format when `ui`
     inputs: tuple[InputFile, ...] = ()
     comfy_org_api_key: Optional[str] = field(default=None, repr=False)
+    ui: bool = False  # `workflow` is a UI export: converted against /object_info before it is queued
+    overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, repr=False)
     include_temp: bool = False
     output_format: Optional[OutputFormat] = None
     validate_only: bool = False
@@ -205,10 +207,11 @@ def failed(error: WorkerError) -> JobResult:
 @dataclass(frozen=True)
 class WorkflowChecked:
     """A dry run's verdict: the workflow is valid on this ComfyUI (the model files a run would download counted as
-    there), and nothing was queued; `models` says which of the job's model files are present and which a run would
-    download."""
+    there), and nothing was queued; `workflow_api` is the API-format prompt that would have been (after conversion
+    and overrides); `models` says which of the job's model files are present and which a run would download."""
 
     nodes: int
+    workflow_api: Mapping[str, Any] = field(default_factory=dict, repr=False)
     replace_worker: bool = False
     models: tuple[ModelPlanned, ...] = ()
 

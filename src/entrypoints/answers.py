@@ -66,7 +66,7 @@ class RunPodAnswers:
         """The answer to a verdict: a dry run's, a job's outputs (without the files when they were streamed one by
         one), or its error; `refresh_worker` when the worker is to be replaced."""
         if isinstance(verdict, WorkflowChecked):
-            response: dict[str, Any] = {"status": "valid", "nodes": verdict.nodes}
+            response: dict[str, Any] = {"status": "valid", "nodes": verdict.nodes, "workflow_api": verdict.workflow_api}
             if verdict.models:
                 response["models"] = [planned_model_entry(planned) for planned in verdict.models]
         elif verdict.status == "failed":

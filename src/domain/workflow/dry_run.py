@@ -28,7 +28,7 @@ def validate_only(job: Job, comfy: ComfyApi, budget: Budget, models: Sequence[Mo
         issues = _check(job, info, names, fetched)
     raise_for_issues(issues, info)
     log.info("workflow is valid (%d nodes); nothing was queued", len(job.prompt.workflow))
-    return WorkflowChecked(nodes=len(job.prompt.workflow), models=tuple(models))
+    return WorkflowChecked(nodes=len(job.prompt.workflow), workflow_api=dict(job.prompt.workflow), models=tuple(models))
 
 
 def _check(job: Job, info: Mapping[str, Any], names: set[str], fetched: set[tuple[str, str]]) -> list[Issue]:
