@@ -78,6 +78,24 @@ def test_a_url_written_as_a_loaders_input_is_downloaded_and_replaced_by_the_file
     assert "token" not in str(response)
 
 
+def ui_vae_workflow(vae_name: str) -> dict:
+    """`vae_workflow` as ComfyUI's editor saves it."""
+    return {"nodes": [
+        {"id": 1, "type": "VAELoader", "mode": 0, "widgets_values": [vae_name], "inputs": [],
+         "outputs": [{"name": "VAE", "type": "VAE", "links": [1]}]},
+        {"id": 2, "type": "PreviewAny", "mode": 0, "widgets_values": [],
+         "inputs": [{"name": "source", "type": "*", "link": 1}], "outputs": []}],
+        "links": [[1, 1, 0, 2, 0, "VAE"]], "version": 0.4}
+
+
+def test_a_url_in_a_ui_workflows_loader_widget_is_downloaded_after_the_conversion(sim, server, tmp_path):
+    url = server.serve("/files/ae.safetensors", DATA)
+    response = answer(handler_for(sim, tmp_path / "downloads"), {"workflow": ui_vae_workflow(url)})
+    assert response["text"] and response["models"][0]["outcome"] == "downloaded", response
+    [entry] = sim.state.history.values()
+    assert entry["prompt"][2]["1"]["inputs"]["vae_name"] == "ae.safetensors"
+
+
 def test_downloads_into_comfyuis_own_models_folder_need_no_registration(comfy_sim, server):
     url = server.serve("/ae.safetensors", DATA)
     response = answer(handler_for(comfy_sim, os.path.join(comfy_sim.dirs.root, "models")), models_job(url))
@@ -218,7 +236,9 @@ def test_a_dry_run_downloads_nothing_and_says_what_a_run_would_fetch(sim, server
     handler = handler_for(sim, root)
     dry = answer(handler, {**models_job(url), "validate_only": True})
     assert dry == {"status": "valid", "nodes": 2, "models": [
-        {"folder": "vae", "name": "ae.safetensors", "url": url, "plan": "fetch"}]}
+        {"folder": "vae", "name": "ae.safetensors", "url": url, "plan": "fetch"}], "workflow_api": {
+        "1": {"class_type": "VAELoader", "inputs": {"vae_name": "ae.safetensors"}},  # the URL gives way to the name
+        "2": {"class_type": "PreviewAny", "inputs": {"source": ["1", 0]}}}}
     assert server.seen == [] and not (root / "vae").exists()
     answer(handler, models_job(url), "m2")
     again = answer(handler, {**models_job(url), "validate_only": True}, "m3")

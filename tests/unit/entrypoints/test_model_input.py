@@ -73,11 +73,12 @@ def test_the_answer_lists_each_model_file_without_credentials_or_query():
 
 
 def test_a_dry_run_says_which_files_are_present_and_which_a_run_would_fetch():
-    checked = WorkflowChecked(nodes=3, models=(ModelPlanned(REQUEST, "fetch"),))
-    assert RunPodAnswers().answer(checked) == {"status": "valid", "nodes": 3, "models": [
+    api = {"1": {"class_type": "LoraLoader", "inputs": {}}}
+    checked = WorkflowChecked(nodes=3, workflow_api=api, models=(ModelPlanned(REQUEST, "fetch"),))
+    assert RunPodAnswers().answer(checked) == {"status": "valid", "nodes": 3, "workflow_api": api, "models": [
         {"folder": "loras", "name": "style.safetensors",
          "url": "https://huggingface.co/org/repo/resolve/main/style.safetensors", "plan": "fetch"}]}
-    assert RunPodAnswers().answer(WorkflowChecked(nodes=3)) == {"status": "valid", "nodes": 3}
+    assert RunPodAnswers().answer(WorkflowChecked(nodes=3)) == {"status": "valid", "nodes": 3, "workflow_api": {}}
 
 
 def test_a_failed_download_answers_its_code_and_the_model():
