@@ -1,20 +1,59 @@
-"""ComfyUI's refusal of a prompt (`POST /prompt`'s 400 body) as one structured error."""
+"""ComfyUI's answers to `POST /prompt`: its refusal (the 400 body) as one structured error, and the output nodes
+an accepted prompt lost (a 200 with `node_errors`)."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any, Mapping, Optional
 
 from domain.errors import WorkflowRejected, clip
+from domain.execution.acceptance import QueuedPrompt, dropped_outputs
 from domain.workflow.check import Issue, declared
 from domain.workflow.job_folders import without_job_folders
-from domain.workflow.rejections import error_for_issues
+from domain.workflow.rejections import allowed_values, error_for_issues
 
 # validation_error.json variants.validation_unknown_class: an unknown class_type comes as a top error
 # {"type": "invalid_prompt", "message": "Cannot execute because node NoSuchNode does not exist.",
 #  "details": "Node ID '#1'"} with empty node_errors.
 UNKNOWN_CLASS = re.compile(r"Cannot execute because node (?P<name>.+) does not exist\.?$")
 NODE_ID = re.compile(r"Node ID '#(?P<id>[^']*)'")
+# ComfyUI 0.12.0+ (#12194; 0.17.2 execution.py:1023,1040): the unknown class is {"type": "missing_node_type",
+# "message": "Node 'My Foo' not found. ...", "details": "Node ID '#5'", "extra_info": {"node_id": "5",
+# "class_type": "Foo", "node_title": "My Foo"}}; `class_type` is null for a node that has none.
+MISSING_NODE_TYPE = "missing_node_type"
+
+
+def queued(body: Mapping, workflow: Mapping[str, Any], object_info: Optional[Mapping] = None) -> QueuedPrompt:
+    """POST /prompt's 200 answer: the queue number, and the outputs dropped by the `node_errors` it carries.
+
+    Every version since 2023 (0.3.64 execution.py:1006-1073, server.py:705-709) validates each output node on its
+    own and queues the good ones: `node_errors` names each failing node with its `errors` and `dependent_outputs`
+    (the outputs it made fail); `{}` when nothing was dropped. `object_info` gives a file list ComfyUI left out of
+    an error (past 20 entries).
+    """
+    number = body.get("number")
+    number = float(number) if isinstance(number, (int, float)) and not isinstance(number, bool) else None
+    node_errors = body.get("node_errors")
+    if not isinstance(node_errors, Mapping) or not node_errors:
+        return QueuedPrompt(number)
+    issues: dict[str, tuple[Issue, ...]] = {}
+    dependents: dict[str, tuple] = {}
+    for node_id, node in node_errors.items():
+        found = tuple(_with_lists(issue, object_info) for issue in _node_issues(str(node_id), node))
+        if not found:
+            continue
+        issues[str(node_id)] = found
+        outputs = node.get("dependent_outputs") if isinstance(node, Mapping) else None
+        dependents[str(node_id)] = tuple(str(o) for o in outputs) if isinstance(outputs, list) else ()
+    return QueuedPrompt(number, dropped_outputs(workflow, issues, dependents))
+
+
+def _with_lists(issue: Issue, object_info: Optional[Mapping]) -> Issue:
+    if issue.type != "value_not_in_list" or issue.allowed is not None or object_info is None:
+        return issue
+    listed = allowed_values(issue, object_info)
+    return issue if listed is None else replace(issue, allowed=tuple(without_job_folders(listed)))
 
 
 def workflow_rejected(body: Any, object_info: Optional[Mapping] = None) -> WorkflowRejected:
@@ -70,6 +109,17 @@ def _top_issue(error: Mapping) -> Issue:
     kind, message, details = (str(error.get(key) or "") for key in ("type", "message", "details"))
     unknown = UNKNOWN_CLASS.match(message) if kind == "invalid_prompt" else None
     node = NODE_ID.search(details)
+    info: Mapping = error["extra_info"] if isinstance(error.get("extra_info"), Mapping) else {}
+    if kind == MISSING_NODE_TYPE:
+        node_id = info.get("node_id") if info.get("node_id") is not None else (node.group("id") if node else None)
+        class_type = info.get("class_type")
+        return Issue(
+            kind,
+            message or "ComfyUI does not know the node's class",
+            details,
+            node_id=None if node_id is None else str(node_id),
+            class_type=class_type if isinstance(class_type, str) else None,
+        )
     if unknown:
         return Issue(
             kind, message, details, node_id=node.group("id") if node else None, class_type=unknown.group("name")

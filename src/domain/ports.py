@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ContextManager, Iterable, Mapping, Optional, Protocol
 
 from domain.budget import Budget
+from domain.execution.acceptance import QueuedPrompt
 from domain.execution.events import Event
 from domain.model import (
     Download,
@@ -43,9 +44,10 @@ class ComfyApi(Protocol):
         ComfyUI stored it under another name); `InvalidInput` if ComfyUI refuses the file itself."""
         ...
 
-    def queue_prompt(self, prompt: Prompt, budget: Budget) -> Optional[float]:
-        """Queue the prompt under its own id and return ComfyUI's queue number for it (None when its answer had
-        none); `WorkflowRejected` (or a child) on a validation error."""
+    def queue_prompt(self, prompt: Prompt, budget: Budget) -> QueuedPrompt:
+        """Queue the prompt under its own id: ComfyUI's queue number for it (None when its answer had none) and the
+        output nodes it dropped for failing validation (it runs the others); `WorkflowRejected` (or a child) when it
+        refused the prompt."""
         ...
 
     def prompt_state(self, prompt_id: str, budget: Budget) -> PromptState:
@@ -61,7 +63,8 @@ class ComfyApi(Protocol):
         ...
 
     def cancel(self, prompt_id: str) -> None:
-        """Remove the prompt if pending and interrupt it if running; best effort, never raises."""
+        """Remove the prompt if pending and interrupt it if running, never another prompt; best effort, never
+        raises."""
         ...
 
 

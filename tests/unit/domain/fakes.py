@@ -9,6 +9,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Union
 
 from domain.budget import Budget
 from domain.errors import OutputFetchFailed, UploadFailed
+from domain.execution.acceptance import QueuedPrompt
 from domain.model import (
     Download,
     JobResult,
@@ -65,6 +66,7 @@ class FakeComfy:
         self.queued: list[Prompt] = []
         self.cancelled: list[str] = []
         self.classes: dict[str, Any] = {}  # what /object_info answers
+        self.acceptance = QueuedPrompt()  # what POST /prompt answers: its number and the outputs it dropped
 
     def fail(self, method: str, error: Exception, times: int = 1) -> FakeComfy:
         self.failures.setdefault(method, []).extend([error] * times)
@@ -89,10 +91,10 @@ class FakeComfy:
         self._called("upload", budget, name)
         self.uploaded[name] = data
 
-    def queue_prompt(self, prompt: Prompt, budget: Budget) -> Optional[float]:
+    def queue_prompt(self, prompt: Prompt, budget: Budget) -> QueuedPrompt:
         self._called("queue", budget, prompt.id, prompt.client_id)
         self.queued.append(prompt)
-        return None
+        return self.acceptance
 
     def object_info(self, budget: Budget, *, refresh: bool = False) -> Mapping[str, Any]:
         self._called("object_info", budget, refresh)
