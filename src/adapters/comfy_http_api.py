@@ -12,6 +12,7 @@ from urllib.parse import quote
 import requests
 
 from adapters.comfy_errors import queued, workflow_rejected
+from adapters.comfy_log import ComfyLog
 from adapters.comfy_messages import prompt_history
 from adapters.json_chunks import TooLongToRead, dumps_bytes, loads_elided
 from adapters.process_liveness import ProcessLiveness
@@ -38,6 +39,7 @@ class ComfyHttpApi:
         ready_interval_s: float = 0.05,
         ready_max_retries: int = 1200,
         liveness: Optional[ProcessLiveness] = None,
+        log: Optional[ComfyLog] = None,
         history_wait_s: float = 2.0,
     ) -> None:
         self._base_url = base_url.rstrip("/")
@@ -46,6 +48,8 @@ class ComfyHttpApi:
         self._ready_interval_s = ready_interval_s
         self._ready_max_retries = ready_max_retries
         self._liveness = liveness or ProcessLiveness(None)
+        self._log = log or ComfyLog(None)
+        self._answered = False  # ComfyUI answered since the worker started: a start that failed says why in its log
         self._history_wait_s = history_wait_s
         self._ready = False
         self._object_info: Optional[Mapping] = None
@@ -61,7 +65,7 @@ class ComfyHttpApi:
             attempts += 1
             alive = self._liveness.alive()
             if alive is False:
-                raise ComfyProcessDied(
+                raise self._died(
                     f"ComfyUI's process ({self._liveness.describe()}) is gone; nothing answers at {self._base_url}"
                 )
             if alive is None and attempts >= (self._ready_max_retries or NO_PID_FILE_MAX_RETRIES):
@@ -79,7 +83,19 @@ class ComfyHttpApi:
         """Raise `ComfyProcessDied` when the PID file names a process that is gone."""
         if self._liveness.alive() is False:
             self._ready = False
-            raise ComfyProcessDied(f"ComfyUI's process ({self._liveness.describe()}) is gone")
+            raise self._died(f"ComfyUI's process ({self._liveness.describe()}) is gone")
+
+    def _died(self, message: str) -> ComfyProcessDied:
+        """ComfyUI's exit, with the reason its log's last lines give (e.g. `ASSETS_STARTUP_FAILED: in_use`); a
+        ComfyUI that never answered failed to start, and those lines are the error's details (they can hold no
+        job's text yet)."""
+        tail = self._log.tail()
+        if tail.reason:
+            message = f"{message}; it stopped with: {tail.reason}"
+        elif tail.lines:
+            message = f"{message}; its log ends: {tail.lines[-1]}" if not self._answered else message
+        details = tail.lines if not self._answered else ()
+        return ComfyProcessDied(message, details=details)
 
     def upload_input(self, name: str, data: bytes, budget: Budget) -> None:
         """Store `name` ("a.png", or "sub/a.png" in the folder sub/) in ComfyUI's input folder."""
@@ -271,6 +287,7 @@ class ComfyHttpApi:
             return False
         if response.status_code != 200:
             return False
+        self._answered = True
         try:
             self.version = str(response.json()["system"]["comfyui_version"])
         except (ValueError, KeyError, TypeError):
