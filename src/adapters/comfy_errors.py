@@ -11,6 +11,7 @@ from domain.errors import WorkflowRejected, clip
 from domain.execution.acceptance import QueuedPrompt, dropped_outputs
 from domain.workflow.check import Issue, declared
 from domain.workflow.job_folders import without_job_folders
+from domain.workflow.links import link_cycle
 from domain.workflow.rejections import allowed_values, error_for_issues
 
 # validation_error.json variants.validation_unknown_class: an unknown class_type comes as a top error
@@ -56,22 +57,51 @@ def _with_lists(issue: Issue, object_info: Optional[Mapping]) -> Issue:
     return issue if listed is None else replace(issue, allowed=tuple(without_job_folders(listed)))
 
 
-def workflow_rejected(body: Any, object_info: Optional[Mapping] = None) -> WorkflowRejected:
+def workflow_rejected(
+    body: Any, object_info: Optional[Mapping] = None, workflow: Optional[Mapping[str, Any]] = None
+) -> WorkflowRejected:
     """POST /prompt's 400 body as one error whose first line names node, class and input (or tells the fix).
 
     Each node error becomes an issue with ComfyUI's `type`, `message` and `details`, `input` and `received` from
     `extra_info` (validation_error.json, missing_model_validation.json); a file list's allowed values come from
-    `extra_info.input_config`, which ComfyUI leaves out past 20 entries, else from `object_info`.
+    `extra_info.input_config`, which ComfyUI leaves out past 20 entries, else from `object_info`. A refusal that
+    names no node, of a `workflow` whose links go round, names the cycle's nodes as ComfyUI 0.20.0+ does.
     """
     if not isinstance(body, Mapping):
         return WorkflowRejected(f"ComfyUI rejected the workflow: {str(body)[:300]}")
     error: Mapping = body["error"] if isinstance(body.get("error"), Mapping) else {"message": str(body.get("error"))}
     node_errors: Mapping = body["node_errors"] if isinstance(body.get("node_errors"), Mapping) else {}
     issues = [issue for node_id, node in node_errors.items() for issue in _node_issues(str(node_id), node)]
+    if not issues and error.get("type") == "prompt_outputs_failed_validation" and workflow is not None:
+        issues = _cycle_issues(workflow)
     if not issues:
         issues = [_top_issue(error)]
     top = {key: error.get(key) for key in ("type", "message", "details") if error.get(key) is not None}
     return error_for_issues(issues, object_info, comfy_error=top)
+
+
+def _cycle_issues(workflow: Mapping[str, Any]) -> list:
+    """ComfyUI before 0.20.0 refuses a cycle with `prompt_outputs_failed_validation`, no details and no node
+    errors (its validation recursed until Python's limit; observed on 0.3.64): one issue per node of the cycle, as
+    0.20.0+ reports it (0.33 execution.py:854-868: "1 (KSampler) -> 2 (VAEDecode) -> 1 (KSampler)")."""
+    cycle = link_cycle(workflow)
+
+    def named(node_id: str) -> str:
+        return f"{node_id} ({_class(workflow, node_id)})"
+
+    path = " -> ".join(named(node_id) for node_id in cycle)
+    return [
+        Issue(
+            "dependency_cycle", "Dependency cycle detected", path, node_id=node_id, class_type=_class(workflow, node_id)
+        )
+        for node_id in dict.fromkeys(cycle)
+    ]
+
+
+def _class(workflow: Mapping[str, Any], node_id: str) -> Optional[str]:
+    node = workflow.get(node_id)
+    class_type = node.get("class_type") if isinstance(node, Mapping) else None
+    return class_type if isinstance(class_type, str) else None
 
 
 def _node_issues(node_id: str, node: Any) -> list:

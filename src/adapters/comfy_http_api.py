@@ -140,7 +140,8 @@ class ComfyHttpApi:
                 refusal = _head_text(response, 300)
             # missing_model_validation.json: ComfyUI leaves a file list out of the error past 20 entries
             needs_lists = b"value_not_in_list" in response.content and self._object_info is None
-            raise workflow_rejected(refusal, self._try_object_info(budget) if needs_lists else self._object_info)
+            info = self._try_object_info(budget) if needs_lists else self._object_info
+            raise workflow_rejected(refusal, info, prompt.workflow)
         answer = self._body(response, "POST /prompt")
         answered = answer.get("prompt_id")
         if answered not in (None, prompt.id):

@@ -3,6 +3,7 @@ at once and asking for a fresh worker, as the start script's COMFY_LOG_FILE and 
 import asyncio
 import subprocess
 import sys
+from typing import Any
 
 from entrypoints.container import build_container
 from entrypoints.runpod_handler import make_handler
@@ -30,7 +31,8 @@ def answer(log, pid_file) -> dict:
     container = build_container({"COMFY_HOST": f"127.0.0.1:{free_port()}", "COMFY_API_AVAILABLE_INTERVAL_MS": "20",
                                  "COMFY_API_AVAILABLE_MAX_RETRIES": "0", "COMFY_PID_FILE": str(pid_file),
                                  "COMFY_LOG_FILE": str(log), "JOB_TIMEOUT_S": "30"})
-    return asyncio.run(make_handler(container)({"id": "start", "input": {"workflow": WORKFLOW}}))
+    handler: Any = make_handler(container)
+    return asyncio.run(handler({"id": "start", "input": {"workflow": WORKFLOW}}))
 
 
 def test_a_start_stopped_by_a_held_asset_database_names_the_kind_and_its_log(tmp_path):
