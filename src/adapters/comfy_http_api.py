@@ -65,8 +65,10 @@ class ComfyHttpApi:
             attempts += 1
             alive = self._liveness.alive()
             if alive is False:
-                raise self._died(
-                    f"ComfyUI's process ({self._liveness.describe()}) is gone; nothing answers at {self._base_url}"
+                raise self._with_exit_reason(
+                    ComfyProcessDied(
+                        f"ComfyUI's process ({self._liveness.describe()}) is gone; nothing answers at {self._base_url}"
+                    )
                 )
             if alive is None and attempts >= (self._ready_max_retries or NO_PID_FILE_MAX_RETRIES):
                 raise ComfyUnreachable(
@@ -83,19 +85,21 @@ class ComfyHttpApi:
         """Raise `ComfyProcessDied` when the PID file names a process that is gone."""
         if self._liveness.alive() is False:
             self._ready = False
-            raise self._died(f"ComfyUI's process ({self._liveness.describe()}) is gone")
+            raise self._with_exit_reason(ComfyProcessDied(f"ComfyUI's process ({self._liveness.describe()}) is gone"))
 
-    def _died(self, message: str) -> ComfyProcessDied:
+    def _with_exit_reason(self, error: ComfyProcessDied) -> ComfyProcessDied:
         """ComfyUI's exit, with the reason its log's last lines give (e.g. `ASSETS_STARTUP_FAILED: in_use`); a
         ComfyUI that never answered failed to start, and those lines are the error's details (they can hold no
         job's text yet)."""
         tail = self._log.tail()
         if tail.reason:
-            message = f"{message}; it stopped with: {tail.reason}"
-        elif tail.lines:
-            message = f"{message}; its log ends: {tail.lines[-1]}" if not self._answered else message
-        details = tail.lines if not self._answered else ()
-        return ComfyProcessDied(message, details=details)
+            error.message = f"{error.message}; it stopped with: {tail.reason}"
+        elif tail.lines and not self._answered:
+            error.message = f"{error.message}; its log ends: {tail.lines[-1]}"
+        if not self._answered:
+            error.details = list(tail.lines)
+        error.args = (error.message,)
+        return error
 
     def upload_input(self, name: str, data: bytes, budget: Budget) -> None:
         """Store `name` ("a.png", or "sub/a.png" in the folder sub/) in ComfyUI's input folder."""
