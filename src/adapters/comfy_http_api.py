@@ -200,6 +200,12 @@ class ComfyHttpApi:
             self._object_info = self._json("/object_info", budget)
         return self._object_info
 
+    def node_replacements(self, budget: Budget) -> Mapping[str, Any]:
+        """ComfyUI 0.14.0+ lists the classes it rewrites (0.33 app/node_replace_manager.py); before, no route: 404."""
+        response = self._call("GET", "/node_replacements", budget)
+        listed = _json_or_none(response) if response.status_code == 200 else {}
+        return {name: choices for name, choices in listed.items() if isinstance(choices, list)}
+
     def _try_object_info(self, budget: Budget) -> Optional[Mapping]:
         try:
             return self.object_info(budget)

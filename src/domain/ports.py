@@ -62,6 +62,11 @@ class ComfyApi(Protocol):
         """ComfyUI's `/object_info`: every node class it knows and their inputs (cached unless `refresh`)."""
         ...
 
+    def node_replacements(self, budget: Budget) -> Mapping[str, Any]:
+        """ComfyUI's `GET /node_replacements` (0.14.0+): each retired class with the replacements it rewrites it as
+        before validating a prompt; empty on a ComfyUI without them."""
+        ...
+
     def cancel(self, prompt_id: str) -> None:
         """Remove the prompt if pending and interrupt it if running, never another prompt; best effort, never
         raises."""

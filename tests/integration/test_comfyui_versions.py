@@ -94,6 +94,18 @@ def test_a_class_comfyui_replaces_keeps_the_node_in_the_error(comfy_version):
         assert response["error"].startswith("node_missing: node 6: class_type 'T2IAdapterLoader' is not installed")
 
 
+def test_the_dry_run_checks_a_retired_class_as_comfyui_would_run_it(comfy_version):
+    workflow = {"6": {"class_type": "T2IAdapterLoader", "inputs": {"t2i_adapter_name": "no-such-adapter.pth"}},
+                "7": {"class_type": "PreviewAny", "inputs": {"source": ["6", 0]}}}
+
+    checked, ran = (answer(comfy_version, {"workflow": workflow, "validate_only": dry}) for dry in (True, False))
+
+    assert checked["error"] == ran["error"]
+    expected = "model_missing: node 6 (ControlNetLoader)" if comfy_version.profile.node_replacement else (
+        "node_missing: node 6: class_type 'T2IAdapterLoader'")
+    assert checked["error"].startswith(expected)
+
+
 def test_a_dependency_cycle_is_refused_naming_its_nodes(comfy_version):
     cycle = {"1": {"class_type": "ImageInvert", "inputs": {"image": ["2", 0]}},
              "2": {"class_type": "ImageInvert", "inputs": {"image": ["1", 0]}},

@@ -67,6 +67,7 @@ class FakeComfy:
         self.cancelled: list[str] = []
         self.classes: dict[str, Any] = {}  # what /object_info answers
         self.acceptance = QueuedPrompt()  # what POST /prompt answers: its number and the outputs it dropped
+        self.replacements: dict[str, Any] = {}  # what /node_replacements answers
 
     def fail(self, method: str, error: Exception, times: int = 1) -> FakeComfy:
         self.failures.setdefault(method, []).extend([error] * times)
@@ -112,6 +113,10 @@ class FakeComfy:
     def history(self, prompt_id: str, budget: Budget) -> PromptHistory:
         self._called("history", budget, prompt_id)
         return self.history_entry
+
+    def node_replacements(self, budget: Budget) -> Mapping[str, Any]:
+        self._called("node_replacements", budget)
+        return self.replacements
 
     def cancel(self, prompt_id: str) -> None:
         self.calls.append(("cancel", prompt_id))
