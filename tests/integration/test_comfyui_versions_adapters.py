@@ -10,6 +10,7 @@ import requests
 from PIL import Image
 
 from adapters.comfy_http_api import ComfyHttpApi
+from adapters.comfy_websocket_monitor import ComfyWebsocketMonitor
 from comfyui_sim.simulator import ComfySimulator
 from domain.budget import Budget
 from domain.model import Prompt
@@ -160,3 +161,14 @@ def test_asset_ids_on_outputs_change_nothing_in_the_answer():
     assert set(entry) == {"filename", "subfolder", "type", "id"}
     [image] = response["images"]
     assert image["filename"] == entry["filename"] and image["content_type"] == "image/png"
+
+
+def test_the_feature_flags_are_sent_again_on_every_socket_the_monitor_opens(comfy_version):
+    # ComfyUI forgets a client's flags when its socket closes (0.3.64 server.py:188-246): each socket says them
+    flags = {"type": "feature_flags", "data": {"supports_preview_metadata": True}}
+    assert comfy_version.received_ws_messages == []
+    monitor = ComfyWebsocketMonitor(comfy_version.host)
+    with monitor.open("flags-client", Budget()) as stream:
+        stream.reopen(Budget())
+    monitor.close()
+    assert wait_until(lambda: comfy_version.received_ws_messages == [flags, flags])
