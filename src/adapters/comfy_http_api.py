@@ -164,7 +164,7 @@ class ComfyHttpApi:
         if self._jobs_routes().status:
             # ComfyUI 0.6.0+: one small answer instead of /queue, which carries every queued prompt whole
             job = self._call("GET", f"/api/jobs/{quote(prompt_id, safe='')}", budget)
-            status = _json_or_none(job).get("status") if job.status_code == 200 else None
+            status = _json_object(job).get("status") if job.status_code == 200 else None
             if job.status_code == 404:
                 return PromptState("lost")
             if status == "in_progress":
@@ -203,7 +203,7 @@ class ComfyHttpApi:
     def node_replacements(self, budget: Budget) -> Mapping[str, Any]:
         """ComfyUI 0.14.0+ lists the classes it rewrites (0.33 app/node_replace_manager.py); before, no route: 404."""
         response = self._call("GET", "/node_replacements", budget)
-        listed = _json_or_none(response) if response.status_code == 200 else {}
+        listed = _json_object(response) if response.status_code == 200 else {}
         return {name: choices for name, choices in listed.items() if isinstance(choices, list)}
 
     def _try_object_info(self, budget: Budget) -> Optional[Mapping]:
@@ -241,7 +241,7 @@ class ComfyHttpApi:
                 "cancel of prompt %s: POST /api/jobs/…/cancel failed (%s): using /queue and /interrupt", prompt_id, exc
             )
             return False
-        answer = _json_or_none(response)
+        answer = _json_object(response)
         if response.status_code != 200 or "cancelled" not in answer:
             log.warning(
                 "cancel of prompt %s: ComfyUI answered HTTP %d: using /queue and /interrupt",
@@ -264,13 +264,13 @@ class ComfyHttpApi:
                 cancel = self._session.post(probe + "/cancel", timeout=5)
                 status = None if cancel.status_code == 200 else self._session.get(probe, timeout=5)
             except requests.RequestException as exc:
-                log.warning("could not ask ComfyUI for its jobs API (%s): asking again next time", exc)
+                log.debug("could not ask ComfyUI for its jobs API (%s): asking again next time", exc)
                 return JobsRoutes()
             # 0.26.0+: 200 {"cancelled": false}; 0.6.0+: GET answers a JSON 404 {"error": "Job not found"}; older
             # versions answer 405 (the static catch-all) and an empty 404
-            has_cancel = cancel.status_code == 200 and "cancelled" in _json_or_none(cancel)
+            has_cancel = cancel.status_code == 200 and "cancelled" in _json_object(cancel)
             has_status = has_cancel or (
-                status is not None and status.status_code == 404 and "error" in _json_or_none(status)
+                status is not None and status.status_code == 404 and "error" in _json_object(status)
             )
             self._jobs = JobsRoutes(status=has_status, cancel=has_cancel)
             log.info(
@@ -344,7 +344,7 @@ class JobsRoutes:
 FINISHED_JOB_STATUSES = frozenset({"completed", "failed", "cancelled"})
 
 
-def _json_or_none(response: requests.Response) -> dict:
+def _json_object(response: requests.Response) -> dict:
     """The answer's JSON object, or {} when it is not one."""
     try:
         body = response.json()

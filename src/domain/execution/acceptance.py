@@ -9,7 +9,7 @@ from typing import Any, Mapping, Optional
 from domain.errors import WorkflowRejected, clip
 from domain.model import OutputFailure, OutputRef
 from domain.workflow.check import Issue
-from domain.workflow.links import is_link
+from domain.workflow.links import upstream
 from domain.workflow.node_ids import node_order
 from domain.workflow.rejections import error_for_issues
 
@@ -47,8 +47,12 @@ def dropped_outputs(
             outputs[str(output)] = None
     dropped = []
     for output in sorted(outputs, key=node_order):
-        upstream = _upstream(workflow, output)
-        own = tuple(issue for node_id in upstream if node_id in issues_by_node for issue in issues_by_node[node_id])
+        own = tuple(
+            issue
+            for node_id in upstream(workflow, output)
+            if node_id in issues_by_node
+            for issue in issues_by_node[node_id]
+        )
         claimed = tuple(
             issue
             for node_id, found in issues_by_node.items()
@@ -59,22 +63,6 @@ def dropped_outputs(
         class_type = node.get("class_type") if isinstance(node, Mapping) else None
         dropped.append(DroppedOutput(output, class_type if isinstance(class_type, str) else None, own or claimed))
     return tuple(dropped)
-
-
-def _upstream(workflow: Mapping[str, Any], output: str) -> list[str]:
-    """`output` and every node it links to, directly or not."""
-    seen: dict[str, None] = {}
-    pending = [output]
-    while pending:
-        node_id = pending.pop()
-        if node_id in seen:
-            continue
-        seen[node_id] = None
-        node = workflow.get(node_id)
-        inputs = node.get("inputs") if isinstance(node, Mapping) else None
-        if isinstance(inputs, Mapping):
-            pending.extend(str(value[0]) for value in inputs.values() if is_link(value))
-    return list(seen)
 
 
 def dropped_failures(queued: QueuedPrompt) -> list[OutputFailure]:
@@ -93,7 +81,9 @@ def dropped_failures(queued: QueuedPrompt) -> list[OutputFailure]:
 
 def rejection(queued: QueuedPrompt) -> WorkflowRejected:
     """The dropped outputs as one error, for a job that must have every output (partial results off)."""
-    issues = [issue for dropped in queued.dropped for issue in dropped.issues]
+    # an issue upstream of several dropped outputs is told once
+    by_place = {(i.node_id, i.input, i.type, i.message): i for dropped in queued.dropped for i in dropped.issues}
+    issues = list(by_place.values())
     names = ", ".join(clip(dropped.node_id) for dropped in queued.dropped)
     error = error_for_issues(issues) if issues else WorkflowRejected("ComfyUI dropped outputs that failed validation")
     error.message = f"ComfyUI would not run output node(s) {names}: {error.message}"

@@ -39,6 +39,18 @@ def nodes_to_run(workflow: Mapping[str, Any]) -> set[str]:
     return seen
 
 
+def upstream(workflow: Mapping[str, Any], node_id: str) -> list[str]:
+    """`node_id` and every node it links to, directly or not."""
+    seen: dict[str, None] = {}
+    pending = [node_id]
+    while pending:
+        current = pending.pop()
+        if current not in seen:
+            seen[current] = None
+            pending.extend(_sources(workflow, current))
+    return list(seen)
+
+
 def link_cycle(workflow: Mapping[str, Any]) -> list[str]:
     """A cycle of links, as node ids with the first repeated at the end (`["1", "2", "1"]`), or [] when there is
     none. ComfyUI before 0.20.0 refuses such a prompt without naming a node (its validation recursed until Python's

@@ -70,3 +70,12 @@ def test_a_run_that_made_nothing_but_dropped_outputs_fails_with_their_lines():
     w.comfy.acceptance = QueuedPrompt(7.0, (DroppedOutput("4", "PreviewAny", (MISSING,)),))
     error = w.fails(NothingDelivered)
     assert error.code == "model_missing" and error.details[0].startswith("model_missing: output node 4")
+
+
+def test_an_issue_upstream_of_two_dropped_outputs_is_told_once_when_the_job_fails():
+    workflow = {**WORKFLOW, "8": {"class_type": "PreviewAny", "inputs": {"source": ["3", 1]}}}
+    dropped = dropped_outputs(workflow, {"3": (MISSING,)}, {"3": ("4", "8")})
+    w = world(ran_output_2(), files={"a.png": b"png"}, raw={"workflow": workflow}, partial_results=False)
+    w.comfy.acceptance = QueuedPrompt(7.0, dropped)
+    error = w.fails(ModelMissing)
+    assert str(error).count("CheckpointLoaderSimple") == 1 and error.data["dropped_outputs"] == ["4", "8"]
