@@ -44,7 +44,7 @@ def test_an_output_comfyui_dropped_is_an_error_line_beside_what_ran(comfy_versio
                            "input 'ckpt_name': 'no-such-model.safetensors' is not in ComfyUI's models/checkpoints")
 
 
-def test_with_partial_results_off_a_dropped_output_fails_the_job_and_nothing_runs(comfy_version):
+def test_with_partial_results_off_a_dropped_output_fails_the_job_and_drops_its_prompt(comfy_version):
     response = answer(comfy_version, {"workflow": GOOD_AND_DROPPED}, PARTIAL_RESULTS="false")
 
     assert response["error_code"] == "model_missing" and "images" not in response
