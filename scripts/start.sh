@@ -16,6 +16,11 @@
 #                        files (default: input, output, temp in COMFYUI_DIR, unless COMFYUI_ARGS names a *-directory)
 #   COMFY_PID_FILE       where ComfyUI's PID is written (default /tmp/comfyui.pid); the worker watches it
 #   SERVE_API_LOCALLY    true: serve the RunPod SDK's local API on RP_API_HOST:RP_API_PORT (0.0.0.0:8000)
+#   COMFY_LOG_LEVEL      ComfyUI's log level (--verbose): DEBUG, INFO, WARNING, ERROR or CRITICAL (default: ComfyUI's, INFO)
+#   COMFY_TCMALLOC       true (default): ComfyUI runs with tcmalloc preloaded (LD_PRELOAD), when the image has it
+#   COMFY_MANAGER_NETWORK_MODE  ComfyUI-Manager's network_mode written before ComfyUI starts (default offline)
+#   NETWORK_VOLUME_DEBUG true: a report of the network volume's model folders is logged before ComfyUI starts
+#   PUBLIC_KEY, SSH_PORT an SSH public key: sshd runs on SSH_PORT (22) with that key as the only way in
 #
 # SIGTERM or SIGINT stop ComfyUI and the worker within 10 s at any moment; when either exits, the other is
 # stopped and the script exits non-zero, so the container ends and is replaced.
@@ -32,6 +37,29 @@ flag() {  # name, value
         0 | false | no | off | "") echo false ;;
         *) echo "start.sh: ${1}='${value}' must be true or false (1/true/yes/on, 0/false/no/off)" >&2; exit 2 ;;
     esac
+}
+
+# a switch whose bad value is only worth a warning (diagnostics, an allocator): the default stands
+soft_flag() {  # name, value, default
+    local value="$2"
+    case "${value,,}" in
+        1 | true | yes | on) echo true ;;
+        0 | false | no | off) echo false ;;
+        "") echo "$3" ;;
+        *) echo "start.sh: ${1}='${value}' is not true or false: ${3} is used" >&2; echo "$3" ;;
+    esac
+}
+
+# the value of ComfyUI's option NAME in COMFYUI_ARGS (--name value or --name=value), empty when absent
+comfyui_option() {  # name
+    local i args
+    read -r -a args <<< "${COMFYUI_ARGS:-}"
+    for ((i = 0; i < ${#args[@]}; i++)); do
+        case "${args[i]}" in
+            "$1") echo "${args[i + 1]:-}"; return ;;
+            "$1"=*) echo "${args[i]#*=}"; return ;;
+        esac
+    done
 }
 
 serve_locally="$(flag SERVE_API_LOCALLY "${SERVE_API_LOCALLY:-}")"
@@ -62,6 +90,39 @@ if [[ "${COMFY_GPU_FLAG}" != "--cpu" ]]; then
     "${COMFYUI_PYTHON}" "${here}/gpu_preflight.py" || exit 3
 fi
 
+# PUBLIC_KEY: sshd for debugging a worker; a failure to start it is logged and the worker starts anyway
+if [[ -n "${PUBLIC_KEY:-}" ]]; then
+    printf '%s\n' "${PUBLIC_KEY}" | "${here}/start_sshd.sh" "${SSH_PORT:-22}" \
+        || echo "start.sh: sshd could not be started (PUBLIC_KEY is set): see the lines above" >&2
+fi
+
+# ComfyUI's user folder (ComfyUI-Manager's settings live there), as COMFYUI_ARGS may move it
+user_dir="$(comfyui_option --user-directory)"
+if [[ -z "${user_dir}" ]]; then
+    base_dir="$(comfyui_option --base-directory)"
+    user_dir="${base_dir:-${COMFYUI_DIR}}/user"
+fi
+# ComfyUI-Manager (when a derived image enables it) must not reach the network at every cold start
+# (only where a ComfyUI folder exists: a ComfyUI elsewhere, COMFYUI_CMD's, is not written to)
+manager_mode="${COMFY_MANAGER_NETWORK_MODE:-offline}"
+if [[ -d "$(dirname "${user_dir}")" ]]; then
+    set_mode="$(command -v comfy-manager-set-mode || echo "${here}/comfy-manager-set-mode")"
+    "${COMFYUI_PYTHON}" "${set_mode}" --user-directory "${user_dir}" "${manager_mode}" \
+        || echo "start.sh: ComfyUI-Manager's network_mode could not be set to '${manager_mode}'" >&2
+fi
+
+if [[ "$(soft_flag NETWORK_VOLUME_DEBUG "${NETWORK_VOLUME_DEBUG:-}" false)" == true ]]; then
+    "${COMFYUI_PYTHON}" "${here}/network_volume_report.py" "${COMFYUI_DIR}/extra_model_paths.yaml" \
+        || echo "start.sh: the network volume report failed (NETWORK_VOLUME_DEBUG)" >&2
+fi
+
+# tcmalloc for ComfyUI alone (fewer stalls and less fragmentation with large tensors), unless LD_PRELOAD is set
+comfy_preload="${LD_PRELOAD:-}"
+if [[ -z "${comfy_preload}" && "$(soft_flag COMFY_TCMALLOC "${COMFY_TCMALLOC:-}" true)" == true ]]; then
+    comfy_preload="$(ldconfig -p 2>/dev/null | grep -oE '=> /.*/libtcmalloc(_minimal)?\.so\.[0-9]+$' \
+        | head -n 1 | cut -c 4- || true)"
+fi
+
 if [[ -n "${COMFYUI_CMD:-}" ]]; then
     read -r -a comfyui_cmd <<< "${COMFYUI_CMD}"
 else
@@ -77,6 +138,14 @@ else
     fi
     [[ "${keep_metadata}" == true ]] || comfyui_cmd+=(--disable-metadata)
     [[ "${COMFY_GPU_FLAG}" != "--cpu" ]] || comfyui_cmd+=(--cpu)
+    log_level="${COMFY_LOG_LEVEL:-}"
+    case "${log_level^^}" in
+        "") ;;
+        DEBUG | INFO | WARNING | ERROR | CRITICAL) comfyui_cmd+=(--verbose "${log_level^^}") ;;
+        WARN) comfyui_cmd+=(--verbose WARNING) ;;
+        *) echo "start.sh: COMFY_LOG_LEVEL='${log_level}' is not DEBUG, INFO, WARNING, ERROR or CRITICAL:" \
+               "ComfyUI logs at its default (INFO)" >&2 ;;
+    esac
     comfyui_cmd+=("${extra_args[@]}")
 fi
 
@@ -110,7 +179,12 @@ trap 'echo "start.sh: stop signal: stopping ComfyUI and the worker"; stop_all 14
 set -m  # job control: ComfyUI and the worker each lead a process group
 
 echo "start.sh: starting ComfyUI: ${comfyui_cmd[*]}"
-(cd "${COMFYUI_DIR}" 2>/dev/null || true; exec "${comfyui_cmd[@]}") &
+[[ -z "${comfy_preload}" ]] || echo "start.sh: ComfyUI runs with LD_PRELOAD=${comfy_preload}"
+(
+    cd "${COMFYUI_DIR}" 2>/dev/null || true
+    if [[ -n "${comfy_preload}" ]]; then export LD_PRELOAD="${comfy_preload}"; fi
+    exec "${comfyui_cmd[@]}"
+) &
 comfy_pid=$!
 echo "${comfy_pid}" > "${COMFY_PID_FILE}"
 echo "start.sh: ComfyUI runs as PID ${comfy_pid} (${COMFY_PID_FILE}); the worker dials ${COMFY_HOST}"

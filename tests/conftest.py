@@ -1,15 +1,22 @@
 """Shared pytest set-up: each test marked with its folder's name (`-m unit`), the ComfyUI simulator fixture
 `comfy_sim`, or a real ComfyUI when COMFY_TEST_URL is set; a session fails when a process the tests started outlives
-it (leftover_processes)."""
+it (leftover_processes). Property tests draw the same examples on every run (HYPOTHESIS_PROFILE=explore draws new
+ones)."""
+import os
 import pathlib
 
 import pytest
+from hypothesis import settings
 
 from adapters.process_liveness import ProcessLiveness
 from contract import COMFY_TEST_URL, COMFYUI_VERSIONS, real_comfy
 
 TESTS = pathlib.Path(__file__).resolve().parent
 FOLDER_MARKERS = ("unit", "integration", "e2e", "deploy", "faults", "bench")  # pyproject declares them
+
+settings.register_profile("repeatable", derandomize=True, print_blob=True)
+settings.register_profile("explore", derandomize=False, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 pytest_plugins = ["leftover_processes", "runpod_standin.pytest_plugin"]
 

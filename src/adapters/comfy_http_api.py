@@ -60,6 +60,8 @@ class ComfyHttpApi:
         """Probe `/system_stats`: while the PID file's process lives, else `ready_max_retries` times (0: 500)."""
         if self._ready and not recheck:
             return
+        if recheck:
+            self._object_info = None  # a connection failed: ComfyUI may be another process now, with other nodes
         started, attempts = time.monotonic(), 0
         while not self._answers(budget):
             attempts += 1
@@ -195,7 +197,8 @@ class ComfyHttpApi:
         return prompt_history(entry)
 
     def object_info(self, budget: Budget, *, refresh: bool = False) -> Mapping:
-        """Every node class this ComfyUI knows, with its inputs; read once per worker unless `refresh`."""
+        """Every node class this ComfyUI knows, with its inputs: read once per ComfyUI process (again after a
+        connection failed, or when `refresh`)."""
         if self._object_info is None or refresh:
             self._object_info = self._json("/object_info", budget)
         return self._object_info

@@ -28,7 +28,18 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="submit a workflow (or resume a job), follow it, save its outputs")
     run.add_argument(
-        "workflow", type=pathlib.Path, nargs="?", help='API-format workflow JSON, or a {"input": {...}} request'
+        "workflow",
+        type=pathlib.Path,
+        nargs="?",
+        help='a workflow as ComfyUI\'s editor saves it or its API export, or a {"input": {...}} request',
+    )
+    run.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="NODE.INPUT=VALUE",
+        help="set a node's input (the node by its exact title or id; VALUE is JSON, else text); repeatable",
     )
     run.add_argument("--image", action="append", default=[], type=pathlib.Path, help="input image (repeatable)")
     run.add_argument("--resume", metavar="JOB_ID", help="follow a job submitted before instead of a new one")
@@ -54,15 +65,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def job_input(workflow_file: pathlib.Path, images: Sequence[pathlib.Path]) -> dict:
-    """The request's `input`: the workflow (bare or wrapped in {"input": ...}) plus the given images."""
+def job_input(workflow_file: pathlib.Path, images: Sequence[pathlib.Path], overrides: Sequence[str] = ()) -> dict:
+    """The request's `input`: the workflow (bare or wrapped in {"input": ...}), the given images and overrides."""
     loaded = json.loads(workflow_file.read_text())
     request = dict(loaded["input"]) if isinstance(loaded, dict) and "input" in loaded else {"workflow": loaded}
     if images:
         request["images"] = list(request.get("images", [])) + [
             {"name": image.name, "image": base64.b64encode(image.read_bytes()).decode("ascii")} for image in images
         ]
+    if overrides:
+        merged: dict = {node: dict(values) for node, values in request.get("overrides", {}).items()}
+        for node, name, value in map(parse_override, overrides):
+            merged.setdefault(node, {})[name] = value
+        request["overrides"] = merged
     return request
+
+
+def parse_override(text: str) -> tuple[str, str, object]:
+    """`KSampler.seed=42` → ("KSampler", "seed", 42); a title may hold dots (the input is after the last one
+    before `=`); a value that is not JSON is text (`CLIP Text Encode.text=a cat`)."""
+    target, sep, raw = text.partition("=")
+    node, dot, name = target.rpartition(".")
+    if not sep or not dot or not node or not name:
+        raise ValueError(f"--set {text!r}: write NODE.INPUT=VALUE (the node by its title or id)")
+    try:
+        value: object = json.loads(raw)
+    except ValueError:
+        value = raw
+    return node, name, value
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -73,6 +103,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.error("give a workflow file or --resume JOB_ID (one of them)")
     if args.resume and not args.endpoint:
         parser.error("--resume follows a job of a RunPod endpoint: give --endpoint")
+    for override in args.overrides:
+        try:
+            parse_override(override)
+        except ValueError as exc:
+            parser.error(str(exc))
     if args.endpoint:
         api_key = os.environ.get("RUNPOD_API_KEY", "")
         if not api_key:
@@ -96,7 +131,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             answer = target.follow(args.resume, bar, on_status=bar.status, on_stream_item=writer.add)
         else:
             answer = target.run(
-                job_input(args.workflow, args.image), bar, on_status=bar.status, on_stream_item=writer.add
+                job_input(args.workflow, args.image, args.overrides),
+                bar,
+                on_status=bar.status,
+                on_stream_item=writer.add,
             )
     except KeyboardInterrupt:
         bar.close()

@@ -47,9 +47,11 @@ class OutputFormat:
 class RunWorkflow:
     """The command a request is parsed into: the workflow to run, the files to upload first, and how to answer."""
 
-    workflow: Mapping[str, Any] = field(repr=False)
+    workflow: Mapping[str, Any] = field(repr=False)  # API format, or the editor's UI format when `ui`
     inputs: tuple[InputFile, ...] = ()
     comfy_org_api_key: Optional[str] = field(default=None, repr=False)
+    ui: bool = False  # `workflow` is a UI export: converted against /object_info before it is queued
+    overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, repr=False)
     include_temp: bool = False
     output_format: Optional[OutputFormat] = None
     validate_only: bool = False
@@ -203,9 +205,11 @@ def failed(error: WorkerError) -> JobResult:
 
 @dataclass(frozen=True)
 class WorkflowChecked:
-    """A dry run's verdict: the workflow is valid on this ComfyUI, and nothing was queued."""
+    """A dry run's verdict: the workflow is valid on this ComfyUI, and nothing was queued; `workflow_api` is the
+    API-format prompt that would have been (after conversion and overrides)."""
 
     nodes: int
+    workflow_api: Mapping[str, Any] = field(default_factory=dict, repr=False)
     replace_worker: bool = False
 
 

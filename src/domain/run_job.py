@@ -39,6 +39,8 @@ from domain.verdict import delivered, final
 from domain.workflow.dry_run import validate_only
 from domain.workflow.file_choices import refuse_file_choices, suspects
 from domain.workflow.job_folders import hide_other_jobs_in, inputs_into_folder, job_folder, outputs_into_folder
+from domain.workflow.prepare import PreparedWorkflow, classes_of, needs_object_info, prepare, with_ui_names
+from domain.workflow.ui_format import NodeOrigin
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +58,14 @@ def run_job(
     verdict (a dry run's check, or a `JobResult` that is ok, partial or failed with its `WorkerError`). With
     `on_output` each output goes there as it is delivered, and the answer will not carry the files."""
     own = job_folder(job.prompt.id)
+    origins: dict[str, NodeOrigin] = {}  # for a UI workflow: the UI node each API node comes from
     try:
-        verdict = _run(job, svc, budget, own, on_progress, on_output, clock)
+        verdict = _run(job, svc, budget, own, origins, on_progress, on_output, clock)
     except WorkerError as exc:
-        return failed(hide_other_jobs_in(exc, own))
+        return failed(with_ui_names(hide_other_jobs_in(exc, own), origins))
     if isinstance(verdict, JobResult):
+        if verdict.error is not None:
+            with_ui_names(verdict.error, origins)
         return final(verdict, svc, own, answer_carries_files=on_output is None)
     return verdict
 
@@ -70,6 +75,7 @@ def _run(
     svc: Services,
     budget: Budget,
     own: str,
+    origins: dict[str, NodeOrigin],
     on_progress: Optional[ProgressListener],
     on_output: Optional[Callable[[StoredOutput], None]],
     clock: Callable[[], float],
@@ -77,6 +83,10 @@ def _run(
     timings = JobTimings(clock)
     svc.comfy.wait_until_ready(budget)
     timings.ready()
+    if needs_object_info(job.command):
+        prepared = _prepared(job, svc, budget)
+        origins.update(prepared.origins)
+        job = replace(job, prompt=replace(job.prompt, workflow=prepared.prompt))
     workflow = job.prompt.workflow
     found = suspects(workflow, own)
     info = _object_info(svc, budget, workflow) if found or svc.output_folders else None
@@ -170,6 +180,16 @@ def _from_frames(prompt: PromptProjection, whole_stream: bool) -> Optional[Promp
     if not whole_stream or not (prompt.files or prompt.texts):
         return None
     return prompt.history()
+
+
+def _prepared(job: Job, svc: Services, budget: Budget) -> PreparedWorkflow:
+    """The workflow converted from the UI format and overridden, against this ComfyUI's /object_info (read again
+    when the result names a class it lacks: a custom node may have been added since)."""
+    info = svc.comfy.object_info(budget)
+    prepared = prepare(job.command, info)
+    if any(name not in info for name in classes_of(prepared)):
+        prepared = prepare(job.command, svc.comfy.object_info(budget, refresh=True))
+    return prepared
 
 
 def _object_info(svc: Services, budget: Budget, workflow: Mapping[str, Any]) -> Mapping[str, Any]:

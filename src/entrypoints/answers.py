@@ -65,7 +65,7 @@ class RunPodAnswers:
         """The answer to a verdict: a dry run's, a job's outputs (without the files when they were streamed one by
         one), or its error; `refresh_worker` when the worker is to be replaced."""
         if isinstance(verdict, WorkflowChecked):
-            response: dict[str, Any] = {"status": "valid", "nodes": verdict.nodes}
+            response: dict[str, Any] = {"status": "valid", "nodes": verdict.nodes, "workflow_api": verdict.workflow_api}
         elif verdict.status == "failed":
             assert verdict.error is not None
             return error_answer(verdict.error, replace_worker=replace_worker)

@@ -13,14 +13,9 @@ from domain.errors import InvalidInput, excerpt
 from domain.inputs.limits import InputLimits
 from domain.model import InlineFile, InputFile, Job, OutputFormat, Prompt, RunWorkflow
 from domain.outputs.formats import FORMAT_ALIASES, IMAGE_FORMATS, MAX_QUALITY, MIN_QUALITY, is_quality
+from domain.workflow.ui_format import is_ui_workflow
 from entrypoints.base64_text import decode_base64_text
 from entrypoints.input_kinds import KINDS
-
-_UI_FORMAT_HINT = (
-    "the workflow is in ComfyUI's UI format (it has 'nodes' and 'links'); send the API format "
-    "instead: in ComfyUI choose Workflow > Export (API) and send that file's JSON as input.workflow"
-)
-
 
 MAX_NAME_BYTES = 255
 MAX_NAME_PARTS = 8  # "a/b/.../f.png": seven folders at most under ComfyUI's input folder
@@ -38,7 +33,7 @@ _UNSENDABLE_IN_NAME = re.compile('[\x00-\x1f\x7f"]')
 def parse_request(raw: Any, limits: InputLimits = InputLimits()) -> RunWorkflow:
     """Validate `job["input"]` (an object or a JSON string of one) into the command the use case runs."""
     data = _as_object(raw, "input")
-    workflow = _workflow(data.get("workflow"))
+    workflow, ui = _workflow(data.get("workflow"))
     _check_values({**data, "workflow": workflow}, "input")
     inputs = _images(data.get("images"), limits)
     key = data.get("comfy_org_api_key")
@@ -49,6 +44,8 @@ def parse_request(raw: Any, limits: InputLimits = InputLimits()) -> RunWorkflow:
         raise InvalidInput(f"input.comfy_org_api_key is longer than {MAX_API_KEY_CHARS} characters")
     return RunWorkflow(
         workflow=workflow,
+        ui=ui,
+        overrides=_overrides(data.get("overrides")),
         inputs=inputs,
         comfy_org_api_key=key or None,
         include_temp=_flag(data, "include_temp"),
@@ -70,7 +67,8 @@ def new_job(
     command = parse_request(raw_input, limits)
     api_key = command.comfy_org_api_key or default_api_key
     extra_data = {"api_key_comfy_org": api_key} if api_key else {}
-    prompt = Prompt(id=new_id(), client_id=client_id or new_id(), workflow=command.workflow, extra_data=extra_data)
+    workflow = {} if command.ui else command.workflow  # a UI export's API prompt is made when the job runs
+    prompt = Prompt(id=new_id(), client_id=client_id or new_id(), workflow=workflow, extra_data=extra_data)
     return Job(id=job_id, command=command, prompt=prompt)
 
 
@@ -119,12 +117,22 @@ def _as_object(raw: Any, what: str) -> dict:
     return raw
 
 
-def _workflow(raw: Any) -> dict:
+def _workflow(raw: Any) -> tuple[dict, bool]:
+    """The workflow, and whether it is the editor's UI export (`nodes` and `links`: the use case converts it; its
+    own reader checks its shape) rather than the API format, checked here."""
     if raw is None:
-        raise InvalidInput("input.workflow is missing: send the workflow in ComfyUI's API format")
+        raise InvalidInput(
+            "input.workflow is missing: send the workflow as ComfyUI's editor saves it, or its API export"
+        )
     workflow = _as_object(raw, "input.workflow")
+    if is_ui_workflow(workflow):
+        _check_ui_shape(workflow)
+        return workflow, True
     if "nodes" in workflow and "links" in workflow:
-        raise InvalidInput(_UI_FORMAT_HINT)
+        raise InvalidInput(
+            "input.workflow has 'nodes' and 'links' like a workflow ComfyUI's editor saves, but its 'nodes' is "
+            f"{_json_type(workflow['nodes'])}, not a list"
+        )
     if not workflow:
         raise InvalidInput("input.workflow is empty")
     for node_id, node in workflow.items():
@@ -139,7 +147,38 @@ def _workflow(raw: Any) -> dict:
                 f"input.workflow node {str(node_id)[:40]!r}: 'inputs' must be an object of input names and values, "
                 f"got {_json_type(inputs)}"
             )
-    return workflow
+    return workflow, False
+
+
+def _check_ui_shape(workflow: dict) -> None:
+    """The top of a UI workflow as input.schema.json states it; the converter reads the rest."""
+    for index, node in enumerate(workflow["nodes"]):
+        if not isinstance(node, dict):
+            raise InvalidInput(f"input.workflow nodes[{index}] is {_json_type(node)}, not an object")
+    if not isinstance(workflow["links"], (list, dict, type(None))):
+        raise InvalidInput(f"input.workflow 'links' is {_json_type(workflow['links'])}, not a list")
+    if not isinstance(workflow.get("definitions"), (dict, type(None))):
+        raise InvalidInput(f"input.workflow 'definitions' is {_json_type(workflow['definitions'])}, not an object")
+
+
+def _overrides(raw: Any) -> dict[str, dict[str, Any]]:
+    """`{"<node id or exact title>": {"<input name>": value, ...}, ...}`; which nodes and inputs exist is the use
+    case's to tell, against the workflow and /object_info."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise InvalidInput('input.overrides must be an object like {"KSampler": {"seed": 42}, "6": {"text": "a cat"}}')
+    for key, values in raw.items():
+        if not key:
+            raise InvalidInput("input.overrides has an empty node name: use a node id or a node's exact title")
+        if not isinstance(values, dict) or not values:
+            raise InvalidInput(
+                f"input.overrides[{excerpt(key)}] must be a non-empty object of input names and values, "
+                f"got {_json_type(values)}"
+            )
+        if any(not name for name in values):
+            raise InvalidInput(f"input.overrides[{excerpt(key)}] has an empty input name")
+    return raw
 
 
 def _check_values(data: dict, what: str) -> None:

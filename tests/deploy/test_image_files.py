@@ -60,7 +60,34 @@ def test_an_init_reaps_and_forwards_signals_and_comfy_host_is_not_baked():
     lines = stages()["comfyui-worker"]
     assert 'ENTRYPOINT ["/usr/bin/tini", "--"]' in lines and " tini" in " ".join(lines)
     assert "COMFY_HOST" not in DOCKERFILE, "COMFY_HOST must follow COMFY_LISTEN/COMFY_PORT (start.sh derives it)"
-    assert "COPY scripts/comfy-node-install /usr/local/bin/comfy-node-install" in lines
+
+
+def copied_to(folder: str) -> set:
+    """The script names the comfyui-worker stage copies into `folder`."""
+    names = set()
+    for line in stages()["comfyui-worker"]:
+        parts = line.split()
+        if parts[0] == "COPY" and parts[-1] == folder:
+            names |= {pathlib.Path(source).name for source in parts[1:-1] if source.startswith("scripts/")}
+    return names
+
+
+def test_every_helper_a_script_calls_beside_itself_is_copied_beside_it():
+    start = (ROOT / "scripts/start.sh").read_text()
+    helpers = set(re.findall(r'"\$\{here\}/([\w.-]+)"', start))
+    assert {"gpu_preflight.py", "start_sshd.sh", "network_volume_report.py"} <= helpers
+    # comfy-manager-set-mode is found on PATH first (the image's /usr/local/bin), beside start.sh otherwise
+    assert (helpers - {"comfy-manager-set-mode"}) | {"start.sh", "restore_snapshot.sh"} <= copied_to("/")
+    assert {"comfy-node-install", "comfy-manager-set-mode"} <= copied_to("/usr/local/bin/"), "tools for derived images"
+    for tool, folder in (("comfy-node-install", "/usr/local/bin/"), ("restore_snapshot.sh", "/")):
+        assert "check_node_requirements.py" in (ROOT / "scripts" / tool).read_text()
+        assert "check_node_requirements.py" in copied_to(folder), f"{tool} finds its check beside itself"
+
+
+def test_the_image_has_sshd_without_host_keys_and_tcmalloc():
+    apt = next(line for line in stages()["comfyui-worker"] if "apt-get install" in line)
+    assert "openssh-server" in apt and "libtcmalloc-minimal4" in apt
+    assert "rm -rf /var/lib/apt/lists/* /etc/ssh/ssh_host_*_key*" in apt, "containers must not share host keys"
 
 
 def test_dockerignore_keeps_the_context_small():

@@ -192,7 +192,7 @@ def test_output_format_converts_still_images(comfy_sim):
 
 def test_validate_only_checks_without_queueing(comfy_sim):
     svc = services(comfy_sim)
-    assert run(svc, job(EMPTY_SAVE, validate_only=True)) == {"status": "valid", "nodes": 2}
+    assert run(svc, job(EMPTY_SAVE, validate_only=True)) == {"status": "valid", "nodes": 2, "workflow_api": EMPTY_SAVE}
     bad = {**EMPTY_SAVE, "1": {"class_type": "EmptyImage", "inputs": {"width": 0, "height": 8, "batch_size": 1, "color": 0}}}
     with pytest.raises(WorkflowRejected, match="node 1 \\(EmptyImage\\) input 'width'"):
         run(svc, job(bad, validate_only=True))

@@ -53,7 +53,7 @@ def test_names_with_folders_are_uploaded_into_those_folders_and_loaded_by_that_n
 def test_a_dry_run_knows_a_name_with_folders_is_one_of_the_job_s_inputs(comfy_sim):
     images = [{"name": "sub/a.png", "image": base64.b64encode(png((1, 2, 3))).decode()}]
     response = answer(comfy_sim, {"workflow": inverted("sub/a.png"), "images": images, "validate_only": True})
-    assert response == {"status": "valid", "nodes": 3}
+    assert response == {"status": "valid", "nodes": 3, "workflow_api": inverted("sub/a.png")}
 
 
 def test_a_name_leaving_the_input_folder_is_refused_before_anything_is_uploaded(comfy_sim):

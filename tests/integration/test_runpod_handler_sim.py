@@ -185,4 +185,5 @@ def test_invalid_input_is_a_one_line_error(comfy_sim):
     _, handler = handler_for(comfy_sim.host)
     response = asyncio.run(handler({"id": "j7", "input": {"workflow": {"nodes": [], "links": []}}}))
     assert response["error_code"] == "invalid_input"
-    assert response["error"].startswith("invalid_input: the workflow is in ComfyUI's UI format")
+    assert response["error"].startswith("invalid_input: input.workflow (a UI export) has no node ComfyUI would run")
+    assert "\n" not in response["error"]

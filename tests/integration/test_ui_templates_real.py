@@ -115,3 +115,29 @@ def test_the_editors_default_template_runs_on_the_real_server(server):
         pytest.fail("the prompt did not finish within 600 s")
     assert entry["status"]["status_str"] == "success"
     assert entry["outputs"]["9"]["images"], entry["outputs"]
+
+
+def test_the_editors_default_template_runs_through_the_worker_as_saved_with_overrides(server):
+    """The worker takes the template as the editor saved it, converts it against the server's /object_info and
+    runs it; the overrides (by title) shrink it to 64x64 and 2 steps and pick the server's SD1.5 checkpoint."""
+    import asyncio
+
+    from entrypoints.container import build_container
+    from entrypoints.runpod_handler import make_handler
+
+    base_url, object_info = server
+    checkpoints = [name for name in object_info["CheckpointLoaderSimple"]["input"]["required"]["ckpt_name"][0]
+                   if "sd15" in name.lower() or "v1-5" in name.lower()]
+    if not checkpoints:
+        pytest.skip("the server has no SD1.5 checkpoint")
+    workflow = json.loads((TEMPLATES / "default.json").read_text())
+    overrides = {"Empty Latent Image": {"width": 64, "height": 64}, "KSampler": {"steps": 2,
+                 "seed": random.randrange(2**32)}, "Load Checkpoint": {"ckpt_name": checkpoints[0]}}
+    handler = make_handler(build_container({"COMFY_HOST": base_url.split("://", 1)[1]}))
+    answer = asyncio.run(handler({"id": "template-run", "input": {"workflow": workflow, "overrides": overrides}}))
+    assert "error" not in answer, answer.get("error")
+    [image] = answer["images"]
+    assert image["node_id"] == "9" and image["content_type"] == "image/png" and image["size_bytes"] > 0
+    dry = asyncio.run(handler({"id": "template-dry", "input": {"workflow": workflow, "overrides": overrides,
+                                                               "validate_only": True}}))
+    assert dry["status"] == "valid" and dry["workflow_api"]["3"]["inputs"]["steps"] == 2

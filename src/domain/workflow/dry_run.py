@@ -30,4 +30,4 @@ def validate_only(job: Job, comfy: ComfyApi, budget: Budget) -> WorkflowChecked:
             issues = check_workflow(with_replacements(job.prompt.workflow, replacements, info), info, input_files=names)
     raise_for_issues(issues, info)
     log.info("workflow is valid (%d nodes); nothing was queued", len(job.prompt.workflow))
-    return WorkflowChecked(nodes=len(job.prompt.workflow))
+    return WorkflowChecked(nodes=len(job.prompt.workflow), workflow_api=dict(job.prompt.workflow))

@@ -13,7 +13,7 @@ from typing import Any, Callable, Optional
 from domain.errors import InvalidInput, clip, excerpt
 from domain.workflow.ui_graph import SUBGRAPH_INPUT_ID, SubgraphDef, UiGraph, UiInput, UiNode, UiWorkflow
 from domain.workflow.ui_values import SAVE_NODE_CLASSES
-from domain.workflow.ui_widgets import NO_VALUE, NodeLayout, layout_for, saved_values
+from domain.workflow.ui_widgets import NO_VALUE, NodeLayout, cached_layout, saved_values
 
 VIRTUAL_TYPES = frozenset({"Note", "MarkdownNote", "PrimitiveNode", "Reroute"})  # the editor's own nodes
 NEVER, BYPASS = 2, 4  # LGraphEventMode: muted, bypassed
@@ -101,7 +101,7 @@ class Expansion:
 
     def layout(self, class_type: str) -> NodeLayout:
         if class_type not in self._layouts:
-            self._layouts[class_type] = layout_for(class_type, self.object_info[class_type])
+            self._layouts[class_type] = cached_layout(class_type, self.object_info[class_type])
         return self._layouts[class_type]
 
     def _instantiate(

@@ -91,7 +91,7 @@ def convert_ui_workflow(
     time for `%date:...%` in file name prefixes (the clock by default). A malformed graph raises `InvalidInput`
     naming the UI node.
     """
-    converter = _Converter(workflow, object_info, choose or random.Random().randrange, now or datetime.now)
+    converter = _Converter(workflow, object_info, choose or random.randrange, now or datetime.now)
     return converter.convert()
 
 

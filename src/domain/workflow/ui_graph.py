@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 from domain.errors import InvalidInput, clip, excerpt
 
@@ -79,13 +79,14 @@ class UiGraph:
             return None
         return UiLink(origin_key, slot, target_key or "")
 
-    def link(self, link_id: LinkId, where: str) -> UiLink:
-        """The link `link_id` as `where` (the consumer, named) uses it; missing or malformed is the caller's error."""
+    def link(self, link_id: LinkId, where: Callable[[], str]) -> UiLink:
+        """The link `link_id` as `where()` (the consumer, named) uses it; missing or malformed is the caller's
+        error."""
         if link_id not in self.links:
-            raise InvalidInput(f"{where}: link {excerpt(link_id, 40)} is not in the workflow's links")
+            raise InvalidInput(f"{where()}: link {excerpt(link_id, 40)} is not in the workflow's links")
         link = self.peek(link_id)
         if link is None:
-            raise InvalidInput(f"{where}: link {excerpt(link_id, 40)} is malformed")
+            raise InvalidInput(f"{where()}: link {excerpt(link_id, 40)} is malformed")
         return link
 
 
@@ -195,6 +196,18 @@ def _index_links(raw_links: Any, where: str) -> dict[LinkId, Any]:
     return links
 
 
+class _NodeLabel:
+    """`node 12 ('KSampler')` for messages, formatted only when one is raised (titles are caller text)."""
+
+    __slots__ = ("key", "title")
+
+    def __init__(self, key: str, title: str) -> None:
+        self.key, self.title = key, title
+
+    def __str__(self) -> str:
+        return f"node {clip(self.key, 80)} ({excerpt(self.title, 80)})"
+
+
 def _read_node(raw: Any, where: str) -> UiNode:
     if not isinstance(raw, Mapping):
         raise InvalidInput(f"{where} is not an object")
@@ -205,7 +218,7 @@ def _read_node(raw: Any, where: str) -> UiNode:
     title = title if isinstance(title, str) and title else None
     if not isinstance(node_type, str) or not node_type:
         raise InvalidInput(f"node {clip(key, 80)} ({excerpt(title, 80)}) has no type")
-    label = f"node {clip(key, 80)} ({excerpt(title or node_type, 80)})"
+    label = _NodeLabel(key, title or node_type)
     mode = raw.get("mode", 0)
     if not isinstance(mode, (int, float)) or isinstance(mode, bool):
         raise InvalidInput(f"{label}: 'mode' must be a number")
@@ -228,7 +241,7 @@ def _read_node(raw: Any, where: str) -> UiNode:
     )
 
 
-def _read_inputs(raw: Any, label: str) -> tuple[UiInput, ...]:
+def _read_inputs(raw: Any, label: _NodeLabel) -> tuple[UiInput, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
@@ -248,7 +261,7 @@ def _read_inputs(raw: Any, label: str) -> tuple[UiInput, ...]:
     return tuple(inputs)
 
 
-def _read_outputs(raw: Any, label: str) -> tuple[UiOutput, ...]:
+def _read_outputs(raw: Any, label: _NodeLabel) -> tuple[UiOutput, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):

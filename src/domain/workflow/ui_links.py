@@ -62,7 +62,7 @@ class LinkResolver:
         socket = node.sockets[index]
         if socket.link is None:
             return None
-        link = node.graph.link(socket.link, f"{node.label()} input {excerpt(socket.name, 60)}")
+        link = node.graph.link(socket.link, lambda: f"{node.label()} input {excerpt(socket.name, 60)}")
         if node.parent is not None and link.origin == SUBGRAPH_INPUT_ID:
             return self._subgraph_input(node.parent, link.origin_slot, node, socket.name)
         origin = node.parent.children.get(link.origin) if node.parent else self.nodes.get(link.origin)
@@ -108,7 +108,7 @@ class LinkResolver:
         if link_id is None:
             return None
         where = f"output {excerpt(subgraph.outputs[slot].name, 60)}"
-        link = subgraph.graph.link(link_id, f"{instance.label()} {where}")
+        link = subgraph.graph.link(link_id, lambda: f"{instance.label()} {where}")
         if link.origin == SUBGRAPH_INPUT_ID:  # an input wired straight to an output
             return self._subgraph_input(instance, link.origin_slot, instance, where)
         inner = instance.children.get(link.origin)

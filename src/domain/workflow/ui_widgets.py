@@ -81,6 +81,24 @@ class NodeLayout:
         return None
 
 
+_LAYOUTS: dict[tuple[str, int], tuple[Mapping, NodeLayout]] = {}
+MAX_CACHED_LAYOUTS = 4096
+
+
+def cached_layout(class_type: str, info: Mapping) -> NodeLayout:
+    """`layout_for`, kept while the same /object_info entry is handed in (the worker reads /object_info once per
+    ComfyUI process, so its entries stay the same objects between jobs)."""
+    key = (class_type, id(info))
+    cached = _LAYOUTS.get(key)
+    if cached is not None and cached[0] is info:
+        return cached[1]
+    if len(_LAYOUTS) >= MAX_CACHED_LAYOUTS:
+        _LAYOUTS.clear()
+    layout = layout_for(class_type, info)
+    _LAYOUTS[key] = (info, layout)  # the entry is held, so its id is not reused while cached
+    return layout
+
+
 def layout_for(class_type: str, info: Mapping) -> NodeLayout:
     """The editor's sockets and widgets for one /object_info entry."""
     specs = _input_specs(class_type, info)
@@ -139,6 +157,8 @@ def _migrate(layout: NodeLayout, values: list) -> list:
     # list has exactly the old count, those values are dropped. The editor pairs values with the old inputs one
     # to one although it counted two for a seed (its control companion), which shifts every later value; here
     # a forceInput seed's companion goes with it
+    if not any(entry.forced for entry in layout.definition):
+        return values
     widget_names = {widget.name for widget in layout.widgets}
     old = [entry for entry in layout.definition if entry.name in widget_names or entry.forced]
     if not any(entry.forced for entry in old) or sum(2 if e.two_values else 1 for e in old) != len(values):

@@ -21,12 +21,19 @@ VALID = [
     {"workflow": WF, "output_format": {"format": "webp"}},
     {"workflow": WF, "images": [{"name": "a/b.png", "image": PNG}]},
     {"workflow": WF, "comfy_org_api_key": ""},
+    {"workflow": {"nodes": [], "links": []}},  # a UI export: its shape is the converter's to check
+    {"workflow": json.dumps({"nodes": [{"id": 1, "type": "EmptyImage"}], "links": []})},
+    {"workflow": WF, "overrides": {"1": {"width": 64}, "Empty Image": {"height": 32}}},
 ]
 INVALID = [
     {},
     {"workflow": {}},
-    {"workflow": {"nodes": [], "links": []}},
+    {"workflow": {"nodes": {}, "links": []}},
     {"workflow": {"1": {"inputs": {}}}},
+    {"workflow": WF, "overrides": []},
+    {"workflow": WF, "overrides": {"1": {}}},
+    {"workflow": WF, "overrides": {"1": 5}},
+    {"workflow": WF, "overrides": {"": {"width": 1}}},
     {"workflow": WF, "images": {"name": "a"}},
     {"workflow": WF, "images": [{"name": "../a.png", "image": PNG}]},
     {"workflow": WF, "images": [{"name": "", "image": PNG}]},

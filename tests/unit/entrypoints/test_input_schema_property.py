@@ -78,6 +78,12 @@ nodes = st.fixed_dictionaries({}, optional={"class_type": mostly(st.sampled_from
                                             "_meta": odd})
 workflow_objects = st.dictionaries(st.sampled_from(["1", "2", "nodes", "links", "\u00b2"]), mostly(nodes, odd),
                                    max_size=3)
+ui_workflow_objects = st.fixed_dictionaries(
+    {"nodes": mostly(st.lists(mostly(st.fixed_dictionaries({"id": st.integers(1, 3), "type": st.just("EmptyImage")}),
+                                     odd), max_size=2), odd)},
+    optional={"links": mostly(st.lists(st.lists(st.integers(), max_size=6), max_size=2) | st.just({}), odd),
+              "definitions": mostly(st.fixed_dictionaries({"subgraphs": st.just([])}), odd), "version": odd})
+workflow_objects = workflow_objects | ui_workflow_objects
 workflows = mostly(workflow_objects | workflow_objects.map(json.dumps) | st.sampled_from(["{", "[]", "null"]), odd)
 base64ish = st.text(alphabet="QUJD+/=\n \t\u3000*", max_size=10)
 image_items = st.fixed_dictionaries({}, optional={

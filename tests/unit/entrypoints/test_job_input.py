@@ -25,7 +25,11 @@ def test_accepts_an_object_or_a_json_string():
         ({}, "input.workflow is missing"),
         ({"workflow": {}}, "input.workflow is empty"),
         ({"workflow": {"1": {"inputs": {}}}}, "has no 'class_type'"),
-        ({"workflow": {"nodes": [], "links": [], "version": 0.4}}, "Export \\(API\\)"),
+        ({"workflow": {"nodes": {}, "links": [], "version": 0.4}}, "'nodes' is an object, not a list"),
+        ({"workflow": {"nodes": [{}, 3], "links": []}}, "nodes\\[1\\] is a number, not an object"),
+        ({"workflow": {"nodes": [], "links": "x"}}, "'links' is a string, not a list"),
+        ({"workflow": {"nodes": [], "links": [], "definitions": []}}, "'definitions' is a list, not an object"),
+        ({"workflow": WORKFLOW, "overrides": {"1": {}}}, "overrides\\['1'\\] must be a non-empty object"),
         ({"workflow": WORKFLOW, "images": {"name": "a"}}, "must be a list"),
         ({"workflow": WORKFLOW, "comfy_org_api_key": 5}, "comfy_org_api_key"),
         ({"workflow": WORKFLOW, "comfy_org_api_key": " "}, "comfy_org_api_key"),
@@ -159,3 +163,12 @@ def test_an_empty_key_means_the_workers_key_as_in_worker_comfyui_5():
 def test_each_job_gets_fresh_ids():
     a, b = new_job("j", {"workflow": WORKFLOW}), new_job("j", {"workflow": WORKFLOW})
     assert len({a.prompt.id, a.prompt.client_id, b.prompt.id, b.prompt.client_id}) == 4
+
+
+def test_a_ui_export_is_taken_as_it_is_with_its_overrides_and_converted_when_the_job_runs():
+    ui = {"nodes": [{"id": 3, "type": "EmptyImage", "widgets_values": [8, 8, 1, 0]}], "links": [], "version": 0.4}
+    for workflow in (ui, json.dumps(ui)):
+        command = parse_request({"workflow": workflow, "overrides": {"Empty Image": {"width": 64}}})
+        assert command.ui and command.workflow == ui and command.overrides == {"Empty Image": {"width": 64}}
+    api = parse_request({"workflow": WORKFLOW})
+    assert not api.ui and api.overrides == {}
