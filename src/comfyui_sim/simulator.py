@@ -20,22 +20,38 @@ from .paths import Dirs
 from .routes import build_app
 from .state import QueueItem, SimState
 from .validation import validate_prompt
+from .versions import Profile, profile
 
 
 class ComfySimulator:
     """`models` maps a model folder (`/models` names: checkpoints, loras, vae, ...) to the file names "installed"
     there; loaders list them in /object_info and validate against them. `sim.models` can be changed later. Files on
     disk count too, as ComfyUI finds them: in `<root>/models/<folder>` and, with `extra_models` (a base folder, as an
-    extra_model_paths.yaml entry names one), in `<extra_models>/<folder>`."""
+    extra_model_paths.yaml entry names one), in `<extra_models>/<folder>`.
+
+    `version` is the ComfyUI release whose client-visible behaviour it has (`versions.PROFILES`: 0.3.64, 0.8.0,
+    0.17.2, 0.35.1; "0.17" picks 0.17.2); `enable_assets` is ComfyUI's `--enable-assets` (asset ids on outputs,
+    0.25.0+)."""
 
     def __init__(
-        self, port: int = 0, host: str = "127.0.0.1", models: Optional[dict] = None, extra_models: Optional[str] = None
+        self,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        models: Optional[dict] = None,
+        extra_models: Optional[str] = None,
+        *,
+        version: Optional[str] = None,
+        enable_assets: bool = False,
     ) -> None:
+        self.profile: Profile = profile(version)
+        self.enable_assets = enable_assets
         self.models: dict = {folder: list(names) for folder, names in (models or {}).items()}
         self.extra_models = extra_models
         self.faults = Faults()
         self.faults.attach(self._socket_action)
         self.received_ws_messages: list = []
+        self.received_interrupts: list = []  # the prompt_id of each POST /interrupt (None: none given)
+        self.received_cancels: list = []  # the id of each POST /api/jobs/{id}/cancel the profile has
         self._bind_host, self._port = host, port
         self._thread: Optional[threading.Thread] = None
         self.loop: Optional[asyncio.AbstractEventLoop] = None
@@ -160,7 +176,7 @@ class ComfySimulator:
         """Queue `count` copies of `prompt` for another client, as if it had POSTed them; their prompt ids."""
 
         async def put() -> list:
-            ok, error, outputs, _ = validate_prompt(prompt, self.dirs, None)
+            ok, error, outputs, _ = validate_prompt(prompt, self.dirs, None, self.profile)
             if not ok:
                 raise ValueError(f"invalid foreign prompt: {error}")
             ids = []

@@ -158,13 +158,16 @@ class StoredOutput:
 
 @dataclass(frozen=True)
 class OutputFailure:
-    """One output that could not be returned, and why."""
+    """One output that could not be returned, and why: a file (its `ref`), or an output node that never ran (a `ref`
+    with no filename, its message naming the node)."""
 
     ref: OutputRef
     code: str
     message: str
 
     def __str__(self) -> str:
+        if not self.ref.filename:
+            return f"{self.code}: {self.message}"
         return f"{self.code}: {self.ref.filename} (node {self.ref.node_id}): {self.message}"
 
 

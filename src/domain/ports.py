@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ContextManager, Iterable, Mapping, Optional, Protocol, Sequence
 
 from domain.budget import Budget
+from domain.execution.acceptance import QueuedPrompt
 from domain.execution.events import Event
 from domain.inputs.model_requests import BytesListener, ModelPlan, ModelReady, ModelRequest
 from domain.model import (
@@ -44,9 +45,10 @@ class ComfyApi(Protocol):
         ComfyUI stored it under another name); `InvalidInput` if ComfyUI refuses the file itself."""
         ...
 
-    def queue_prompt(self, prompt: Prompt, budget: Budget) -> Optional[float]:
-        """Queue the prompt under its own id and return ComfyUI's queue number for it (None when its answer had
-        none); `WorkflowRejected` (or a child) on a validation error."""
+    def queue_prompt(self, prompt: Prompt, budget: Budget) -> QueuedPrompt:
+        """Queue the prompt under its own id: ComfyUI's queue number for it (None when its answer had none) and the
+        output nodes it dropped for failing validation (it runs the others); `WorkflowRejected` (or a child) when it
+        refused the prompt."""
         ...
 
     def prompt_state(self, prompt_id: str, budget: Budget) -> PromptState:
@@ -63,10 +65,15 @@ class ComfyApi(Protocol):
 
     def model_folders(self, budget: Budget) -> Sequence[str]:
         """ComfyUI's model folder names (`GET /models`: checkpoints, loras, ..., and custom_nodes), read once."""
+
+    def node_replacements(self, budget: Budget) -> Mapping[str, Any]:
+        """ComfyUI's `GET /node_replacements` (0.14.0+): each retired class with the replacements it rewrites it as
+        before validating a prompt; empty on a ComfyUI without them."""
         ...
 
     def cancel(self, prompt_id: str) -> None:
-        """Remove the prompt if pending and interrupt it if running; best effort, never raises."""
+        """Remove the prompt if pending and interrupt it if running, never another prompt; best effort, never
+        raises."""
         ...
 
 

@@ -18,6 +18,7 @@ from domain.errors import (
     WorkerError,
     WorkflowRejected,
 )
+from domain.execution.acceptance import dropped_failures, rejection
 from domain.execution.cleanup import clean_up
 from domain.execution.follow import PromptFollower
 from domain.execution.outcomes import error_for_outcome
@@ -31,7 +32,7 @@ from domain.execution.timings import JobTimings
 from domain.inputs.model_requests import ModelReady
 from domain.inputs.models import job_models
 from domain.inputs.uploads import upload_inputs
-from domain.model import Job, JobResult, PromptHistory, StoredOutput, Verdict, failed
+from domain.model import Job, JobResult, OutputFailure, PromptHistory, StoredOutput, Verdict, failed
 from domain.outputs.allowance import ResponseAllowance
 from domain.outputs.delivery import Delivery, DeliveryOptions
 from domain.ports import EventStream
@@ -123,6 +124,7 @@ def _run(
     RunClock(prompt, timings, turn)
     histories: list[PromptHistory] = []
     submission = Submission(svc.comfy, job.prompt)
+    dropped: list[OutputFailure] = []
     with ExitStack() as stack:
         stack.enter_context(models.in_use())  # until the prompt is over and its files are cleaned up
         stack.callback(clean_up, svc, prompt, histories, submission)
@@ -136,13 +138,18 @@ def _run(
         try:
             budget.check("queueing the prompt")
             stack.enter_context(turn)
-            turn.queued(submission.post(budget))
+            queued = submission.post(budget)
+            turn.queued(queued.number)
             log.info("queued prompt %s", job.prompt.id)
+            dropped = dropped_failures(queued)  # outputs ComfyUI will not run: each is an error line of the answer
+            if dropped and not svc.partial_results:
+                submission.drop()
+                raise rejection(queued)
             ending = PromptFollower(stream, svc.comfy, prompt, budget, svc.policy, clock=clock).run()
         except (JobTimedOut, Stalled) as exc:
             delivery.abort()
             submission.drop()
-            return delivered(svc, delivery.delivered(), prompt.texts, timings, error=exc)
+            return delivered(svc, delivery.delivered(), prompt.texts, timings, dropped, error=exc)
         except (Cancelled, ResponseTooLarge):
             delivery.abort()
             submission.drop()
@@ -167,12 +174,12 @@ def _run(
         try:
             stored, failures = delivery.finish(history.files, history.texts)
         except (JobTimedOut, Stalled) as exc:
-            return delivered(svc, delivery.delivered(), history.texts, timings, error=error or exc)
+            return delivered(svc, delivery.delivered(), history.texts, timings, dropped, error=error or exc)
     timings.delivered()
     timings.executed(history.started_ms, history.ended_ms)
     if error is None:
         log.info("prompt %s succeeded: %d output(s) delivered, %d failed", job.prompt.id, len(stored), len(failures))
-    return delivered(svc, stored, history.texts, timings, failures, error)
+    return delivered(svc, stored, history.texts, timings, [*dropped, *failures], error)
 
 
 def _from_frames(prompt: PromptProjection, whole_stream: bool) -> Optional[PromptHistory]:

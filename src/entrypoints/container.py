@@ -15,6 +15,7 @@ with without_unused_integrations():
     from dependency_injector import containers, providers
 
 from adapters.comfy_http_api import ComfyHttpApi
+from adapters.comfy_log import ComfyLog
 from adapters.comfy_view_source import ComfyViewOutputSource
 from adapters.comfy_websocket_monitor import ComfyWebsocketMonitor
 from adapters.folder_cleaner import FolderCleaner
@@ -85,6 +86,7 @@ class Container(containers.DeclarativeContainer):
         ready_interval_s=config.comfy.ready_interval_s,
         ready_max_retries=config.comfy.ready_max_retries,
         liveness=providers.Singleton(ProcessLiveness, config.comfy.pid_file),
+        log=providers.Singleton(ComfyLog, config.comfy.log_file),
     )
 
     execution_monitor = providers.Singleton(

@@ -89,6 +89,7 @@ def read_settings(env: Mapping[str, str]) -> Settings:
             # without a PID file (5.8.3+).
             ready_max_retries=max(0, int(number(env, "COMFY_API_AVAILABLE_MAX_RETRIES", 1200, integer=True))),
             pid_file=text(env, "COMFY_PID_FILE") or None,
+            log_file=text(env, "COMFY_LOG_FILE") or None,
             org_api_key=text(env, "COMFY_ORG_API_KEY") or None,
             silence_check_s=number(env, "COMFY_SILENCE_CHECK_S", 60, above=0),
         ),

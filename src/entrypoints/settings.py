@@ -35,6 +35,7 @@ class ComfySettings:
     ready_interval_s: float
     ready_max_retries: int  # 0: while ComfyUI's process (PID file) lives; without a PID file, a bounded wait
     pid_file: Optional[str]
+    log_file: Optional[str]  # ComfyUI's output, whose last lines tell why a start failed
     org_api_key: Optional[str]
     silence_check_s: float
 

@@ -11,6 +11,7 @@ from domain.model import Job, WorkflowChecked
 from domain.ports import ComfyApi
 from domain.workflow.check import Issue, check_workflow
 from domain.workflow.rejections import model_folder, raise_for_issues
+from domain.workflow.replacements import with_replacements
 
 log = logging.getLogger(__name__)
 
@@ -21,18 +22,25 @@ def validate_only(job: Job, comfy: ComfyApi, budget: Budget, models: Sequence[Mo
     names = {item.name for item in job.command.inputs}
     fetched = {(planned.request.folder, planned.request.name) for planned in models if planned.plan == "fetch"}
     info = comfy.object_info(budget)
-    issues = _check(job, info, names, fetched)
+    issues = _check(job.prompt.workflow, info, names, fetched)
     if any(issue.type in ("invalid_prompt", "value_not_in_list") for issue in issues):
         # a custom node or a model file may have been added since /object_info was read
         info = comfy.object_info(budget, refresh=True)
-        issues = _check(job, info, names, fetched)
+        issues = _check(job.prompt.workflow, info, names, fetched)
+    if any(issue.type == "invalid_prompt" and issue.class_type for issue in issues):
+        # ComfyUI 0.14.0+ rewrites a retired class before validating: the dry run checks what it would run
+        replacements = comfy.node_replacements(budget)
+        if replacements:
+            issues = _check(with_replacements(job.prompt.workflow, replacements, info), info, names, fetched)
     raise_for_issues(issues, info)
     log.info("workflow is valid (%d nodes); nothing was queued", len(job.prompt.workflow))
     return WorkflowChecked(nodes=len(job.prompt.workflow), workflow_api=dict(job.prompt.workflow), models=tuple(models))
 
 
-def _check(job: Job, info: Mapping[str, Any], names: set[str], fetched: set[tuple[str, str]]) -> list[Issue]:
-    issues = check_workflow(job.prompt.workflow, info, input_files=names)
+def _check(
+    workflow: Mapping[str, Any], info: Mapping[str, Any], names: set[str], fetched: set[tuple[str, str]]
+) -> list[Issue]:
+    issues = check_workflow(workflow, info, input_files=names)
     return [issue for issue in issues if not _downloaded_by_a_run(issue, fetched)]
 
 

@@ -32,6 +32,9 @@ MODEL_FOLDERS = {
 }
 
 
+UNKNOWN_CLASS_TYPES = ("invalid_prompt", "missing_node_type")
+
+
 def raise_for_issues(issues: list, object_info: Optional[Mapping] = None) -> None:
     """Raise `NodeMissing`, `ModelMissing` or `WorkflowRejected` for the issues (nothing when there are none)."""
     if issues:
@@ -48,7 +51,8 @@ def error_for_issues(
     """
     entries = [issue.to_data() for issue in issues]
     promoted: dict[int, str] = {}
-    unknown = [n for n, issue in enumerate(issues) if issue.type == "invalid_prompt" and issue.class_type]
+    # an unknown class: `invalid_prompt` before ComfyUI 0.12.0, `missing_node_type` since
+    unknown = [n for n, issue in enumerate(issues) if issue.type in UNKNOWN_CLASS_TYPES and issue.class_type]
     kind: type[WorkflowRejected]
     if unknown:
         kind = NodeMissing

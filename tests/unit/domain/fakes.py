@@ -9,6 +9,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Union
 
 from domain.budget import Budget
 from domain.errors import OutputFetchFailed, UploadFailed
+from domain.execution.acceptance import QueuedPrompt
 from domain.inputs.model_requests import BytesListener, ModelPlan, ModelReady, ModelRequest
 from domain.model import (
     Download,
@@ -67,6 +68,8 @@ class FakeComfy:
         self.cancelled: list[str] = []
         self.classes: dict[str, Any] = {}  # what /object_info answers
         self.folders: list[str] = ["checkpoints", "loras", "vae", "custom_nodes"]  # what /models answers
+        self.acceptance = QueuedPrompt()  # what POST /prompt answers: its number and the outputs it dropped
+        self.replacements: dict[str, Any] = {}  # what /node_replacements answers
 
     def fail(self, method: str, error: Exception, times: int = 1) -> FakeComfy:
         self.failures.setdefault(method, []).extend([error] * times)
@@ -91,10 +94,10 @@ class FakeComfy:
         self._called("upload", budget, name)
         self.uploaded[name] = data
 
-    def queue_prompt(self, prompt: Prompt, budget: Budget) -> Optional[float]:
+    def queue_prompt(self, prompt: Prompt, budget: Budget) -> QueuedPrompt:
         self._called("queue", budget, prompt.id, prompt.client_id)
         self.queued.append(prompt)
-        return None
+        return self.acceptance
 
     def object_info(self, budget: Budget, *, refresh: bool = False) -> Mapping[str, Any]:
         self._called("object_info", budget, refresh)
@@ -116,6 +119,10 @@ class FakeComfy:
     def history(self, prompt_id: str, budget: Budget) -> PromptHistory:
         self._called("history", budget, prompt_id)
         return self.history_entry
+
+    def node_replacements(self, budget: Budget) -> Mapping[str, Any]:
+        self._called("node_replacements", budget)
+        return self.replacements
 
     def cancel(self, prompt_id: str) -> None:
         self.calls.append(("cancel", prompt_id))

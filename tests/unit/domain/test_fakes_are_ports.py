@@ -63,5 +63,6 @@ def test_the_fake_has_every_member_of_its_port(fake: str) -> None:
 def test_the_members_counted_are_the_ports_own_including_its_attributes() -> None:
     assert port_members(OutputSink) == {"inline", "name", "store"}
     assert port_members(ComfyApi) == {"version", "wait_until_ready", "ensure_alive", "upload_input", "queue_prompt",
-                                      "prompt_state", "history", "object_info", "model_folders", "cancel"}
+                                      "prompt_state", "history", "object_info", "model_folders", "node_replacements",
+                                      "cancel"}
     assert missing_members(object(), EventStream) == ["next_event", "reopen"]

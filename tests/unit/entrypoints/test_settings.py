@@ -19,7 +19,7 @@ def test_defaults():
     settings = read_settings({})
     assert asdict(settings.comfy) == {
         "host": "127.0.0.1:8188", "base_url": "http://127.0.0.1:8188", "ready_interval_s": 0.05,
-        "ready_max_retries": 1200, "pid_file": None, "org_api_key": None, "silence_check_s": 60,
+        "ready_max_retries": 1200, "pid_file": None, "log_file": None, "org_api_key": None, "silence_check_s": 60,
     }
     assert asdict(settings.websocket) == {"reconnect_attempts": 5, "reconnect_delay_s": 3, "ping_interval_s": 3,
                                      "trace": False}
@@ -201,7 +201,8 @@ def test_a_long_bad_value_is_echoed_in_short():
 # every variable read, with a value that is not its default: an empty or blank value must give the default instead
 NOT_DEFAULT = {
     "COMFY_HOST": "comfy:9000", "COMFY_API_AVAILABLE_INTERVAL_MS": "20", "COMFY_API_AVAILABLE_MAX_RETRIES": "7",
-    "COMFY_PID_FILE": "comfy.pid", "COMFY_ORG_API_KEY": "key-123456", "COMFY_SILENCE_CHECK_S": "9",
+    "COMFY_PID_FILE": "comfy.pid", "COMFY_LOG_FILE": "comfy.log", "COMFY_ORG_API_KEY": "key-123456",
+    "COMFY_SILENCE_CHECK_S": "9",
     "WEBSOCKET_RECONNECT_ATTEMPTS": "1", "WEBSOCKET_RECONNECT_DELAY_S": "0.5", "WEBSOCKET_PING_INTERVAL_S": "9",
     "WEBSOCKET_TRACE": "true", "OUTPUT_SINK": "s3", "OUTPUT_CONCURRENCY": "2", "MAX_RESPONSE_BYTES": "5000",
     "STREAM_OUTPUTS": "true", "OUTPUT_FORMAT_MAX_PIXELS": "99", "BUCKET_NAME": "outputs", "BUCKET_REGION": "auto",
