@@ -46,7 +46,7 @@ COPY scripts/download_models.py scripts/models.json /opt/model-files/
 RUN python /opt/model-files/download_models.py "${MODEL_TYPE}" /models
 
 FROM ${BASE_IMAGE} AS comfyui-worker
-ARG COMFYUI_VERSION=0.8.0
+ARG COMFYUI_VERSION=0.35.1
 ARG COMFY_CLI_VERSION=1.23.0
 # the CUDA build of torch: it must match BASE_IMAGE's CUDA (12.6 here; 12.8 with a 12.8 base, for Blackwell GPUs)
 ARG CUDA_VERSION_FOR_COMFY=12.6

@@ -95,19 +95,23 @@ clean:
 
 .PHONY: bench bench-quick
 
-## bench: the full benchmark (worker vs floor vs polling, then the job stream per MAX_CONCURRENCY, then hostile text);
-## bench/results/latest.{json,md}, bench/results/stream.md, bench/results/hostile.{json,md}, ui.{json,md}, docs/stream-timeline.svg,
+## bench: the full benchmark (worker vs floor vs polling, then the job stream per MAX_CONCURRENCY, then hostile text,
+## then model downloads, then UI-format jobs); bench/results/latest.{json,md}, bench/results/stream.md,
+## bench/results/hostile.{json,md}, bench/results/models.{json,md}, bench/results/ui.{json,md}, docs/stream-timeline.svg,
 ## docs/performance.md
 bench: $(TEST_STAMP)
 	$(PY) -m bench.run
 	$(PY) -m bench.stream
 	$(PY) -m bench.run --write-docs
 	$(PY) -m bench.hostile
+	$(PY) -m bench.models
 	$(PY) -m bench.ui
 
-## bench-quick: fewer jobs and shorter streams on the simulator; bench/results/latest.{json,md}, stream.md, hostile.*
+## bench-quick: fewer jobs and shorter streams on the simulator, fewer download rounds; bench/results/latest.{json,md},
+## stream.md, hostile.*, models.*
 bench-quick: $(TEST_STAMP)
 	$(PY) -m bench.run --quick
 	$(PY) -m bench.stream --quick --timeline ""
 	$(PY) -m bench.hostile --quick
+	$(PY) -m bench.models --quick
 	$(PY) -m bench.ui --quick

@@ -20,7 +20,7 @@ variable "RELEASE_VERSION" {
 
 # the Dockerfile's defaults (tests/deploy checks that they agree)
 variable "COMFYUI_VERSION" {
-  default = "0.8.0"
+  default = "0.35.1"
 }
 
 variable "COMFY_CLI_VERSION" {

@@ -15,11 +15,15 @@
 #   COMFY_INPUT_DIR, COMFY_OUTPUT_DIR, COMFY_TEMP_DIR  ComfyUI's folders, where the worker deletes each job's
 #                        files (default: input, output, temp in COMFYUI_DIR, unless COMFYUI_ARGS names a *-directory)
 #   COMFY_PID_FILE       where ComfyUI's PID is written (default /tmp/comfyui.pid); the worker watches it
+#   COMFY_LOG_FILE       where ComfyUI's output is copied (default /tmp/comfyui.log); the worker reads its end to
+#                        name why ComfyUI stopped
 #   SERVE_API_LOCALLY    true: serve the RunPod SDK's local API on RP_API_HOST:RP_API_PORT (0.0.0.0:8000)
 #   COMFY_LOG_LEVEL      ComfyUI's log level (--verbose): DEBUG, INFO, WARNING, ERROR or CRITICAL (default: ComfyUI's, INFO)
 #   COMFY_TCMALLOC       true (default): ComfyUI runs with tcmalloc preloaded (LD_PRELOAD), when the image has it
 #   COMFY_MANAGER_NETWORK_MODE  ComfyUI-Manager's network_mode written before ComfyUI starts (default offline)
 #   NETWORK_VOLUME_DEBUG true: a report of the network volume's model folders is logged before ComfyUI starts
+#   MODEL_DOWNLOAD_DIR   where jobs' model files are downloaded (default /runpod-volume/models with a network volume,
+#                        else COMFYUI_DIR/models; another folder is registered with ComfyUI; off: no downloads)
 #   PUBLIC_KEY, SSH_PORT an SSH public key: sshd runs on SSH_PORT (22) with that key as the only way in
 #
 # SIGTERM or SIGINT stop ComfyUI and the worker within 10 s at any moment; when either exits, the other is
@@ -83,6 +87,7 @@ case "${COMFY_LISTEN}" in
 esac
 export COMFY_HOST="${COMFY_HOST:-${dial}:${COMFY_PORT}}"
 export COMFY_PID_FILE="${COMFY_PID_FILE:-/tmp/comfyui.pid}"
+export COMFY_LOG_FILE="${COMFY_LOG_FILE:-/tmp/comfyui.log}"
 [[ "${COMFY_EXIT_GRACE_S}" =~ ^[0-9]+$ ]] || { echo "start.sh: COMFY_EXIT_GRACE_S='${COMFY_EXIT_GRACE_S}' must be a whole number of seconds" >&2; exit 2; }
 
 if [[ "${COMFY_GPU_FLAG}" != "--cpu" ]]; then
@@ -146,6 +151,30 @@ else
         *) echo "start.sh: COMFY_LOG_LEVEL='${log_level}' is not DEBUG, INFO, WARNING, ERROR or CRITICAL:" \
                "ComfyUI logs at its default (INFO)" >&2 ;;
     esac
+    # models on demand: jobs' model files go to the network volume when one is mounted (every worker of the
+    # endpoint shares them), else into ComfyUI's own models folder; MODEL_DOWNLOAD_DIR=off turns downloads off
+    if [[ -z "${MODEL_DOWNLOAD_DIR:-}" ]]; then
+        if [[ -d /runpod-volume ]]; then
+            export MODEL_DOWNLOAD_DIR=/runpod-volume/models
+        else
+            export MODEL_DOWNLOAD_DIR="${COMFYUI_DIR}/models"
+        fi
+    fi
+    # any other folder is registered with ComfyUI: one extra_model_paths entry, every model folder under it
+    if [[ "${MODEL_DOWNLOAD_DIR,,}" != off && "${MODEL_DOWNLOAD_DIR}" != /runpod-volume/models \
+          && "${MODEL_DOWNLOAD_DIR}" != "${COMFYUI_DIR}/models" ]]; then
+        paths_file=/tmp/worker_model_paths.yaml
+        {
+            echo "worker_downloads:"
+            echo "  base_path: \"${MODEL_DOWNLOAD_DIR}\""
+            for folder in audio_encoders checkpoints classifiers clip_vision configs controlnet diffusers \
+                          diffusion_models embeddings gligen hypernetworks ipadapter latent_upscale_models loras \
+                          model_patches photomaker style_models text_encoders upscale_models vae vae_approx; do
+                echo "  ${folder}: ${folder}"
+            done
+        } > "${paths_file}"
+        comfyui_cmd+=(--extra-model-paths-config "${paths_file}")
+    fi
     comfyui_cmd+=("${extra_args[@]}")
 fi
 
@@ -182,8 +211,10 @@ echo "start.sh: starting ComfyUI: ${comfyui_cmd[*]}"
 [[ -z "${comfy_preload}" ]] || echo "start.sh: ComfyUI runs with LD_PRELOAD=${comfy_preload}"
 (
     cd "${COMFYUI_DIR}" 2>/dev/null || true
+    : > "${COMFY_LOG_FILE}" || true
     if [[ -n "${comfy_preload}" ]]; then export LD_PRELOAD="${comfy_preload}"; fi
-    exec "${comfyui_cmd[@]}"
+    # tee shares ComfyUI's process group, so stopping the group stops both
+    exec "${comfyui_cmd[@]}" > >(tee -a "${COMFY_LOG_FILE}") 2>&1
 ) &
 comfy_pid=$!
 echo "${comfy_pid}" > "${COMFY_PID_FILE}"

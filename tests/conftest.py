@@ -9,7 +9,7 @@ import pytest
 from hypothesis import settings
 
 from adapters.process_liveness import ProcessLiveness
-from contract import COMFY_TEST_URL, real_comfy
+from contract import COMFY_TEST_URL, COMFYUI_VERSIONS, real_comfy
 
 TESTS = pathlib.Path(__file__).resolve().parent
 FOLDER_MARKERS = ("unit", "integration", "e2e", "deploy", "faults", "bench")  # pyproject declares them
@@ -26,6 +26,29 @@ if COMFY_TEST_URL:
         yield real_comfy()
 else:
     pytest_plugins.append("comfyui_sim.pytest_plugin")
+
+
+@pytest.fixture(params=COMFYUI_VERSIONS)
+def comfy_version(request):
+    """The simulator as each ComfyUI version it models (docs/compatibility.md); in a contract run, the real ComfyUI
+    for the version it reports, the others skipped."""
+    if COMFY_TEST_URL:
+        comfy = real_comfy()
+        try:
+            modelled_as = comfy.profile.version
+        except ValueError:
+            modelled_as = None
+        if modelled_as != request.param:
+            pytest.skip(f"the ComfyUI at {comfy.base_url} is {comfy.version}, not {request.param}")
+        yield comfy
+        return
+    from comfyui_sim.simulator import ComfySimulator
+
+    sim = ComfySimulator(version=request.param).start()
+    try:
+        yield sim
+    finally:
+        sim.stop()
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker

@@ -13,9 +13,12 @@ import pytest
 import requests
 
 COMFY_TEST_URL = os.environ.get("COMFY_TEST_URL", "").strip()
+# the ComfyUI versions the simulator models (comfyui_sim.versions.PROFILES), the `comfy_version` fixture's params
+COMFYUI_VERSIONS = ("0.3.64", "0.8.0", "0.17.2", "0.35.1")
 
 _SIMULATOR_ONLY = ("faults", "state", "restart", "blackout", "stop", "models", "dirs", "client_ids",
-                   "queue_foreign", "received_ws_messages", "wait_idle", "output_files", "_call")
+                   "queue_foreign", "received_ws_messages", "received_interrupts", "received_cancels",
+                   "enable_assets", "wait_idle", "output_files", "_call")
 
 
 class RealComfy:
@@ -25,6 +28,14 @@ class RealComfy:
         parts = urlsplit(url if "://" in url else f"http://{url}")
         self.host = parts.netloc
         self.base_url = f"http://{self.host}"
+        self.version = ""
+
+    @property
+    def profile(self):
+        """The simulator's profile of the version this ComfyUI reports (what the tests expect of it)."""
+        from comfyui_sim.versions import profile
+
+        return profile(".".join(self.version.split(".")[:2]))
 
     def history(self, prompt_id: str) -> dict:
         return requests.get(f"{self.base_url}/history/{prompt_id}", timeout=10).json().get(prompt_id, {})
@@ -46,8 +57,10 @@ class RealComfy:
 def real_comfy() -> RealComfy:
     comfy = RealComfy(COMFY_TEST_URL)
     try:
-        requests.get(comfy.base_url + "/system_stats", timeout=5).raise_for_status()
+        stats = requests.get(comfy.base_url + "/system_stats", timeout=5)
+        stats.raise_for_status()
     except requests.RequestException as exc:
         pytest.fail(f"COMFY_TEST_URL={COMFY_TEST_URL} does not answer: {exc}")
+    comfy.version = str(stats.json()["system"]["comfyui_version"])
     comfy.wait_idle()
     return comfy

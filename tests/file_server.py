@@ -2,8 +2,9 @@
 (headers included), and can throttle, hold, cut a body short, serve wrong bytes, redirect or answer an error.
 
 In a test: `with FileServer() as server: url = server.serve("/m.bin", data, cut_after=1000)`.
-As a process (benchmarks): `python tests/file_server.py FILE` prints the file's URL and serves it with sendfile;
-`GET /__stats` answers {"gets": ..., "bytes_sent": ...} for the file's path.
+As a process (benchmarks): `python tests/file_server.py FILE [THROTTLE_BPS]` prints the file's URL and serves it with
+sendfile (or, throttled, in pieces at that many bytes a second); `GET /__stats` answers {"gets": ..., "bytes_sent": ...}
+for the file's path.
 """
 
 from __future__ import annotations
@@ -168,6 +169,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         owner = self.server.owner
         position = start
         held = False
+        began = time.monotonic()  # a throttled body keeps to its rate from here, whatever sending costs
         with open(route.file, "rb") if route.file else contextlib.nullcontext() as handle:
             if handle:
                 handle.seek(start)
@@ -193,7 +195,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     owner.holding.set()
                     owner.release.wait(60)
                 if route.throttle_bps:
-                    time.sleep(len(piece) / route.throttle_bps)
+                    time.sleep(max(0.0, began + (position - start) / route.throttle_bps - time.monotonic()))
             if not route.sized:
                 self.wfile.write(b"0\r\n\r\n")
 
@@ -210,6 +212,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     owner: FileServer
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):  # a client that gave up
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 class FileServer:
@@ -289,8 +295,9 @@ def self_signed(folder: str, *names: str) -> tuple[str, str]:
 
 def main(argv: list[str]) -> int:
     path = os.path.abspath(argv[0])
+    throttle_bps = int(argv[1]) if len(argv) > 1 else None
     with FileServer() as server:
-        print(server.serve("/" + os.path.basename(path), file=path), flush=True)
+        print(server.serve("/" + os.path.basename(path), file=path, throttle_bps=throttle_bps), flush=True)
         threading.Event().wait()
     return 0
 

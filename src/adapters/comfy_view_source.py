@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import mimetypes
 from typing import Iterator, Optional
 
 import requests
 import urllib3.exceptions
 
+from adapters.file_types import media_type_for
 from domain.budget import Budget
 from domain.errors import OutputFetchFailed
 from domain.model import Download, OutputRef
@@ -61,7 +61,9 @@ class ComfyViewOutputSource:
                     body=body,
                 )
             length = _declared_length(response)
-            content_type = _content_type(response.headers.get("Content-Type"), ref.filename)
+            content_type = _content_type(
+                response.headers.get("Content-Type"), response.headers.get("Content-Disposition"), ref.filename
+            )
             yield Download(content_type=content_type, chunks=self._chunks(response, ref, length, budget), length=length)
         finally:
             response.close()
@@ -113,9 +115,15 @@ def _declared_length(response: requests.Response) -> Optional[int]:
     return length if length >= 0 else None
 
 
-def _content_type(header: Optional[str], filename: str) -> str:
+def _content_type(header: Optional[str], disposition: Optional[str], filename: str) -> str:
+    """What the node saved: /view's type, unless it is `application/octet-stream` or an attachment, which ComfyUI
+    sends for a type it does not know or will not show inline (HTML and CSS in every version; from 0.28.0 JavaScript,
+    SVG and XML too, as attachments): then the file name's."""
     media_type = (header or "").split(";", 1)[0].strip().lower()
-    return media_type or mimetypes.guess_type(filename)[0] or _FALLBACK_CONTENT_TYPE
+    attachment = (disposition or "").strip().lower().startswith("attachment")
+    if media_type and media_type != _FALLBACK_CONTENT_TYPE and not attachment:
+        return media_type
+    return media_type_for(filename) or media_type or _FALLBACK_CONTENT_TYPE
 
 
 def _excerpt(response: requests.Response) -> str:

@@ -24,13 +24,12 @@ from adapters.model_files import ModelFiles, ModelPaths, Record
 from adapters.model_tokens import HostTokens
 from adapters.ssrf_guard import Guard, Resolver, system_resolver
 from domain.budget import Budget
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, ModelDownloadFailed
 from domain.inputs.model_requests import (
-    ModelDownloadFailed,
+    BytesListener,
     ModelPlan,
     ModelReady,
     ModelRequest,
-    Progress,
     sha256_problem,
     shown_source,
     source_of,
@@ -53,7 +52,8 @@ class HttpModelStore:
     `fetch_timeout_s` bounds connecting and any spell without a whole chunk (1 MiB) of the body; the job's budget
     bounds the whole. `comfy_folder_paths` gives ComfyUI's folders for each model folder name in its search order
     (`GET /internal/folder_paths`); with it, a file ComfyUI finds in another of them is used as it is, and a download
-    goes nowhere ComfyUI does not look. Construction fails with `PinningUnavailable` when requests cannot pin
+    goes nowhere ComfyUI does not look (when it answers None, ComfyUI did not say: nothing is checked, and it is asked
+    again next time). Construction fails with `PinningUnavailable` when requests cannot pin
     connections."""
 
     def __init__(
@@ -67,7 +67,7 @@ class HttpModelStore:
         hf_token: Optional[str] = None,
         civitai_token: Optional[str] = None,
         max_redirects: int = 10,
-        comfy_folder_paths: Optional[Callable[[], Mapping[str, Sequence[str]]]] = None,
+        comfy_folder_paths: Optional[Callable[[], Optional[Mapping[str, Sequence[str]]]]] = None,
         session: Optional[requests.Session] = None,
         resolver: Resolver = system_resolver,
         guard: Optional[Guard] = None,
@@ -94,7 +94,7 @@ class HttpModelStore:
         paths = self._paths(request)
         return "present" if self._found(request, paths, None) else "fetch"
 
-    def ensure(self, request: ModelRequest, budget: Budget, on_progress: Progress) -> ModelReady:
+    def ensure(self, request: ModelRequest, budget: Budget, on_progress: BytesListener) -> ModelReady:
         started = time.monotonic()
         paths = self._paths(request)
         waiting = _OtherDownload(self._files, paths, on_progress)
@@ -223,9 +223,11 @@ class HttpModelStore:
         if self._comfy_folder_paths is None:
             return None
         if self._known_folder_paths is None:
+            told = self._comfy_folder_paths()
+            if told is None:
+                return None  # ComfyUI did not say: asked again next time
             self._known_folder_paths = {
-                folder: [os.path.realpath(path) for path in found]
-                for folder, found in self._comfy_folder_paths().items()
+                folder: [os.path.realpath(path) for path in found] for folder, found in told.items()
             }
         search = self._known_folder_paths.get(paths.folder)
         if search is None:
@@ -267,7 +269,7 @@ class HttpModelStore:
 class _OtherDownload:
     """While another job downloads the file: its partial file's growth, told to this job's progress."""
 
-    def __init__(self, files: ModelFiles, paths: ModelPaths, on_progress: Progress) -> None:
+    def __init__(self, files: ModelFiles, paths: ModelPaths, on_progress: BytesListener) -> None:
         self._files, self._paths, self._on_progress = files, paths, on_progress
         self._last = -1
 

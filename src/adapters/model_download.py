@@ -28,8 +28,8 @@ from adapters.model_files import ModelFiles, ModelPaths
 from adapters.model_tokens import HostTokens
 from adapters.pinned_connections import DownloadWatch
 from domain.budget import Budget
-from domain.errors import JobTimedOut
-from domain.inputs.model_requests import ModelDownloadFailed, ModelRequest, Progress, shown_source
+from domain.errors import JobTimedOut, ModelDownloadFailed
+from domain.inputs.model_requests import BytesListener, ModelRequest, shown_source
 
 CHUNK_BYTES = 1 << 20
 HASH_QUEUE_CHUNKS = 8
@@ -64,7 +64,7 @@ class ModelDownloader:
         self._tokens = tokens
 
     def download(
-        self, request: ModelRequest, paths: ModelPaths, budget: Budget, on_progress: Progress, room_for: RoomFor
+        self, request: ModelRequest, paths: ModelPaths, budget: Budget, on_progress: BytesListener, room_for: RoomFor
     ) -> Streamed:
         """The file streamed whole; raises `ModelDownloadFailed`, `Cancelled`, `JobTimedOut` (a partial file that
         can be continued is kept for the next try of the same URL)."""
@@ -90,7 +90,7 @@ class ModelDownloader:
         paths: ModelPaths,
         digest: str,
         budget: Budget,
-        on_progress: Progress,
+        on_progress: BytesListener,
         room_for: RoomFor,
         offset: int,
         validator: Optional[str],
@@ -141,7 +141,7 @@ class ModelDownloader:
         hasher: _BackgroundHash,
         budget: Budget,
         watch: DownloadWatch,
-        on_progress: Progress,
+        on_progress: BytesListener,
     ) -> int:
         done = begin
         with open(paths.partial, "r+b" if begin else "wb") as out:

@@ -27,8 +27,8 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Iterator, Optional
 
-from domain.errors import InvalidInput, clip, excerpt
-from domain.inputs.model_requests import ModelDownloadFailed, folder_problem, name_problem
+from domain.errors import InvalidInput, ModelDownloadFailed, clip, excerpt
+from domain.inputs.model_requests import folder_problem, name_problem
 
 PRIVATE = ".downloads"
 RECORD_MAX_BYTES = 64 * 1024

@@ -9,7 +9,7 @@ import tempfile
 import threading
 from typing import Any, Iterable, Iterator, Optional
 
-from adapters.file_types import extension_for
+from adapters.file_types import extension_for, is_dangerous
 from adapters.url_credentials import HIDDEN, hide_credentials
 from domain.budget import Budget
 from domain.errors import UploadFailed, WorkerError
@@ -97,7 +97,7 @@ class S3OutputSink:
                 path,
                 self._bucket_name,
                 key,
-                ExtraArgs={"ContentType": content_type} if content_type else None,
+                ExtraArgs=_object_headers(content_type),
                 Config=transfer_config,
                 Callback=lambda _sent: budget.check(doing),  # raising here aborts the transfer
             )
@@ -159,3 +159,13 @@ def _remove(path: str) -> None:
         pass
     except OSError as exc:
         log.warning("could not delete temporary file %s: %s", path, exc)
+
+
+def _object_headers(content_type: str) -> Optional[dict]:
+    """The object's type, and for one a browser would run (HTML, SVG, JavaScript) an attachment disposition, as
+    ComfyUI's /view serves them: its URL opened in a browser downloads the file instead of running its script."""
+    if not content_type:
+        return None
+    if is_dangerous(content_type):
+        return {"ContentType": content_type, "ContentDisposition": "attachment"}
+    return {"ContentType": content_type}

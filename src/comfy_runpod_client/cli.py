@@ -1,4 +1,5 @@
-"""Command line: `run (WORKFLOW [--image FILE ...] | --resume JOB_ID) (--endpoint ID | --url URL) [--out DIR]`."""
+"""Command line: `run (WORKFLOW [--image FILE ...] [--model URL:FOLDER ...] | --resume JOB_ID) (--endpoint ID | --url URL)
+[--out DIR]`."""
 
 from __future__ import annotations
 
@@ -42,6 +43,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="set a node's input (the node by its exact title or id; VALUE is JSON, else text); repeatable",
     )
     run.add_argument("--image", action="append", default=[], type=pathlib.Path, help="input image (repeatable)")
+    run.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        type=model_item,
+        metavar="URL:FOLDER",
+        help="a model file the worker downloads into a ComfyUI model folder first, e.g. "
+        "https://host/x.safetensors:loras (repeatable; the worker needs MODEL_DOWNLOAD_DIR)",
+    )
     run.add_argument("--resume", metavar="JOB_ID", help="follow a job submitted before instead of a new one")
     target = run.add_mutually_exclusive_group(required=True)
     target.add_argument("--endpoint", help="RunPod endpoint id (the API key comes from RUNPOD_API_KEY)")
@@ -65,8 +75,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def job_input(workflow_file: pathlib.Path, images: Sequence[pathlib.Path], overrides: Sequence[str] = ()) -> dict:
-    """The request's `input`: the workflow (bare or wrapped in {"input": ...}), the given images and overrides."""
+def model_item(value: str) -> dict:
+    """`URL:FOLDER` as an `input.models` item: the folder is what follows the last ':' (a URL's own colons come
+    before it)."""
+    url, sep, folder = value.rpartition(":")
+    if not sep or not url.lower().startswith(("http://", "https://")) or not folder or "/" in folder:
+        raise argparse.ArgumentTypeError(f"{value!r} is not URL:FOLDER (e.g. https://host/x.safetensors:loras)")
+    return {"url": url, "folder": folder}
+
+
+def job_input(
+    workflow_file: pathlib.Path,
+    images: Sequence[pathlib.Path],
+    overrides: Sequence[str] = (),
+    models: Sequence[dict] = (),
+) -> dict:
+    """The request's `input`: the workflow (bare or wrapped in {"input": ...}), the given images, overrides and
+    models."""
     loaded = json.loads(workflow_file.read_text())
     request = dict(loaded["input"]) if isinstance(loaded, dict) and "input" in loaded else {"workflow": loaded}
     if images:
@@ -78,6 +103,8 @@ def job_input(workflow_file: pathlib.Path, images: Sequence[pathlib.Path], overr
         for node, name, value in map(parse_override, overrides):
             merged.setdefault(node, {})[name] = value
         request["overrides"] = merged
+    if models:
+        request["models"] = list(request.get("models", [])) + list(models)
     return request
 
 
@@ -131,7 +158,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             answer = target.follow(args.resume, bar, on_status=bar.status, on_stream_item=writer.add)
         else:
             answer = target.run(
-                job_input(args.workflow, args.image, args.overrides),
+                job_input(args.workflow, args.image, args.overrides, args.model),
                 bar,
                 on_status=bar.status,
                 on_stream_item=writer.add,

@@ -1,4 +1,5 @@
-"""A tqdm bar fed by the job's status (its time in the queue) and the worker's progress updates."""
+"""A tqdm bar fed by the job's status (its time in the queue) and the worker's progress updates (`percent`; a model
+file's download before the run)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,9 @@ class ProgressBar:
     def __call__(self, update: Any) -> None:
         self.updates += 1
         with self._lock:
+            if isinstance(update, dict) and update.get("stage") == "download":
+                self._show(downloading(update))
+                return
             if not isinstance(update, dict) or "percent" not in update:
                 self._show(str(update)[:60])
                 return
@@ -80,3 +84,11 @@ def _number(value: Any) -> float:
         return float(value or 0)
     except (TypeError, ValueError):
         return 0.0
+
+
+def downloading(update: dict) -> str:
+    """`downloading loras/x.safetensors (1/2) 120/465 MB`."""
+    done, total = update.get("bytes_done") or 0, update.get("bytes_total")
+    size = f"{done / 1e6:.0f}/{total / 1e6:.0f} MB" if isinstance(total, int) and total else f"{done / 1e6:.0f} MB"
+    files = f"({(update.get('models_done') or 0) + 1}/{update.get('models_total') or 1})"
+    return f"downloading {str(update.get('model') or 'a model')[-60:]} {files} {size}"

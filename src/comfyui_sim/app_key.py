@@ -8,22 +8,21 @@ from aiohttp import web
 from .faults import Faults
 from .paths import Dirs
 from .state import SimState
+from .versions import Profile
 
 
 class RunningSimulator(Protocol):
     """The parts of `ComfySimulator` the handlers and the prompt worker use; `state` is replaced on a restart."""
 
     faults: Faults
+    profile: Profile
+    enable_assets: bool
     dirs: Dirs
     pool: ThreadPoolExecutor
     state: Optional[SimState]
     received_ws_messages: list
+    received_interrupts: list
+    received_cancels: list
 
 
 SIM: "web.AppKey[RunningSimulator]" = web.AppKey("sim")
-# save_image_websocket_metadata.json: the server's reply to a client's feature_flags message (same as GET /features)
-SERVER_FEATURES = {
-    "supports_preview_metadata": True,
-    "max_upload_size": 104857600,
-    "extension": {"manager": {"supports_v4": True}},
-}

@@ -32,6 +32,9 @@ class Faults:
     - `frames_before_post_response`: `POST /prompt` answers only after the prompt has finished.
     - `post_delay_s`: `{class_type: seconds}`; a `POST /prompt` whose prompt holds a node of that class is queued
       (and answered) only that long after it arrived, as a large workflow's post is (other posts overtake it).
+    - `evict_cache`: memory is short (RAM-pressure caching, the default from 0.23.0): whatever earlier prompts left
+      in the cache is evicted when a prompt starts, so an identical prompt runs again instead of being served from
+      the cache. Profiles with CLASSIC caching (before 0.23.0) ignore it.
     - `late_teardown_s`: the server notices a websocket's end only that long after it happened, as with a
       silent network loss. Its teardown then runs late and, like ComfyUI's `self.sockets.pop(sid, None)`,
       unregisters whatever socket holds the client id by then: a socket reopened meanwhile with the same id
@@ -67,6 +70,7 @@ class Faults:
             self.upload_status: Optional[int] = None
             self.inject_frames: list = []
             self.interrupt_ignores_id: bool = False
+            self.evict_cache: bool = False
 
     def attach(self, actions: Callable) -> None:
         """The simulator hands in `actions(name, *args)`, which runs a hub action on the server's loop."""

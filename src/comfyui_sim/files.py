@@ -19,7 +19,25 @@ RECORDED_TYPES = {
 }
 for _ext, _kind in RECORDED_TYPES.items():
     mimetypes.add_type(_kind, _ext)
+# 0.3.64 server.py:502-515: these are sent as application/octet-stream (with an inline `filename=` disposition); .js
+# is registered as "application/javascript; charset=utf-8" (:147-149), which the set misses, so it is sent as that
 DOWNLOAD_ONLY = {"text/html", "text/html-sandboxed", "application/xhtml+xml", "text/javascript", "text/css"}
+OLD_JS_TYPE = "application/javascript; charset=utf-8"
+# 0.28.0+ (#14734; 0.33 folder_paths.py:279-323): types a browser may run are octet-stream attachments, nosniff
+DANGEROUS = {
+    "text/html",
+    "text/html-sandboxed",
+    "application/xhtml+xml",
+    "text/javascript",
+    "application/javascript",
+    "application/x-javascript",
+    "application/ecmascript",
+    "text/css",
+    "image/svg+xml",
+    "application/xml",
+    "text/xml",
+    "message/rfc822",
+}
 
 
 def trouble() -> web.Response:
@@ -35,6 +53,9 @@ async def view(request: web.Request) -> web.StreamResponse:
     forced = sim.faults.view_status.get(raw) or sim.faults.view_status.get(os.path.basename(raw))
     if forced:
         return web.Response(status=int(forced))
+    if sim.profile.view_blake3 and raw.startswith("blake3:"):
+        # 0.18.0+ resolves the hash through the asset database (0.19.3 server.py:501-510); the simulator has none
+        return web.Response(status=404)
     filename, folder = sim.dirs.annotated(raw)
     if not filename or filename[0] == "/" or ".." in filename:
         return web.Response(status=400)
@@ -51,15 +72,32 @@ async def view(request: web.Request) -> web.StreamResponse:
     path = os.path.join(folder, filename)
     if not os.path.isfile(path):
         return web.Response(status=404)
-    content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
-    if content_type in DOWNLOAD_ONLY:
-        content_type = "application/octet-stream"
+    content_type, headers = view_headers(sim.profile.dangerous_as_attachment, filename)
     cut = sim.faults.view_truncate.get(raw, sim.faults.view_truncate.get(filename))
     if cut is not None:
         return await truncated(request, path, int(cut), content_type)
-    return web.FileResponse(
-        path, headers={"Content-Disposition": f'filename="{filename}"', "Content-Type": content_type}
-    )
+    return web.FileResponse(path, headers=headers)
+
+
+def view_headers(dangerous_as_attachment: bool, filename: str) -> tuple[str, dict]:
+    """/view's Content-Type and headers for a file (its plain branch, no `preview=`), by the version's rules."""
+    content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    if not dangerous_as_attachment:
+        if filename.lower().endswith(".js"):
+            content_type = OLD_JS_TYPE
+        if content_type in DOWNLOAD_ONLY:
+            content_type = "application/octet-stream"
+        return content_type, {"Content-Disposition": f'filename="{filename}"', "Content-Type": content_type}
+    # 0.33 server.py:615-659 (a client that sends no Sec-Fetch-Dest gets SVG as an attachment too)
+    safe = filename.replace("\\", "\\\\").replace('"', '\\"')
+    headers = {"X-Content-Type-Options": "nosniff", "Content-Disposition": f'filename="{safe}"'}
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media in DANGEROUS or media.endswith("+xml") or media.endswith("/xml"):
+        content_type = "application/octet-stream"
+        headers.update({"Vary": "Sec-Fetch-Dest", "Cache-Control": "no-store"})
+        headers["Content-Disposition"] = f'attachment; filename="{safe}"'
+    headers["Content-Type"] = content_type
+    return content_type, headers
 
 
 async def truncated(request: web.Request, path: str, cut: int, content_type: str) -> web.StreamResponse:

@@ -5,7 +5,7 @@ import sys
 from aiohttp import web
 
 from . import nodes_audio, nodes_image, nodes_models, nodes_save, nodes_sim, nodes_video
-from .app_key import SERVER_FEATURES, SIM
+from .app_key import SIM
 from .registry import NODES
 
 NODE_MODULES = (nodes_image, nodes_models, nodes_save, nodes_audio, nodes_video, nodes_sim)
@@ -39,18 +39,20 @@ routes = web.RouteTableDef()
 
 @routes.get("/system_stats")
 async def system_stats(request):
+    profile = request.app[SIM].profile
     system = {
         "os": "posix",
         "ram_total": 8 << 30,
         "ram_free": 6 << 30,
-        "comfyui_version": "0.8.0",
-        "required_frontend_version": "1.35.9",
+        "comfyui_version": profile.version,
+        "required_frontend_version": profile.frontend,
         "installed_templates_version": "0.7.67",
         "required_templates_version": "0.7.67",
         "python_version": sys.version,
         "pytorch_version": "simulated",
         "embedded_python": False,
         "argv": ["main.py", "--cpu"],
+        **profile.extra_system,
     }
     device = {
         "name": "cpu",
@@ -66,7 +68,7 @@ async def system_stats(request):
 
 @routes.get("/features")
 async def features(request):
-    return web.json_response(SERVER_FEATURES)
+    return web.json_response(request.app[SIM].profile.server_features)
 
 
 @routes.get("/object_info")
@@ -92,6 +94,11 @@ async def models_in(request):
     if folder not in MODEL_FOLDERS:
         return web.Response(status=404)
     return web.json_response(request.app[SIM].dirs.model_files(folder))
+
+
+@routes.get("/internal/folder_paths")
+async def internal_folder_paths(request):
+    return web.json_response(request.app[SIM].dirs.model_paths.paths)
 
 
 @routes.get("/embeddings")

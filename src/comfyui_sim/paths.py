@@ -6,13 +6,18 @@ from typing import Optional
 
 from PIL import Image
 
+from .model_paths import ModelPaths
+
 
 class Dirs:
     """A per-instance folder tree; ComfyUI ships input/example.png (http_probes.json input_example)."""
 
-    def __init__(self, root: str, models: Optional[dict] = None) -> None:
+    def __init__(
+        self, root: str, models: Optional[dict] = None, model_folders: tuple = (), extra_models: Optional[str] = None
+    ) -> None:
         self.root = root
         self.models = models if models is not None else {}
+        self.model_paths = ModelPaths(root, list(model_folders), extra_models)
         self.input = os.path.join(root, "input")
         self.output = os.path.join(root, "output")
         self.temp = os.path.join(root, "temp")
@@ -23,8 +28,9 @@ class Dirs:
             Image.new("RGB", (64, 64), (200, 120, 40)).save(example)
 
     def model_files(self, folder: str) -> list[str]:
-        """The model files a test installed in `folder` (`ComfySimulator(models={"checkpoints": [...]})`)."""
-        return sorted(self.models.get(folder, []))
+        """The model files of `folder`: those a test installed by name (`ComfySimulator(models={"checkpoints": [...]})`)
+        and those on disk in the folder's paths, listed as ComfyUI lists them."""
+        return sorted(set(self.models.get(folder, [])) | set(self.model_paths.files(folder)))
 
     def by_type(self, kind: Optional[str]) -> Optional[str]:
         if kind is None:

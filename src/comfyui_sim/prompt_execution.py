@@ -3,6 +3,7 @@
 import asyncio
 import functools
 import time
+import uuid
 
 from . import binary
 from .app_key import RunningSimulator
@@ -12,9 +13,27 @@ from .node_failure import node_failure
 from .registry import NODES, NodeError
 from .state import QueueItem, SimState
 
+RAM_CACHE_ENTRIES = 512
+
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def with_asset_ids(ui: dict) -> dict:
+    """0.25.0+ with --enable-assets: each file entry of a node's result gains its asset's `id` (0.33
+    comfy_execution/asset_enrichment.py enrich_output_with_assets)."""
+    return {
+        key: [
+            {**entry, "id": str(uuid.uuid4())}
+            if isinstance(entry, dict) and "filename" in entry and "type" in entry
+            else entry
+            for entry in entries
+        ]
+        if isinstance(entries, list)
+        else entries
+        for key, entries in ui.items()
+    }
 
 
 class PromptExecution:
@@ -53,8 +72,7 @@ class PromptExecution:
         started = time.monotonic()
         await self.message("execution_start", {"prompt_id": pid})
         self.keys = signatures(self.prompt, self.is_changed)
-        used = set(self.keys.values())
-        state.cache = {key: value for key, value in state.cache.items() if key in used}
+        self.trim_cache()
         cached = [n for n in self.prompt if self.keys[n] in state.cache]
         await self.message("execution_cached", {"nodes": cached, "prompt_id": pid})
         order = ExecutionList(
@@ -91,6 +109,21 @@ class PromptExecution:
             "meta": {n: u["meta"] for n, u in self.ui.items()},
         }
 
+    def trim_cache(self) -> None:
+        """What the cache still holds when the prompt starts. CLASSIC (the default before 0.23.0) keeps only the
+        keys this prompt uses (0.33 comfy_execution/caching.py:175-182); RAM_PRESSURE (0.23.0+) keeps earlier
+        prompts' results too, until memory runs short: then they are evicted (`faults.evict_cache`), and an
+        identical prompt runs again (caching.py:522-602)."""
+        state = self.state
+        if not self.sim.profile.ram_pressure_cache:
+            used = set(self.keys.values())
+            state.cache = {key: value for key, value in state.cache.items() if key in used}
+        elif self.faults.evict_cache:
+            state.cache.clear()
+        else:
+            while len(state.cache) > RAM_CACHE_ENTRIES:  # the simulator's own bound on what it holds
+                state.cache.pop(next(iter(state.cache)))
+
     async def pad_to_prompt_time(self, started: float) -> None:
         remaining = float(self.faults.prompt_time_s or 0.0) - (time.monotonic() - started)
         if remaining > 0:
@@ -120,6 +153,8 @@ class PromptExecution:
         ndef, key = NODES[class_type], self.keys[node_id]
         if key in state.cache:
             _, ui = state.cache[key]
+            if ui and not self.sim.profile.cached_history_needs_client:
+                self.ui[node_id] = ui  # 0.3.64 and 0.28.0+: in /history whoever posted the prompt
             if cid is not None:
                 # cached_rerun.json: a cached output node re-sends `executed` with the old files, no `executing`
                 await self.hub.send(
@@ -166,6 +201,8 @@ class PromptExecution:
             outputs, ui = tuple(result.get("result", ())), result.get("ui")
         else:
             outputs, ui = result, None
+        if ui and self.sim.profile.asset_ids and self.sim.enable_assets:
+            ui = with_asset_ids(ui)
         meta = {"node_id": node_id, "display_node": node_id, "parent_node": None, "real_node_id": node_id}
         entry = {"meta": meta, "output": ui} if ui else None
         state.cache[key] = (outputs, entry)

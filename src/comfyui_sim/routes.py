@@ -6,9 +6,10 @@ from typing import Any
 
 from aiohttp import web
 
-from . import files, info
+from . import files, info, jobs
 from .app_key import SIM, RunningSimulator
 from .prompt_execution import now_ms
+from .replacements import REPLACEMENTS, apply_replacements
 from .state import QueueItem, SimState
 from .validation import validate_prompt
 from .websocket import websocket_handler
@@ -54,9 +55,14 @@ async def post_prompt(request: web.Request) -> web.Response:
             "extra_info": {},
         }
         return web.json_response({"error": error, "node_errors": {}}, status=400)
-    prompt, prompt_id = body["prompt"], str(body.get("prompt_id", uuid.uuid4()))
+    prompt, prompt_id = body["prompt"], _prompt_id(sim, body)
+    if prompt_id is None:
+        return web.json_response({"error": INVALID_PROMPT_ID, "node_errors": {}}, status=400)
     try:
-        ok, error, outputs, node_errors = validate_prompt(prompt, sim.dirs, body.get("partial_execution_targets"))
+        if sim.profile.node_replacement:
+            apply_replacements(prompt)
+        targets = body.get("partial_execution_targets")
+        ok, error, outputs, node_errors = validate_prompt(prompt, sim.dirs, targets, sim.profile)
     except Exception:
         return files.trouble()
     extra = dict(body.get("extra_data") or {})
@@ -66,12 +72,37 @@ async def post_prompt(request: web.Request) -> web.Response:
         return web.json_response({"error": error, "node_errors": node_errors}, status=400)
     for key in SENSITIVE_EXTRA_DATA_KEYS:
         extra.pop(key, None)
-    extra["create_time"] = now_ms()
+    if sim.profile.create_time:
+        extra["create_time"] = now_ms()
     done = state.wait_for(prompt_id) if sim.faults.frames_before_post_response else None
     await state.put(QueueItem(number, prompt_id, prompt, extra, outputs))
     if done is not None:
         await done
     return web.json_response({"prompt_id": prompt_id, "number": number, "node_errors": node_errors})
+
+
+# 0.25.0+ (0.33 server.py:1090-1104): a client's prompt_id that is not a canonical lowercase UUID
+INVALID_PROMPT_ID = {
+    "type": "invalid_prompt_id",
+    "message": "prompt_id must be a valid UUID",
+    "details": "prompt_id must be a UUID string in canonical lowercase hyphenated form; omit it to let the server "
+    "generate one",
+    "extra_info": {},
+}
+
+
+def _prompt_id(sim: RunningSimulator, body: dict):
+    """The prompt's id: before 0.25.0 whatever the client sent, str()-ed (`null` becomes "None", 0.8.0
+    server.py:872); from 0.25.0 absent or null mints one, and anything but a canonical UUID is None (refused)."""
+    if not sim.profile.canonical_prompt_id:
+        return str(body.get("prompt_id", uuid.uuid4()))
+    chosen = body.get("prompt_id")
+    if chosen is None:
+        return str(uuid.uuid4())
+    try:
+        return chosen if isinstance(chosen, str) and str(uuid.UUID(chosen)) == chosen else None
+    except ValueError:
+        return None
 
 
 async def _slow_post(sim: RunningSimulator, body: dict) -> None:
@@ -114,6 +145,7 @@ async def post_interrupt(request: web.Request) -> web.Response:
     prompt_id = body.get("prompt_id") if isinstance(body, dict) else None
     # interrupt_pending_by_id.json: an id that is not the running prompt changes nothing (`interrupt_ignores_id`:
     # as ComfyUI before /interrupt took a prompt id, whatever runs is interrupted)
+    sim.received_interrupts.append(prompt_id)
     if (
         not prompt_id
         or sim.faults.interrupt_ignores_id
@@ -163,6 +195,14 @@ async def post_history(request: web.Request) -> web.Response:
     return empty_ok()
 
 
+@routes.get("/node_replacements")
+async def node_replacements(request: web.Request) -> web.Response:
+    """0.14.0+: the registered replacements (0.33 app/node_replace_manager.py as_dict); no route before."""
+    if not request.app[SIM].profile.node_replacement:
+        return web.Response(status=404)
+    return web.json_response(REPLACEMENTS)
+
+
 routes.get("/view")(files.view)
 routes.post("/upload/image")(files.upload_image)
 routes.get("/ws")(websocket_handler)
@@ -171,7 +211,7 @@ routes.get("/ws")(websocket_handler)
 def build_app(sim: RunningSimulator) -> web.Application:
     app = web.Application(client_max_size=100 * 1024 * 1024)
     app[SIM] = sim
-    for table in (routes, info.routes):
+    for table in (routes, info.routes, jobs.routes):
         app.add_routes(table)
         app.add_routes([web.route(r.method, "/api" + r.path, r.handler) for r in table if isinstance(r, web.RouteDef)])
     return app

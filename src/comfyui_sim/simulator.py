@@ -14,22 +14,44 @@ from aiohttp import web
 
 from .executor import worker
 from .faults import Faults
+from .info import MODEL_FOLDERS
 from .listener import Listener
 from .paths import Dirs
 from .routes import build_app
 from .state import QueueItem, SimState
 from .validation import validate_prompt
+from .versions import Profile, profile
 
 
 class ComfySimulator:
     """`models` maps a model folder (`/models` names: checkpoints, loras, vae, ...) to the file names "installed"
-    there; loaders list them in /object_info and validate against them. `sim.models` can be changed later."""
+    there; loaders list them in /object_info and validate against them. `sim.models` can be changed later. Files on
+    disk count too, as ComfyUI finds them: in `<root>/models/<folder>` and, with `extra_models` (a base folder, as an
+    extra_model_paths.yaml entry names one), in `<extra_models>/<folder>`.
 
-    def __init__(self, port: int = 0, host: str = "127.0.0.1", models: Optional[dict] = None) -> None:
+    `version` is the ComfyUI release whose client-visible behaviour it has (`versions.PROFILES`: 0.3.64, 0.8.0,
+    0.17.2, 0.35.1; "0.17" picks 0.17.2); `enable_assets` is ComfyUI's `--enable-assets` (asset ids on outputs,
+    0.25.0+)."""
+
+    def __init__(
+        self,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        models: Optional[dict] = None,
+        extra_models: Optional[str] = None,
+        *,
+        version: Optional[str] = None,
+        enable_assets: bool = False,
+    ) -> None:
+        self.profile: Profile = profile(version)
+        self.enable_assets = enable_assets
         self.models: dict = {folder: list(names) for folder, names in (models or {}).items()}
+        self.extra_models = extra_models
         self.faults = Faults()
         self.faults.attach(self._socket_action)
         self.received_ws_messages: list = []
+        self.received_interrupts: list = []  # the prompt_id of each POST /interrupt (None: none given)
+        self.received_cancels: list = []  # the id of each POST /api/jobs/{id}/cancel the profile has
         self._bind_host, self._port = host, port
         self._thread: Optional[threading.Thread] = None
         self.loop: Optional[asyncio.AbstractEventLoop] = None
@@ -71,7 +93,7 @@ class ComfySimulator:
     def start(self) -> "ComfySimulator":
         if self._thread is not None:
             return self
-        self.dirs = Dirs(tempfile.mkdtemp(prefix="comfyui-sim-"), self.models)
+        self.dirs = Dirs(tempfile.mkdtemp(prefix="comfyui-sim-"), self.models, tuple(MODEL_FOLDERS), self.extra_models)
         self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="comfyui-sim-node")
         self.loop = asyncio.new_event_loop()
         # aiohttp's FileResponse and DNS use the loop's default executor: name its threads as the simulator's
@@ -154,7 +176,7 @@ class ComfySimulator:
         """Queue `count` copies of `prompt` for another client, as if it had POSTed them; their prompt ids."""
 
         async def put() -> list:
-            ok, error, outputs, _ = validate_prompt(prompt, self.dirs, None)
+            ok, error, outputs, _ = validate_prompt(prompt, self.dirs, None, self.profile)
             if not ok:
                 raise ValueError(f"invalid foreign prompt: {error}")
             ids = []

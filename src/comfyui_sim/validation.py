@@ -6,6 +6,8 @@ from typing import Optional
 
 from .graph import is_link
 from .registry import NODES
+from .versions import Profile
+from .versions import profile as profile_of
 
 
 def types_match(received, wanted) -> bool:
@@ -73,9 +75,24 @@ def _check_value(name, value, input_type, extra, info, skip_limits):
     return value, None
 
 
-def validate_inputs(prompt, node_id, validated, dirs):
+def _cycle(prompt, node_id, validated, visiting) -> tuple:
+    """0.20.0+ (#13169, 0.33 execution.py:854-868): every node of a cycle gets a `dependency_cycle` error."""
+    path = [*visiting[visiting.index(node_id) :], node_id]
+    nodes = list(dict.fromkeys(path))
+    details = " -> ".join(f"{n} ({prompt[n]['class_type']})" for n in path)
+    for member in nodes:
+        error = _error("dependency_cycle", "Dependency cycle detected", details, node_id=member, cycle_nodes=nodes)
+        validated[member] = (False, [error], member)
+    return validated[node_id]
+
+
+def validate_inputs(prompt, node_id, validated, dirs, visiting: Optional[list] = None):
+    """`visiting` (the nodes on the path here) is given from 0.20.0 on; before, a cycle recurses until Python's
+    recursion limit, which ends as `exception_during_inner_validation` (or `exception_during_validation`)."""
     if node_id in validated:
         return validated[node_id]
+    if visiting is not None and node_id in visiting:
+        return _cycle(prompt, node_id, validated, visiting)
     inputs = prompt[node_id]["inputs"]
     ndef = NODES[prompt[node_id]["class_type"]]
     errors, valid = [], True
@@ -117,7 +134,8 @@ def validate_inputs(prompt, node_id, validated, dirs):
                 )
                 continue
             try:
-                if validate_inputs(prompt, source, validated, dirs)[0] is False:
+                path = None if visiting is None else [*visiting, node_id]
+                if validate_inputs(prompt, source, validated, dirs, path)[0] is False:
                     valid = False
             except Exception as ex:
                 valid = False
@@ -153,38 +171,54 @@ def validate_inputs(prompt, node_id, validated, dirs):
                 errors.append(
                     _error("custom_validation_failed", "Custom validation failed for node", details, input_name=name)
                 )
-    result = (not errors and valid, errors, node_id)
+    # 0.20.0+: a cycle found below may already have put an error on this node, joined (0.33 validate_inputs); before,
+    # the node's own result replaces whatever the recursion stored
+    fresh: tuple = (True, [], node_id)
+    earlier = validated.get(node_id, fresh) if visiting is not None else fresh
+    result = (earlier[0] and valid and not errors, earlier[1] + [e for e in errors if e not in earlier[1]], node_id)
     validated[node_id] = result
     return result
 
 
-def validate_prompt(prompt: dict, dirs, targets: Optional[list] = None) -> tuple:
+def _unknown_class(node_id: str, entry, profile: Profile) -> dict:
+    """The top error for a node without a class ComfyUI knows (0.3.64 execution.py:969-987; from 0.12.0,
+    `missing_node_type`: 0.33 execution.py:1131-1161)."""
+    class_type = entry.get("class_type") if isinstance(entry, dict) else None
+    if not profile.missing_node_type:
+        if class_type is None:
+            message = "Cannot execute because a node is missing the class_type property."
+        else:
+            message = f"Cannot execute because node {class_type} does not exist."
+        return _error("invalid_prompt", message, f"Node ID '#{node_id}'")
+    meta = entry.get("_meta") if isinstance(entry, dict) else None
+    meta = meta if isinstance(meta, dict) else {}
+    if class_type is None:
+        title = meta.get("title")
+        message = (
+            f"Node '{title or f'ID #{node_id}'}' has no class_type. The workflow may be corrupted or a custom node "
+            "is missing."
+        )
+    else:
+        title = meta.get("title", class_type)
+        message = f"Node '{title}' not found. The custom node may not be installed."
+    return _error(
+        "missing_node_type",
+        message,
+        f"Node ID '#{node_id}'",
+        node_id=node_id,
+        class_type=class_type,
+        node_title=title,
+    )
+
+
+def validate_prompt(prompt: dict, dirs, targets: Optional[list] = None, profile: Optional[Profile] = None) -> tuple:
     """Returns (ok, error, outputs_to_execute, node_errors) like ComfyUI; `targets` is partial_execution_targets."""
+    profile = profile or profile_of()
     outputs = []
     for node_id, entry in prompt.items():
-        if not isinstance(entry, dict) or "class_type" not in entry:
-            return (
-                False,
-                _error(
-                    "invalid_prompt",
-                    "Cannot execute because a node is missing the class_type property.",
-                    f"Node ID '#{node_id}'",
-                ),
-                [],
-                {},
-            )
-        ndef = NODES.get(entry["class_type"])
-        if ndef is None:
-            return (
-                False,
-                _error(
-                    "invalid_prompt",
-                    f"Cannot execute because node {entry['class_type']} does not exist.",
-                    f"Node ID '#{node_id}'",
-                ),
-                [],
-                {},
-            )
+        if not isinstance(entry, dict) or "class_type" not in entry or entry["class_type"] not in NODES:
+            return False, _unknown_class(node_id, entry, profile), [], {}
+        ndef = NODES[entry["class_type"]]
         if ndef.output_node and (targets is None or node_id in targets):
             outputs.append(node_id)
     if not outputs:
@@ -195,7 +229,7 @@ def validate_prompt(prompt: dict, dirs, targets: Optional[list] = None) -> tuple
     validated: dict = {}
     for output in outputs:
         try:
-            ok, reasons, _ = validate_inputs(prompt, output, validated, dirs)
+            ok, reasons, _ = validate_inputs(prompt, output, validated, dirs, [] if profile.dependency_cycle else None)
         except Exception as ex:
             ok, reasons = (
                 False,

@@ -6,7 +6,7 @@ import uuid
 
 from aiohttp import WSMsgType, web
 
-from .app_key import SERVER_FEATURES, SIM
+from .app_key import SIM
 from .hub import Client
 
 
@@ -38,7 +38,8 @@ async def websocket_handler(request: web.Request) -> web.WebSocketResponse:
             sim.received_ws_messages.append(data)
             if first and isinstance(data, dict) and data.get("type") == "feature_flags":
                 client.flags = data.get("data") or {}
-                await hub.deliver(client, json.dumps({"type": "feature_flags", "data": SERVER_FEATURES}))
+                features = sim.profile.server_features
+                await hub.deliver(client, json.dumps({"type": "feature_flags", "data": features}))
             first = False
     finally:
         client.dead = True

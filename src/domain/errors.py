@@ -1,13 +1,14 @@
 """One error root for the worker, each failure kind with a stable code.
 
-Whose fault each is: the caller's (invalid_input, input_fetch_failed, workflow_invalid and its
-two children, response_too_large), ComfyUI's (comfy_error, execution_failed, prompt_lost,
-stalled), the network's or the deployment's (comfy_unreachable, comfy_process_died,
+Whose fault each is: the caller's (invalid_input, input_fetch_failed, model_download_failed,
+workflow_invalid and its two children, response_too_large), ComfyUI's (comfy_error, execution_failed,
+prompt_lost, stalled), the network's or the deployment's (comfy_unreachable, comfy_process_died,
 output_fetch_failed, upload_failed), or nobody's (cancelled, interrupted, timed_out).
 
 WorkerError                      (code)
 ├── InvalidInput                 invalid_input         the job's input is wrong
 ├── InputFetchFailed             input_fetch_failed    an input URL could not be downloaded
+├── ModelDownloadFailed          model_download_failed a model file (input.models, a loader's URL) could not be had
 ├── WorkflowRejected             workflow_invalid      ComfyUI refused the prompt (HTTP 400)
 │   ├── ModelMissing             model_missing         a loader asks for a file ComfyUI does not have
 │   └── NodeMissing              node_missing          a class_type this ComfyUI does not know
@@ -138,6 +139,13 @@ class UploadFailed(WorkerError):
 
 class InputFetchFailed(WorkerError):
     code = "input_fetch_failed"
+
+
+class ModelDownloadFailed(WorkerError):
+    """A model file could not be made available (HTTP status, size cap, sha256 mismatch, timeout, refused address),
+    before anything was queued. `data` names the model: folder, name and the URL without credentials or query."""
+
+    code = "model_download_failed"
 
 
 class ModelMissing(WorkflowRejected):

@@ -7,6 +7,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar, Iterator, Literal, Mapping, Optional, Union
 
 from domain.errors import WorkerError
+from domain.inputs.model_requests import ModelPlanned, ModelReady, ModelRequest
 
 OutcomeStatus = Literal["success", "error", "interrupted"]
 
@@ -45,7 +46,8 @@ class OutputFormat:
 
 @dataclass(frozen=True)
 class RunWorkflow:
-    """The command a request is parsed into: the workflow to run, the files to upload first, and how to answer."""
+    """The command a request is parsed into: the workflow to run, the files to upload first, the model files to make
+    available first (`input.models`), and how to answer."""
 
     workflow: Mapping[str, Any] = field(repr=False)  # API format, or the editor's UI format when `ui`
     inputs: tuple[InputFile, ...] = ()
@@ -55,6 +57,7 @@ class RunWorkflow:
     include_temp: bool = False
     output_format: Optional[OutputFormat] = None
     validate_only: bool = False
+    models: tuple[ModelRequest, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -155,13 +158,16 @@ class StoredOutput:
 
 @dataclass(frozen=True)
 class OutputFailure:
-    """One output that could not be returned, and why."""
+    """One output that could not be returned, and why: a file (its `ref`), or an output node that never ran (a `ref`
+    with no filename, its message naming the node)."""
 
     ref: OutputRef
     code: str
     message: str
 
     def __str__(self) -> str:
+        if not self.ref.filename:
+            return f"{self.code}: {self.message}"
         return f"{self.code}: {self.ref.filename} (node {self.ref.node_id}): {self.message}"
 
 
@@ -183,6 +189,7 @@ class JobResult:
     timings_ms: Mapping[str, int] = field(default_factory=dict)
     comfyui_version: Optional[str] = None
     error: Optional[WorkerError] = None
+    models: tuple[ModelReady, ...] = ()  # the model files made available before the prompt was queued
 
     @property
     def status(self) -> JobStatus:
@@ -202,12 +209,14 @@ def failed(error: WorkerError) -> JobResult:
 
 @dataclass(frozen=True)
 class WorkflowChecked:
-    """A dry run's verdict: the workflow is valid on this ComfyUI, and nothing was queued; `workflow_api` is the
-    API-format prompt that would have been (after conversion and overrides)."""
+    """A dry run's verdict: the workflow is valid on this ComfyUI (the model files a run would download counted as
+    there), and nothing was queued; `workflow_api` is the API-format prompt that would have been (after conversion
+    and overrides); `models` says which of the job's model files are present and which a run would download."""
 
     nodes: int
     workflow_api: Mapping[str, Any] = field(default_factory=dict, repr=False)
     replace_worker: bool = False
+    models: tuple[ModelPlanned, ...] = ()
 
 
 Verdict = Union[JobResult, WorkflowChecked]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, ContextManager, Iterable, Mapping, Optional, Protocol
+from typing import Any, ContextManager, Iterable, Mapping, Optional, Protocol, Sequence
 
 from domain.budget import Budget
+from domain.execution.acceptance import QueuedPrompt
 from domain.execution.events import Event
+from domain.inputs.model_requests import BytesListener, ModelPlan, ModelReady, ModelRequest
 from domain.model import (
     Download,
     JobResult,
@@ -43,9 +45,10 @@ class ComfyApi(Protocol):
         ComfyUI stored it under another name); `InvalidInput` if ComfyUI refuses the file itself."""
         ...
 
-    def queue_prompt(self, prompt: Prompt, budget: Budget) -> Optional[float]:
-        """Queue the prompt under its own id and return ComfyUI's queue number for it (None when its answer had
-        none); `WorkflowRejected` (or a child) on a validation error."""
+    def queue_prompt(self, prompt: Prompt, budget: Budget) -> QueuedPrompt:
+        """Queue the prompt under its own id: ComfyUI's queue number for it (None when its answer had none) and the
+        output nodes it dropped for failing validation (it runs the others); `WorkflowRejected` (or a child) when it
+        refused the prompt."""
         ...
 
     def prompt_state(self, prompt_id: str, budget: Budget) -> PromptState:
@@ -60,8 +63,17 @@ class ComfyApi(Protocol):
         """ComfyUI's `/object_info`: every node class it knows and their inputs (cached unless `refresh`)."""
         ...
 
+    def model_folders(self, budget: Budget) -> Sequence[str]:
+        """ComfyUI's model folder names (`GET /models`: checkpoints, loras, ..., and custom_nodes), read once."""
+
+    def node_replacements(self, budget: Budget) -> Mapping[str, Any]:
+        """ComfyUI's `GET /node_replacements` (0.14.0+): each retired class with the replacements it rewrites it as
+        before validating a prompt; empty on a ComfyUI without them."""
+        ...
+
     def cancel(self, prompt_id: str) -> None:
-        """Remove the prompt if pending and interrupt it if running; best effort, never raises."""
+        """Remove the prompt if pending and interrupt it if running, never another prompt; best effort, never
+        raises."""
         ...
 
 
@@ -156,6 +168,31 @@ class JobFileCleaner(Protocol):
 
     def remove(self, folder: str, files: Iterable[OutputRef]) -> None:
         """Delete the job's own `folder` in each of ComfyUI's folders, and `files` (outside it)."""
+
+
+class ModelStore(Protocol):
+    """Makes model files available in ComfyUI's model folders, downloading each one once for every job and worker
+    that shares the folder.
+
+    A job enters `in_use(requests)` before `ensure` and stays in it until ComfyUI is done with the files, so that
+    the cache's eviction never deletes them. Messages name the model and its URL without credentials or query."""
+
+    def plan(self, request: ModelRequest) -> ModelPlan:
+        """Whether the file is `present` or would be fetched; nothing is downloaded. `InvalidInput` for a refused
+        folder, name or URL, or a conflict: the name is taken by a file from another URL or with another sha256;
+        `ModelDownloadFailed` when the folder cannot take a download (ComfyUI would not see it there)."""
+        ...
+
+    def ensure(self, request: ModelRequest, budget: Budget, on_progress: BytesListener) -> ModelReady:
+        """The file in place, downloaded when missing (or waited for, when another job downloads it).
+
+        Raises `InvalidInput` as `plan` does, `ModelDownloadFailed`, and the budget's `Cancelled` / `JobTimedOut`
+        (an interrupted download resumes where it stopped when the same URL is asked for again)."""
+        ...
+
+    def in_use(self, requests: Iterable[ModelRequest]) -> ContextManager[None]:
+        """Held while the job needs the files: eviction skips them, in this process and in others."""
+        ...
 
 
 # The design card's names: the ports that move outputs carry any file, not only images.

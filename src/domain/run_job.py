@@ -18,6 +18,7 @@ from domain.errors import (
     WorkerError,
     WorkflowRejected,
 )
+from domain.execution.acceptance import dropped_failures, rejection
 from domain.execution.cleanup import clean_up
 from domain.execution.follow import PromptFollower
 from domain.execution.outcomes import error_for_outcome
@@ -28,8 +29,10 @@ from domain.execution.prompt_run import AnnouncedOutputs, RunClock
 from domain.execution.reachability import when_back
 from domain.execution.submission import Submission
 from domain.execution.timings import JobTimings
+from domain.inputs.model_requests import ModelReady
+from domain.inputs.models import job_models
 from domain.inputs.uploads import upload_inputs
-from domain.model import Job, JobResult, PromptHistory, StoredOutput, Verdict, failed
+from domain.model import Job, JobResult, OutputFailure, PromptHistory, StoredOutput, Verdict, failed
 from domain.outputs.allowance import ResponseAllowance
 from domain.outputs.delivery import Delivery, DeliveryOptions
 from domain.ports import EventStream
@@ -58,11 +61,13 @@ def run_job(
     `on_output` each output goes there as it is delivered, and the answer will not carry the files."""
     own = job_folder(job.prompt.id)
     origins: dict[str, NodeOrigin] = {}  # for a UI workflow: the UI node each API node comes from
+    models: list[ModelReady] = []  # the job's model files, once made available
     try:
-        verdict = _run(job, svc, budget, own, origins, on_progress, on_output, clock)
+        verdict = _run(job, svc, budget, own, origins, on_progress, on_output, clock, models)
     except WorkerError as exc:
         return failed(with_ui_names(hide_other_jobs_in(exc, own), origins))
     if isinstance(verdict, JobResult):
+        verdict = replace(verdict, models=tuple(models))
         if verdict.error is not None:
             with_ui_names(verdict.error, origins)
         return final(verdict, svc, own, answer_carries_files=on_output is None)
@@ -78,6 +83,7 @@ def _run(
     on_progress: Optional[ProgressListener],
     on_output: Optional[Callable[[StoredOutput], None]],
     clock: Callable[[], float],
+    models_ready: list[ModelReady],
 ) -> Verdict:
     timings = JobTimings(clock)
     svc.comfy.wait_until_ready(budget)
@@ -86,13 +92,16 @@ def _run(
         prepared = _prepared(job, svc, budget)
         origins.update(prepared.origins)
         job = replace(job, prompt=replace(job.prompt, workflow=prepared.prompt))
-    workflow = job.prompt.workflow
+    workflow, models = job_models(
+        job.prompt.workflow, job.command.models, svc.models, svc.models_off, svc.comfy, budget
+    )
+    job = replace(job, prompt=replace(job.prompt, workflow=workflow))
     found = suspects(workflow, own)
     info = _object_info(svc, budget, workflow) if found or svc.output_folders else None
     if found and info is not None:
         refuse_file_choices(found, info, own)
     if job.command.validate_only:
-        return validate_only(job, svc.comfy, budget)
+        return validate_only(job, svc.comfy, budget, models.plan())
     workflow = inputs_into_folder(workflow, own, [item.name for item in job.command.inputs])
     if svc.output_folders and info is not None:
         workflow = outputs_into_folder(workflow, own, _output_nodes(workflow, info))
@@ -109,28 +118,38 @@ def _run(
         overflow=svc.overflow,
     )
     prompt = PromptProjection(job.prompt.id)
-    ProgressTracker(job.prompt.workflow, on_progress, clock=clock).watch(prompt)
+    ProgressTracker(job.prompt.workflow, on_progress, clock=clock, started_at=timings.started_at).watch(prompt)
     AnnouncedOutputs(prompt, delivery, job.prompt.workflow)
     turn = QueueTurn(svc.line, job.prompt.id, budget)
     RunClock(prompt, timings, turn)
     histories: list[PromptHistory] = []
     submission = Submission(svc.comfy, job.prompt)
+    dropped: list[OutputFailure] = []
     with ExitStack() as stack:
+        stack.enter_context(models.in_use())  # until the prompt is over and its files are cleaned up
         stack.callback(clean_up, svc, prompt, histories, submission)
         stack.callback(delivery.close)
+        if models.requests:
+            models_ready.extend(models.make_available(budget, on_progress, clock, timings.started_at))
+            timings.models_ready()
         upload_inputs(job, svc, budget, own)
         timings.uploaded()
         stream = _open_stream(job, svc, budget, stack)
         try:
             budget.check("queueing the prompt")
             stack.enter_context(turn)
-            turn.queued(submission.post(budget))
+            queued = submission.post(budget)
+            turn.queued(queued.number)
             log.info("queued prompt %s", job.prompt.id)
+            dropped = dropped_failures(queued)  # outputs ComfyUI will not run: each is an error line of the answer
+            if dropped and not svc.partial_results:
+                submission.drop()
+                raise rejection(queued)
             ending = PromptFollower(stream, svc.comfy, prompt, budget, svc.policy, clock=clock).run()
         except (JobTimedOut, Stalled) as exc:
             delivery.abort()
             submission.drop()
-            return delivered(svc, delivery.delivered(), prompt.texts, timings, error=exc)
+            return delivered(svc, delivery.delivered(), prompt.texts, timings, dropped, error=exc)
         except (Cancelled, ResponseTooLarge):
             delivery.abort()
             submission.drop()
@@ -155,12 +174,12 @@ def _run(
         try:
             stored, failures = delivery.finish(history.files, history.texts)
         except (JobTimedOut, Stalled) as exc:
-            return delivered(svc, delivery.delivered(), history.texts, timings, error=error or exc)
+            return delivered(svc, delivery.delivered(), history.texts, timings, dropped, error=error or exc)
     timings.delivered()
     timings.executed(history.started_ms, history.ended_ms)
     if error is None:
         log.info("prompt %s succeeded: %d output(s) delivered, %d failed", job.prompt.id, len(stored), len(failures))
-    return delivered(svc, stored, history.texts, timings, failures, error)
+    return delivered(svc, stored, history.texts, timings, [*dropped, *failures], error)
 
 
 def _from_frames(prompt: PromptProjection, whole_stream: bool) -> Optional[PromptHistory]:

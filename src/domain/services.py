@@ -8,6 +8,7 @@ from typing import Mapping, Optional
 from domain.execution.follow import FollowPolicy
 from domain.execution.prompt_line import PromptLine
 from domain.inputs.limits import InputLimits
+from domain.inputs.models import MODELS_OFF
 from domain.ports import (
     AnswerFormat,
     ComfyApi,
@@ -15,6 +16,7 @@ from domain.ports import (
     ImageConverter,
     InputReader,
     JobFileCleaner,
+    ModelStore,
     OutputSink,
     OutputSource,
 )
@@ -44,3 +46,5 @@ class Services:
     output_folders: bool = False
     cleaner: Optional[JobFileCleaner] = None  # deletes the job's files once it ended
     cancel_settle_s: float = 10.0  # how long a dropped prompt may take to stop before the job's files are deleted
+    models: Optional[ModelStore] = None  # makes the model files jobs ask for by URL available; None: downloads are off
+    models_off: str = MODELS_OFF  # why they are off, and how to turn them on, for a job that asks for one

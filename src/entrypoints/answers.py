@@ -11,6 +11,7 @@ from typing import Any
 
 from domain.errors import WorkerError, clip
 from domain.execution.progress import Progress
+from domain.inputs.model_requests import ModelPlanned, ModelReady, shown_source
 from domain.model import JobResult, OutputFailure, StoredOutput, TextOutput, Verdict, WorkflowChecked
 from domain.workflow.node_ids import node_order
 from entrypoints.settings import LIMIT_VARIABLES
@@ -66,6 +67,8 @@ class RunPodAnswers:
         one), or its error; `refresh_worker` when the worker is to be replaced."""
         if isinstance(verdict, WorkflowChecked):
             response: dict[str, Any] = {"status": "valid", "nodes": verdict.nodes, "workflow_api": verdict.workflow_api}
+            if verdict.models:
+                response["models"] = [planned_model_entry(planned) for planned in verdict.models]
         elif verdict.status == "failed":
             assert verdict.error is not None
             return error_answer(verdict.error, replace_worker=replace_worker)
@@ -96,6 +99,8 @@ class RunPodAnswers:
             response["status"] = "success_no_images"
         response["timings_ms"] = dict(result.timings_ms)
         response["comfyui"] = {"version": result.comfyui_version}
+        if result.models:
+            response["models"] = [model_entry(ready) for ready in result.models]
         return response
 
     def stream_item(self, out: StoredOutput) -> dict[str, Any]:
@@ -107,9 +112,33 @@ def text_entry(text: TextOutput) -> dict[str, Any]:
     return {"node_id": text.node_id, "type": "text", "data": text.text}
 
 
+def model_entry(ready: ModelReady) -> dict[str, Any]:
+    """One model file of the job: where it is, where it came from (without credentials or query) and what it took."""
+    request = ready.request
+    return {
+        "folder": request.folder,
+        "name": request.name,
+        "url": shown_source(request.url),
+        "outcome": ready.outcome,
+        "size_bytes": ready.size_bytes,
+        "bytes_downloaded": ready.bytes_moved,
+        "seconds": round(ready.seconds, 3),
+    }
+
+
+def planned_model_entry(planned: ModelPlanned) -> dict[str, Any]:
+    """A dry run's word on one model file: `present`, or `fetch` (a run would download it)."""
+    request = planned.request
+    return {"folder": request.folder, "name": request.name, "url": shown_source(request.url), "plan": planned.plan}
+
+
 def progress_payload(progress: Progress) -> dict[str, Any]:
-    """A progress update as RunPod's `progress_update` carries it; `queue_position` only while the prompt waits."""
-    payload = asdict(progress)
+    """A progress update as RunPod's `progress_update` carries it: `stage` `run` (the prompt; `queue_position` only
+    while it waits) or `download` (the job's model files, before the prompt)."""
+    if progress.download is not None:
+        return {"stage": "download", **asdict(progress.download), "elapsed_s": progress.elapsed_s}
+    payload = {"stage": "run", **asdict(progress)}
+    del payload["download"]
     if payload["queue_position"] is None:
         del payload["queue_position"]
     return payload

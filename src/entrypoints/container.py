@@ -15,6 +15,7 @@ with without_unused_integrations():
     from dependency_injector import containers, providers
 
 from adapters.comfy_http_api import ComfyHttpApi
+from adapters.comfy_log import ComfyLog
 from adapters.comfy_view_source import ComfyViewOutputSource
 from adapters.comfy_websocket_monitor import ComfyWebsocketMonitor
 from adapters.folder_cleaner import FolderCleaner
@@ -23,7 +24,7 @@ from adapters.process_liveness import ProcessLiveness
 from domain.execution.follow import FollowPolicy
 from domain.inputs.limits import InputLimits
 from domain.services import Services
-from entrypoints import input_kinds, output_stores
+from entrypoints import input_kinds, model_downloads, output_stores
 from entrypoints.answers import RunPodAnswers
 from entrypoints.environment import read_settings
 from entrypoints.job_runner import JobRunner
@@ -85,6 +86,7 @@ class Container(containers.DeclarativeContainer):
         ready_interval_s=config.comfy.ready_interval_s,
         ready_max_retries=config.comfy.ready_max_retries,
         liveness=providers.Singleton(ProcessLiveness, config.comfy.pid_file),
+        log=providers.Singleton(ComfyLog, config.comfy.log_file),
     )
 
     execution_monitor = providers.Singleton(
@@ -112,6 +114,8 @@ class Container(containers.DeclarativeContainer):
         providers.Callable(_overflow_name, settings), none=providers.Object(None), **_sinks
     )
 
+    models = providers.Singleton(model_downloads.model_downloads, settings, comfy_api.provided.folder_paths)
+
     folder_cleaner = providers.Singleton(_cleaner, providers.Callable(lambda s: s.folders, settings))
 
     services = providers.Singleton(
@@ -131,6 +135,8 @@ class Container(containers.DeclarativeContainer):
         overflow_hint=providers.Callable(output_stores.overflow_hint, settings),
         converter=providers.Singleton(PillowImageConverter, max_pixels=config.output_format.max_pixels),
         readers=providers.Singleton(input_kinds.readers, settings),
+        models=models.provided.store,
+        models_off=models.provided.off,
         limits=providers.Singleton(
             InputLimits,
             max_input_bytes=config.inputs.max_bytes,

@@ -16,6 +16,7 @@ from entrypoints.settings import (
     InputSettings,
     JobSettings,
     LoggingSettings,
+    ModelSettings,
     OutputFormatSettings,
     OutputSettings,
     Settings,
@@ -30,10 +31,13 @@ from entrypoints.variables import (
     level,
     number,
     optional_number,
+    optional_whole,
     shown,
     text,
     workflow_file,
 )
+
+DEFAULT_MODEL_MAX_BYTES = 50_000_000_000  # larger than any single checkpoint in common use (a 24 GB fp32 Flux)
 
 # The RunPod SDK's own names (runpod/serverless/modules/rp_logger.py LOG_LEVELS); it has no WARNING or CRITICAL.
 _RUNPOD_LEVELS = {
@@ -52,7 +56,12 @@ _PYTHON_LEVELS = {
     "ERROR": "ERROR",
     "CRITICAL": "CRITICAL",
 }
-_SECRET_VARIABLES = ("COMFY_ORG_API_KEY", *(name for store in STORES.values() for name in store.secret_variables))
+_SECRET_VARIABLES = (
+    "COMFY_ORG_API_KEY",
+    "HF_TOKEN",
+    "CIVITAI_TOKEN",
+    *(name for store in STORES.values() for name in store.secret_variables),
+)
 # their user:password part, if any, is a secret too
 _URL_VARIABLES = tuple(name for store in STORES.values() for name in store.credential_url_variables)
 
@@ -80,6 +89,7 @@ def read_settings(env: Mapping[str, str]) -> Settings:
             # without a PID file (5.8.3+).
             ready_max_retries=max(0, int(number(env, "COMFY_API_AVAILABLE_MAX_RETRIES", 1200, integer=True))),
             pid_file=text(env, "COMFY_PID_FILE") or None,
+            log_file=text(env, "COMFY_LOG_FILE") or None,
             org_api_key=text(env, "COMFY_ORG_API_KEY") or None,
             silence_check_s=number(env, "COMFY_SILENCE_CHECK_S", 60, above=0),
         ),
@@ -126,6 +136,16 @@ def read_settings(env: Mapping[str, str]) -> Settings:
             output_dir=folder(env, "COMFY_OUTPUT_DIR"),
             temp_dir=folder(env, "COMFY_TEMP_DIR"),
             cleanup=flag(env, "CLEANUP_JOB_FILES", True),
+        ),
+        models=ModelSettings(
+            download_dir=None
+            if text(env, "MODEL_DOWNLOAD_DIR").lower() == "off"
+            else folder(env, "MODEL_DOWNLOAD_DIR"),
+            max_bytes=int(number(env, "MODEL_MAX_BYTES", DEFAULT_MODEL_MAX_BYTES, minimum=1, integer=True)),
+            fetch_timeout_s=number(env, "MODEL_FETCH_TIMEOUT_S", 60, above=0),
+            cache_max_bytes=optional_whole(env, "MODEL_CACHE_MAX_BYTES"),
+            hf_token=text(env, "HF_TOKEN") or None,
+            civitai_token=text(env, "CIVITAI_TOKEN") or None,
         ),
     )
 

@@ -16,6 +16,7 @@ from domain.outputs.formats import FORMAT_ALIASES, IMAGE_FORMATS, MAX_QUALITY, M
 from domain.workflow.ui_format import is_ui_workflow
 from entrypoints.base64_text import decode_base64_text
 from entrypoints.input_kinds import KINDS
+from entrypoints.model_request import parse_models
 
 MAX_NAME_BYTES = 255
 MAX_NAME_PARTS = 8  # "a/b/.../f.png": seven folders at most under ComfyUI's input folder
@@ -51,6 +52,7 @@ def parse_request(raw: Any, limits: InputLimits = InputLimits()) -> RunWorkflow:
         include_temp=_flag(data, "include_temp"),
         output_format=_output_format(data.get("output_format")),
         validate_only=_flag(data, "validate_only"),
+        models=parse_models(data.get("models")),
     )
 
 

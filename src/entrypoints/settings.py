@@ -3,7 +3,7 @@ the error a bad value is."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Optional
 
 if TYPE_CHECKING:
@@ -35,6 +35,7 @@ class ComfySettings:
     ready_interval_s: float
     ready_max_retries: int  # 0: while ComfyUI's process (PID file) lives; without a PID file, a bounded wait
     pid_file: Optional[str]
+    log_file: Optional[str]  # ComfyUI's output, whose last lines tell why a start failed
     org_api_key: Optional[str]
     silence_check_s: float
 
@@ -67,6 +68,22 @@ class InputSettings:
     fetch_timeout_s: float
     max_files: int
     max_total_bytes: int
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """Model files jobs ask for by URL: downloaded into `download_dir` (None: downloads are off)."""
+
+    download_dir: Optional[str]
+    max_bytes: int
+    fetch_timeout_s: float
+    cache_max_bytes: Optional[int]  # None: nothing is evicted
+    hf_token: Optional[str] = field(default=None, repr=False)  # sent to Hugging Face's hosts only
+    civitai_token: Optional[str] = field(default=None, repr=False)  # sent to Civitai's hosts only
+
+    @property
+    def enabled(self) -> bool:
+        return self.download_dir is not None
 
 
 @dataclass(frozen=True)
@@ -116,3 +133,4 @@ class Settings:
     logging: LoggingSettings
     job: JobSettings
     folders: FolderSettings
+    models: ModelSettings

@@ -96,6 +96,13 @@ def optional_number(env: Mapping[str, str], name: str) -> Optional[float]:
     return value
 
 
+def optional_whole(env: Mapping[str, str], name: str, *, minimum: int = 1) -> Optional[int]:
+    """A whole number of at least `minimum`, or None when unset."""
+    if not text(env, name):
+        return None
+    return int(number(env, name, 0, minimum=minimum, integer=True))
+
+
 def flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = text(env, name).lower()
     if not raw:

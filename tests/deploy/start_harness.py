@@ -1,4 +1,5 @@
 """Runs scripts/start.sh for real, with the ComfyUI simulator in ComfyUI's place, and finds what it left running."""
+import json
 import os
 import pathlib
 import signal
@@ -90,3 +91,25 @@ def kill_session(process: subprocess.Popen) -> None:
         process.wait(timeout=15)
     except subprocess.TimeoutExpired:
         pass
+
+
+def started(tmp_path: pathlib.Path, env: dict, scripts: pathlib.Path, also=None) -> tuple:
+    """(ComfyUI's record, start.sh's log) once ComfyUI's stand-in started (and `also()` holds); start.sh is stopped
+    after."""
+    log = tmp_path / "start.log"
+    record = tmp_path / "record.json"
+    with open(log, "w") as out:
+        process = subprocess.Popen(["bash", str(scripts / "start.sh")], env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    try:
+        wait_until(lambda: record.exists() and record.read_text().endswith("}"), "ComfyUI's start", log,
+                   process=process)
+        if also is not None:
+            wait_until(also, "the condition", log, process=process)
+        return json.loads(record.read_text()), log.read_text()
+    finally:
+        os.kill(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        finally:
+            kill_session(process)

@@ -220,3 +220,31 @@ def test_a_failed_streaming_job_the_local_api_answers_completed_is_reported_fail
     assert error_lines(caplog) == [f"job test-1 FAILED: {error}"]
     assert (out / "images/first.png").read_text() == "first.png"  # what was delivered before the failure
     assert json.loads((out / "summary.json").read_text())["status"] == "FAILED"
+
+
+def test_models_given_as_url_and_folder_go_into_the_request(api, workflow, tmp_path):
+    api.answer("POST run", Canned(body={"id": "job-1", "status": "IN_QUEUE"}))
+    api.answer("GET status/job-1", completed())
+    assert run_client(api, str(workflow), "--model", "https://h:8443/repo/x.safetensors?download=1:loras",
+                      "--model", "https://h/v.pt:vae", "--out", str(tmp_path / "out")) == 0
+    [body] = [body for call, body in zip(api.calls, api.bodies, strict=True) if call.startswith("POST")]
+    assert body["input"]["models"] == [{"url": "https://h:8443/repo/x.safetensors?download=1", "folder": "loras"},
+                                       {"url": "https://h/v.pt", "folder": "vae"}]
+
+
+@pytest.mark.parametrize("bad", ["https://h/x.safetensors", "x.safetensors:loras", "https://h/x.pt:", "https://h:a/b"])
+def test_a_model_that_is_not_url_and_folder_is_a_usage_error(api, workflow, bad, capsys):
+    with pytest.raises(SystemExit) as caught:
+        run_client(api, str(workflow), "--model", bad)
+    assert caught.value.code == 2 and "is not URL:FOLDER" in capsys.readouterr().err
+    assert api.count("POST run") == 0
+
+
+def test_the_bar_shows_a_models_download():
+    from comfy_runpod_client.progress import downloading
+
+    assert downloading({"stage": "download", "model": "loras/x.safetensors", "models_done": 0, "models_total": 2,
+                        "bytes_done": 120_000_000, "bytes_total": 465_000_000}) == \
+        "downloading loras/x.safetensors (1/2) 120/465 MB"
+    assert downloading({"stage": "download", "model": "vae/a.pt", "models_done": 1, "models_total": 2,
+                        "bytes_done": 5_000_000, "bytes_total": None}) == "downloading vae/a.pt (2/2) 5 MB"

@@ -2,72 +2,13 @@
 NETWORK_VOLUME_DEBUG and PUBLIC_KEY. start.sh runs for real from a copy of scripts/ (sshd's helper replaced by a
 recorder), with a ComfyUI stand-in that records its arguments and environment, and a worker stand-in that waits."""
 import configparser
-import json
 import os
 import pathlib
-import shutil
-import signal
 import subprocess
-import sys
 
 import pytest
 
-from deploy.start_harness import ROOT, kill_session, wait_until
-
-# stands in for ComfyUI's main.py: records what it was started with, then waits to be stopped
-FAKE_MAIN = """
-import json, os, sys, time
-with open(os.environ["RECORD"], "w") as out:
-    json.dump({"argv": sys.argv[1:], "LD_PRELOAD": os.environ.get("LD_PRELOAD")}, out)
-time.sleep(120)
-"""
-
-
-@pytest.fixture
-def knobs(tmp_path):
-    """(environment, scripts copy, ComfyUI folder) for start.sh with stand-ins for ComfyUI, the worker and sshd."""
-    scripts = tmp_path / "scripts"
-    shutil.copytree(ROOT / "scripts", scripts)
-    (scripts / "start_sshd.sh").write_text(
-        f'#!/usr/bin/env bash\necho "port=$1 key=$(cat)" > {tmp_path}/sshd.args\n')
-    comfy_dir = tmp_path / "comfyui"
-    comfy_dir.mkdir()
-    (comfy_dir / "main.py").write_text(FAKE_MAIN)
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "worker").write_text("#!/usr/bin/env bash\nexec sleep 120\n")
-    # what ldconfig -p prints for the tcmalloc of Debian and Ubuntu
-    (tmp_path / "libtcmalloc_minimal.so.4").write_bytes(b"")
-    (bin_dir / "ldconfig").write_text(
-        "#!/usr/bin/env bash\n"
-        f'printf "\\tlibtcmalloc_minimal.so.4 (libc6,x86-64) => {tmp_path}/libtcmalloc_minimal.so.4\\n"\n')
-    for tool in bin_dir.iterdir():
-        tool.chmod(0o755)
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("BUCKET_", "COMFY_", "RUNPOD_", "NETWORK_VOLUME", "PUBLIC_KEY", "SSH_", "LD_PRELOAD"))}
-    env.update({"PATH": f"{bin_dir}:{env['PATH']}", "COMFYUI_PYTHON": sys.executable,
-                "WORKER_PYTHON": str(bin_dir / "worker"), "COMFY_GPU_FLAG": "--cpu", "COMFYUI_DIR": str(comfy_dir),
-                "COMFY_PID_FILE": str(tmp_path / "comfyui.pid"), "RECORD": str(tmp_path / "record.json")})
-    return env, scripts, comfy_dir
-
-
-def started(tmp_path: pathlib.Path, env: dict, scripts: pathlib.Path) -> tuple:
-    """(ComfyUI's record, start.sh's log) once ComfyUI's stand-in started; start.sh is stopped after."""
-    log = tmp_path / "start.log"
-    record = tmp_path / "record.json"
-    with open(log, "w") as out:
-        process = subprocess.Popen(["bash", str(scripts / "start.sh")], env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
-    try:
-        wait_until(lambda: record.exists() and record.read_text().endswith("}"), "ComfyUI's start", log,
-                   process=process)
-        return json.loads(record.read_text()), log.read_text()
-    finally:
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        finally:
-            kill_session(process)
+from deploy.start_harness import ROOT, started
 
 
 @pytest.mark.parametrize(("value", "verbose"), [

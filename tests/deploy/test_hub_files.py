@@ -30,7 +30,7 @@ def read_by_start_script() -> set:
 
 
 # hub defaults the start script supplies when they are left empty
-SUPPLIED_BY_START_SCRIPT = {"COMFY_HOST": "", "COMFY_PID_FILE": ""}
+SUPPLIED_BY_START_SCRIPT = {"COMFY_HOST": "", "COMFY_PID_FILE": "", "COMFY_LOG_FILE": ""}
 
 
 def test_hub_lists_every_variable_the_code_reads_and_no_other():

@@ -9,8 +9,8 @@ import pytest
 
 from adapters.http_model_store import HttpModelStore
 from domain.budget import Budget
-from domain.errors import Cancelled, InvalidInput, JobTimedOut
-from domain.inputs.model_requests import ModelDownloadFailed, ModelRequest
+from domain.errors import Cancelled, InvalidInput, JobTimedOut, ModelDownloadFailed
+from domain.inputs.model_requests import ModelRequest
 from file_server import FileServer
 
 MiB = 1 << 20

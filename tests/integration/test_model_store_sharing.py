@@ -8,8 +8,8 @@ import pytest
 
 from adapters.http_model_store import HttpModelStore
 from domain.budget import Budget
-from domain.errors import InvalidInput
-from domain.inputs.model_requests import ModelDownloadFailed, ModelRequest
+from domain.errors import InvalidInput, ModelDownloadFailed
+from domain.inputs.model_requests import ModelRequest
 from file_server import FileServer
 from model_store_processes import WorkerProcess
 

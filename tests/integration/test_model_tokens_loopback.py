@@ -10,7 +10,8 @@ from adapters.guarded_http import Hop
 from adapters.http_model_store import HttpModelStore
 from adapters.model_tokens import HostTokens
 from domain.budget import Budget
-from domain.inputs.model_requests import ModelDownloadFailed, ModelRequest
+from domain.errors import ModelDownloadFailed
+from domain.inputs.model_requests import ModelRequest
 from file_server import FileServer, self_signed
 
 HF, CIVITAI = "hf-s3cr3t-token", "civitai-s3cr3t-token"

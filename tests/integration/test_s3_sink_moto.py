@@ -86,6 +86,16 @@ def test_the_object_keeps_its_bytes_and_real_content_type_and_the_presigned_url_
     assert list(temp_dir.iterdir()) == []
 
 
+def test_a_page_a_browser_would_run_is_stored_as_an_attachment_of_its_own_type(
+        s3_endpoint, s3, bucket, temp_dir, no_bucket_env):
+    url = _sink(s3_endpoint, bucket).store("job-43", "page_00001_.html", "text/html", [b"<script>1</script>"], Budget())
+
+    [item] = s3.list_objects_v2(Bucket=bucket)["Contents"]
+    stored = s3.get_object(Bucket=bucket, Key=item["Key"])
+    assert stored["ContentType"] == "text/html" and stored["ContentDisposition"] == "attachment"
+    assert requests.get(url, timeout=30).headers["Content-Disposition"] == "attachment"
+
+
 def test_one_client_for_many_concurrent_uploads(s3_endpoint, s3, bucket, temp_dir, mocker):
     get_client = mocker.spy(rp_upload, "get_boto_client")
     sink = _sink(s3_endpoint, bucket)

@@ -1,4 +1,7 @@
-"""Model files a test "installs" in the simulator: /models, loader lists in /object_info, validation against them."""
+"""Model files a test "installs" in the simulator: /models, loader lists in /object_info, validation against them;
+files on disk listed as ComfyUI lists them."""
+import os
+
 import requests
 
 from comfyui_sim import ComfySimulator
@@ -40,3 +43,38 @@ def test_models_can_be_installed_later_in_the_new_combo_shape(comfy_sim):
     comfy_sim.models["vae"] = ["ae.safetensors"]
     vae = requests.get(f"{url}/object_info/VAELoader", timeout=10).json()["VAELoader"]["input"]["required"]
     assert vae["vae_name"] == [["ae.safetensors", "pixel_space"]]
+
+
+def test_files_on_disk_are_listed_as_comfyui_lists_them_and_the_listing_is_kept_until_a_folder_mtime_moves(tmp_path):
+    extra = tmp_path / "downloads"
+    (extra / "loras").mkdir(parents=True)
+    with ComfySimulator(extra_models=str(extra)) as sim:
+        url = sim.base_url
+        paths = requests.get(f"{url}/internal/folder_paths", timeout=10).json()
+        assert paths["loras"] == [f"{sim.dirs.root}/models/loras", str(extra / "loras")]
+        assert paths["custom_nodes"] == [f"{sim.dirs.root}/custom_nodes"]
+        own = sim.dirs.root + "/models/loras"
+        with open(f"{own}/a.safetensors", "wb"), open(f"{own}/notes.txt", "wb"):
+            pass
+        (extra / "loras" / "sub").mkdir()
+        (extra / "loras" / "sub" / "b.pt").write_bytes(b"x")
+        assert requests.get(f"{url}/models/loras", timeout=10).json() == ["a.safetensors", "sub/b.pt"]
+        walks = sim.dirs.model_paths.walks
+        assert requests.get(f"{url}/models/loras", timeout=10).json() == ["a.safetensors", "sub/b.pt"]
+        assert sim.dirs.model_paths.walks == walks  # unchanged folders: the cached list
+        before = os.stat(extra / "loras" / "sub").st_mtime_ns
+        (extra / "loras" / "sub" / "c.safetensors").write_bytes(b"y")
+        os.utime(extra / "loras" / "sub", ns=(before, before))  # a file system too coarse to move the mtime
+        assert "sub/c.safetensors" not in requests.get(f"{url}/models/loras", timeout=10).json()
+        os.utime(extra / "loras" / "sub", ns=(before + 10**9, before + 10**9))
+        assert "sub/c.safetensors" in requests.get(f"{url}/models/loras", timeout=10).json()
+        lora = requests.get(f"{url}/object_info/LoraLoader", timeout=10).json()["LoraLoader"]["input"]["required"]
+        assert lora["lora_name"][0] == ["a.safetensors", "sub/b.pt", "sub/c.safetensors"]
+
+
+def test_a_model_folder_that_appears_later_is_listed_at_once(tmp_path):
+    with ComfySimulator(extra_models=str(tmp_path)) as sim:
+        assert requests.get(f"{sim.base_url}/models/vae", timeout=10).json() == []
+        (tmp_path / "vae").mkdir()
+        (tmp_path / "vae" / "ae.safetensors").write_bytes(b"z")
+        assert requests.get(f"{sim.base_url}/models/vae", timeout=10).json() == ["ae.safetensors"]

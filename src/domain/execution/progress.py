@@ -1,5 +1,5 @@
 """Progress a caller can draw as one bar, made from the prompt's projection: at most twice a second, plus node
-changes."""
+changes; before the prompt, the download of the job's model files."""
 
 from __future__ import annotations
 
@@ -13,10 +13,22 @@ from domain.workflow.links import nodes_to_run
 
 
 @dataclass(frozen=True)
+class DownloadStatus:
+    """A model file downloading before the prompt is queued: `folder/name`, files done of the job's, its bytes."""
+
+    model: str
+    models_done: int
+    models_total: int
+    bytes_done: int
+    bytes_total: Optional[int]
+
+
+@dataclass(frozen=True)
 class Progress:
     """Where the prompt is: the node running (and its class), nodes done of those to run, the running node's steps,
     a percent that never goes down, seconds since the job began, and its place in ComfyUI's queue while it waits
-    behind other prompts."""
+    behind other prompts. While the job's model files download (before the prompt), `download` says where that is
+    and the rest is zero."""
 
     node: Optional[str]
     node_class: Optional[str]
@@ -27,9 +39,55 @@ class Progress:
     percent: float
     elapsed_s: float
     queue_position: Optional[int] = None
+    download: Optional[DownloadStatus] = None
+
+    @property
+    def stage(self) -> str:
+        return "run" if self.download is None else "download"
 
 
 ProgressListener = Callable[[Progress], None]
+
+
+class DownloadProgress:
+    """Hands the listener `Progress` with a `DownloadStatus` while model files download: at once when a file starts
+    and when it is whole, at most every `min_interval_s` in between."""
+
+    def __init__(
+        self,
+        listener: Optional[ProgressListener],
+        count: int,
+        *,
+        clock: Callable[[], float],
+        started_at: float,
+        min_interval_s: float = 0.5,
+    ) -> None:
+        self._listener, self._count, self._clock = listener, count, clock
+        self._started_at, self._min_interval_s = started_at, min_interval_s
+        self._last_sent = float("-inf")
+
+    def listener_for(self, index: int, model: str) -> Callable[[int, Optional[int]], None]:
+        """What the store calls with (bytes done, bytes in all when known) while it makes file `index` available."""
+        first = [True]
+
+        def told(done: int, total: Optional[int]) -> None:
+            now = self._clock()
+            whole = total is not None and done >= total
+            if self._listener is None or not (first[0] or whole or now - self._last_sent >= self._min_interval_s):
+                return
+            first[0] = False
+            self._last_sent = now
+            status = DownloadStatus(model, index, self._count, done, total)
+            try:
+                self._listener(_downloading(status, round(now - self._started_at, 2)))
+            except Exception:  # progress is best effort: a failed update never fails the job
+                pass
+
+        return told
+
+
+def _downloading(status: DownloadStatus, elapsed_s: float) -> Progress:
+    return Progress(None, None, 0, 0, 0, 0, 0.0, elapsed_s, download=status)
 
 
 class ProgressTracker:
@@ -43,13 +101,14 @@ class ProgressTracker:
         *,
         min_interval_s: float = 0.5,
         clock: Callable[[], float] = time.monotonic,
+        started_at: Optional[float] = None,
     ) -> None:
         self._classes = {str(k): str(v.get("class_type")) for k, v in workflow.items() if isinstance(v, Mapping)}
         self._to_run = nodes_to_run(workflow)
         self._listener = listener
         self._min_interval_s = min_interval_s
         self._clock = clock
-        self._started_at = clock()
+        self._started_at = clock() if started_at is None else started_at
         self._percent = 0.0
         self._last_sent = float("-inf")
         self._queue_position: Optional[int] = None

@@ -9,6 +9,7 @@ from typing import Optional
 
 from domain.budget import Budget
 from domain.errors import WorkerError
+from domain.execution.acceptance import QueuedPrompt
 from domain.execution.reachability import when_back
 from domain.model import Prompt
 from domain.ports import ComfyApi
@@ -27,19 +28,19 @@ class Submission:
     queued: bool = False
     dropped: bool = False
 
-    def post(self, budget: Budget) -> Optional[float]:
-        """POST the prompt; ComfyUI's queue number for it. Posted again after ComfyUI came back only if it does
-        not know the prompt (the id is ours)."""
+    def post(self, budget: Budget) -> QueuedPrompt:
+        """POST the prompt; ComfyUI's queue number for it and the outputs it dropped. Posted again after ComfyUI
+        came back only if it does not know the prompt (the id is ours)."""
         self.posted = True
 
-        def again() -> Optional[float]:
+        def again() -> QueuedPrompt:
             if self.comfy.prompt_state(self.prompt.id, budget).state == "lost":
                 return self.comfy.queue_prompt(self.prompt, budget)
-            return None
+            return QueuedPrompt()
 
-        number = when_back(self.comfy, budget, lambda: self.comfy.queue_prompt(self.prompt, budget), again)
+        queued = when_back(self.comfy, budget, lambda: self.comfy.queue_prompt(self.prompt, budget), again)
         self.queued = True
-        return number
+        return queued
 
     def drop(self) -> None:
         """The job ends before its prompt did: once POST /prompt was sent (even unanswered), the prompt may be

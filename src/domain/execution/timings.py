@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
-STAGES = ("wait_ready", "upload_inputs", "queue_wait", "execute", "deliver", "total")
+STAGES = ("wait_ready", "models", "upload_inputs", "queue_wait", "execute", "deliver", "total")
 
 
 def _ms(seconds: float) -> int:
@@ -14,19 +14,23 @@ def _ms(seconds: float) -> int:
 class JobTimings:
     """Wall-clock stages of one job; `execute` is ComfyUI's own measure, from its execution timestamps.
 
-    `wait_ready` and `upload_inputs` run back to back from the job's start; `queue_wait` runs from the prompt's
+    `wait_ready`, `models` (a job's model files made available, when it has any) and `upload_inputs` run back to
+    back from the job's start; `queue_wait` runs from the prompt's
     queueing to its first sign of execution; `deliver` from the prompt's end to the last output stored.
     """
 
     def __init__(self, clock: Callable[[], float]) -> None:
         self._clock = clock
-        self._start = self._last = clock()
+        self.started_at = self._last = clock()
         self._queued_at: Optional[float] = None
         self._ended_at: Optional[float] = None
         self._ms: dict[str, int] = {}
 
     def ready(self) -> None:
         self._stage("wait_ready")
+
+    def models_ready(self) -> None:
+        self._stage("models")
 
     def uploaded(self) -> None:
         """Inputs are in ComfyUI: the prompt is queued from now on, as far as the job's timings go."""
@@ -51,7 +55,7 @@ class JobTimings:
 
     def report(self) -> dict[str, int]:
         """Every stage measured so far, in order, and the total until now."""
-        measured = {**self._ms, "total": _ms(self._clock() - self._start)}
+        measured = {**self._ms, "total": _ms(self._clock() - self.started_at)}
         return {name: measured[name] for name in STAGES if name in measured}
 
     def _stage(self, name: str) -> None:

@@ -1,34 +1,45 @@
-"""Model files a job asks for by URL: the request, its outcome, the naming rules, the port and its error."""
+"""Model files a job asks for by URL: the request, its outcome and the naming rules (the port: `ports.ModelStore`)."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Callable, ContextManager, Iterable, Literal, Optional, Protocol
+from typing import Callable, Literal, Optional
 from urllib.parse import unquote, urlsplit
 
-from domain.budget import Budget
-from domain.errors import WorkerError, clip
+from domain.errors import clip
 
 ModelOutcome = Literal["cached", "downloaded"]
 ModelPlan = Literal["present", "fetch"]
-Progress = Callable[[int, Optional[int]], None]  # (bytes done, bytes in all when known)
+BytesListener = Callable[[int, Optional[int]], None]  # (bytes done, bytes in all when known)
 
 MAX_NAME_BYTES = 255
 MAX_NAME_PARTS = 8  # "a/b/.../f.safetensors": seven folders at most under the model folder
 MAX_FOLDER_CHARS = 64
 # ComfyUI's `GET /models` also lists custom_nodes: a file there is code ComfyUI runs, never a model
 NOT_MODEL_FOLDERS = frozenset({"custom_nodes"})
+# the extensions ComfyUI lists model files with (folder_paths.supported_pt_extensions), and those custom nodes add
+MODEL_EXTENSIONS = (
+    ".safetensors",
+    ".sft",
+    ".ckpt",
+    ".pt",
+    ".pt2",
+    ".pth",
+    ".bin",
+    ".gguf",
+    ".onnx",
+    ".pkl",
+    ".engine",
+    ".pb",
+    ".tflite",
+)
+# what a downloaded file's name may end with: ComfyUI lists a folder's files by extension, so a name without one
+# (Civitai's download URLs end in a number) would never be seen; configs are .yaml
+NAME_EXTENSIONS = (*MODEL_EXTENSIONS, ".yaml")
 _FOLDER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
-
-
-class ModelDownloadFailed(WorkerError):
-    """A model file could not be made available (HTTP status, size cap, sha256 mismatch, timeout, refused address).
-    `data` names the model: folder, name and the URL without credentials or query."""
-
-    code = "model_download_failed"
 
 
 @dataclass(frozen=True)
@@ -57,29 +68,12 @@ class ModelReady:
     bytes_moved: int = 0
 
 
-class ModelStore(Protocol):
-    """Makes model files available in ComfyUI's model folders, downloading each one once for every job and worker
-    that shares the folder.
+@dataclass(frozen=True)
+class ModelPlanned:
+    """What a run would do for a model file, told by a dry run: nothing (`present`) or download it (`fetch`)."""
 
-    A job enters `in_use(requests)` before `ensure` and stays in it until ComfyUI is done with the files, so that
-    the cache's eviction never deletes them. Messages name the model and its URL without credentials or query."""
-
-    def plan(self, request: ModelRequest) -> ModelPlan:
-        """Whether the file is `present` or would be fetched; nothing is downloaded. `InvalidInput` for a refused
-        folder, name or URL, or a conflict: the name is taken by a file from another URL or with another sha256;
-        `ModelDownloadFailed` when the folder cannot take a download (ComfyUI would not see it there)."""
-        ...
-
-    def ensure(self, request: ModelRequest, budget: Budget, on_progress: Progress) -> ModelReady:
-        """The file in place, downloaded when missing (or waited for, when another job downloads it).
-
-        Raises `InvalidInput` as `plan` does, `ModelDownloadFailed`, and the budget's `Cancelled` / `JobTimedOut`
-        (an interrupted download resumes where it stopped when the same URL is asked for again)."""
-        ...
-
-    def in_use(self, requests: Iterable[ModelRequest]) -> ContextManager[None]:
-        """Held while the job needs the files: eviction skips them, in this process and in others."""
-        ...
+    request: ModelRequest
+    plan: ModelPlan
 
 
 def default_name(url: str) -> str:
@@ -147,6 +141,16 @@ def name_problem(name: object) -> Optional[str]:
     if any(not part.replace(".", "").strip() for part in parts):
         return "names no file: a part is only dots and spaces"
     return None
+
+
+def extension_problem(name: str) -> Optional[str]:
+    """Why ComfyUI would never list a file of this name (None when it would, as far as extensions go)."""
+    if name.lower().endswith(NAME_EXTENSIONS):
+        return None
+    return (
+        "does not end with a model file extension (.safetensors, .ckpt, .pt, .pth, .bin, .gguf, ...): ComfyUI lists "
+        "only such files; give the name with the file's extension"
+    )
 
 
 def sha256_problem(value: object) -> Optional[str]:

@@ -37,3 +37,47 @@ def nodes_to_run(workflow: Mapping[str, Any]) -> set[str]:
         if isinstance(inputs, Mapping):
             pending.extend(str(value[0]) for value in inputs.values() if is_link(value))
     return seen
+
+
+def upstream(workflow: Mapping[str, Any], node_id: str) -> list[str]:
+    """`node_id` and every node it links to, directly or not."""
+    seen: dict[str, None] = {}
+    pending = [node_id]
+    while pending:
+        current = pending.pop()
+        if current not in seen:
+            seen[current] = None
+            pending.extend(_sources(workflow, current))
+    return list(seen)
+
+
+def link_cycle(workflow: Mapping[str, Any]) -> list[str]:
+    """A cycle of links, as node ids with the first repeated at the end (`["1", "2", "1"]`), or [] when there is
+    none. ComfyUI before 0.20.0 refuses such a prompt without naming a node (its validation recursed until Python's
+    limit): this names them."""
+    done: set[str] = set()
+    for start in workflow:
+        if start in done:
+            continue
+        path, on_path = [str(start)], {str(start)}
+        pending = [iter(_sources(workflow, str(start)))]
+        while pending:
+            source = next(pending[-1], None)
+            if source is None:
+                finished = path.pop()
+                on_path.discard(finished)
+                done.add(finished)
+                pending.pop()
+            elif source in on_path:
+                return [*path[path.index(source) :], source]
+            elif source not in done and source in workflow:
+                path.append(source)
+                on_path.add(source)
+                pending.append(iter(_sources(workflow, source)))
+    return []
+
+
+def _sources(workflow: Mapping[str, Any], node_id: str) -> list[str]:
+    node = workflow.get(node_id)
+    inputs = node.get("inputs") if isinstance(node, Mapping) else None
+    return [str(value[0]) for value in inputs.values() if is_link(value)] if isinstance(inputs, Mapping) else []

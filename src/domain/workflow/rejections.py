@@ -6,29 +6,14 @@ import difflib
 from typing import Any, Mapping, Optional
 
 from domain.errors import ModelMissing, NodeMissing, WorkflowRejected, clip
+from domain.inputs.model_requests import MODEL_EXTENSIONS
 from domain.workflow.check import Issue, declared
+from domain.workflow.model_loaders import loader_folder
 
-MODEL_EXTENSIONS = (
-    ".safetensors",
-    ".sft",
-    ".ckpt",
-    ".pt",
-    ".pt2",
-    ".pth",
-    ".bin",
-    ".gguf",
-    ".onnx",
-    ".pkl",
-    ".engine",
-    ".pb",
-    ".tflite",
-)
-# The model folder behind a loader input (ComfyUI's folder_paths names, as /models lists them in
-# missing_model_validation.json model_routes); class-specific entries first.
+# The model folder behind an input of a loader the core table (model_loaders.LOADER_FOLDERS) does not know, a custom
+# node's, by the input's name (ComfyUI's folder_paths names, as /models lists them in missing_model_validation.json
+# model_routes).
 MODEL_FOLDERS = {
-    ("CLIPVisionLoader", "clip_name"): "clip_vision",
-    ("UpscaleModelLoader", "model_name"): "upscale_models",
-    ("CheckpointLoader", "config_name"): "configs",
     "ckpt_name": "checkpoints",
     "lora_name": "loras",
     "vae_name": "vae",
@@ -47,6 +32,9 @@ MODEL_FOLDERS = {
 }
 
 
+UNKNOWN_CLASS_TYPES = ("invalid_prompt", "missing_node_type")
+
+
 def raise_for_issues(issues: list, object_info: Optional[Mapping] = None) -> None:
     """Raise `NodeMissing`, `ModelMissing` or `WorkflowRejected` for the issues (nothing when there are none)."""
     if issues:
@@ -63,7 +51,8 @@ def error_for_issues(
     """
     entries = [issue.to_data() for issue in issues]
     promoted: dict[int, str] = {}
-    unknown = [n for n, issue in enumerate(issues) if issue.type == "invalid_prompt" and issue.class_type]
+    # an unknown class: `invalid_prompt` before ComfyUI 0.12.0, `missing_node_type` since
+    unknown = [n for n, issue in enumerate(issues) if issue.type in UNKNOWN_CLASS_TYPES and issue.class_type]
     kind: type[WorkflowRejected]
     if unknown:
         kind = NodeMissing
@@ -91,8 +80,7 @@ def looks_like_model_file(value: Any) -> bool:
 
 
 def model_folder(class_type: Optional[str], input_name: Optional[str]) -> Optional[str]:
-    folders: Mapping[Any, str] = MODEL_FOLDERS
-    return folders.get((class_type, input_name)) or folders.get(input_name)
+    return loader_folder(class_type, input_name) or MODEL_FOLDERS.get(str(input_name))
 
 
 def is_missing_model(issue: Issue) -> bool:

@@ -3,6 +3,7 @@ checks the adapter has every member of its port at run time (none of them connec
 from __future__ import annotations
 
 import pathlib
+import tempfile
 
 import pytest
 
@@ -12,6 +13,7 @@ from adapters.comfy_view_source import ComfyViewOutputSource
 from adapters.comfy_websocket_monitor import ComfyWebsocketMonitor, WebsocketStream
 from adapters.folder_cleaner import FolderCleaner
 from adapters.http_input_fetcher import HttpInputFetcher
+from adapters.http_model_store import HttpModelStore
 from adapters.pillow_converter import PillowImageConverter
 from adapters.s3_sink import S3OutputSink
 from domain.ports import (
@@ -22,6 +24,7 @@ from domain.ports import (
     ImageConverter,
     InputReader,
     JobFileCleaner,
+    ModelStore,
     OutputSink,
     OutputSource,
 )
@@ -44,6 +47,7 @@ def adapters_as_ports(folder: str) -> dict[str, tuple[type, object]]:
     reader: InputReader = HttpInputFetcher(max_bytes=1024, allow_private=False)
     cleaner: JobFileCleaner = FolderCleaner(input_dir=folder, output_dir=folder, temp_dir=folder)
     answer_format: AnswerFormat = RunPodAnswers()
+    models: ModelStore = HttpModelStore(folder, max_bytes=1024, fetch_timeout_s=1.0, allow_private=False)
     return {
         "ComfyHttpApi": (ComfyApi, comfy),
         "ComfyWebsocketMonitor": (ExecutionMonitor, monitor),
@@ -55,10 +59,16 @@ def adapters_as_ports(folder: str) -> dict[str, tuple[type, object]]:
         "HttpInputFetcher": (InputReader, reader),
         "FolderCleaner": (JobFileCleaner, cleaner),
         "RunPodAnswers": (AnswerFormat, answer_format),
+        "HttpModelStore": (ModelStore, models),
     }
 
 
-@pytest.mark.parametrize("adapter", list(adapters_as_ports(".")))
+def adapter_names() -> list[str]:
+    with tempfile.TemporaryDirectory() as folder:  # the model store makes its folders
+        return list(adapters_as_ports(folder))
+
+
+@pytest.mark.parametrize("adapter", adapter_names())
 def test_the_adapter_has_every_member_of_its_port(adapter: str, tmp_path: pathlib.Path) -> None:
     port, instance = adapters_as_ports(str(tmp_path))[adapter]
     assert not missing_members(instance, port), f"{adapter} is not a {port.__name__}"

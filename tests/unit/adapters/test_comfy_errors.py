@@ -4,8 +4,9 @@ import pathlib
 
 import pytest
 
-from adapters.comfy_errors import workflow_rejected
+from adapters.comfy_errors import queued, workflow_rejected
 from domain.errors import ModelMissing, NodeMissing, WorkflowRejected
+from domain.execution.acceptance import QueuedPrompt
 
 TRANSCRIPTS = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "comfyui" / "transcripts"
 
@@ -112,3 +113,66 @@ def test_other_recorded_rejections_keep_comfyuis_words(name, line):
 
 def test_a_body_that_is_not_json_is_still_an_error():
     assert workflow_rejected("500 Internal Server Error").summary().startswith("workflow_invalid: ComfyUI rejected")
+
+
+# ComfyUI 0.12.0+ (0.17.2 execution.py:1023,1040): an unknown class, its title from _meta
+MISSING_NODE_TYPE = {"error": {"type": "missing_node_type",
+                               "message": "Node 'My Foo' not found. The custom node may not be installed.",
+                               "details": "Node ID '#5'",
+                               "extra_info": {"node_id": "5", "class_type": "Foo", "node_title": "My Foo"}},
+                     "node_errors": {}}
+
+
+def test_missing_node_type_is_node_missing_naming_node_and_class():
+    error = workflow_rejected(MISSING_NODE_TYPE)
+    assert type(error) is NodeMissing
+    assert error.summary().startswith("node_missing: node 5: class_type 'Foo' is not installed in this ComfyUI")
+    assert error.data["comfy_error"]["type"] == "missing_node_type"
+
+
+def test_a_node_without_class_type_on_a_new_comfyui_is_refused_naming_the_node():
+    body = {"error": {"type": "missing_node_type", "details": "Node ID '#7'",
+                      "message": "Node 'ID #7' has no class_type. The workflow may be corrupted or a custom node is "
+                                 "missing.", "extra_info": {"node_id": "7", "class_type": None, "node_title": None}},
+            "node_errors": {}}
+    error = workflow_rejected(body)
+    assert type(error) is WorkflowRejected
+    assert error.data["validation_errors"][0]["node_id"] == "7"
+
+
+def test_a_refusal_that_names_no_node_names_the_cycle_of_the_workflow():
+    # ComfyUI before 0.20.0 (observed on 0.3.64): validation recursed until Python's limit, nothing named
+    body = {"error": {"type": "prompt_outputs_failed_validation", "message": "Prompt outputs failed validation",
+                      "details": "", "extra_info": {}}, "node_errors": {}}
+    workflow = {"1": {"class_type": "ImageInvert", "inputs": {"image": ["2", 0]}},
+                "2": {"class_type": "ImageInvert", "inputs": {"image": ["1", 0]}},
+                "3": {"class_type": "PreviewImage", "inputs": {"images": ["2", 0]}}}
+    error = workflow_rejected(body, None, workflow)
+    assert error.summary() == (
+        "workflow_invalid: node 1 (ImageInvert): Dependency cycle detected: 1 (ImageInvert) -> 2 (ImageInvert) -> "
+        "1 (ImageInvert); node 2 (ImageInvert): Dependency cycle detected: 1 (ImageInvert) -> 2 (ImageInvert) -> "
+        "1 (ImageInvert)")
+    assert workflow_rejected(body, None, {"1": workflow["3"]}).summary() == (
+        "workflow_invalid: Prompt outputs failed validation")
+
+
+def test_a_200_with_node_errors_is_the_outputs_comfyui_dropped():
+    # 0.3.64 execution.py:1006-1073, server.py:705-709: the good outputs run, node_errors tells the others
+    workflow = {"2": {"class_type": "PreviewImage", "inputs": {"images": ["1", 0]}},
+                "3": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "x.safetensors"}},
+                "4": {"class_type": "PreviewAny", "inputs": {"source": ["3", 0]}}}
+    body = {"prompt_id": "p", "number": 7, "node_errors": {"3": {
+        "errors": [{"type": "value_not_in_list", "message": "Value not in list",
+                    "details": "ckpt_name: 'x.safetensors' not in (list of length 30)",
+                    "extra_info": {"input_name": "ckpt_name", "input_config": None, "received_value": "x.safetensors"}}],
+        "dependent_outputs": ["4"], "class_type": "CheckpointLoaderSimple"}}}
+    files = [f"model_{n}.safetensors" for n in range(30)]
+    info = {"CheckpointLoaderSimple": {"input": {"required": {"ckpt_name": [files, {}]}}}}
+
+    answer = queued(body, workflow, info)
+
+    assert answer.number == 7.0
+    [dropped] = answer.dropped
+    assert (dropped.node_id, dropped.class_type) == ("4", "PreviewAny")
+    assert dropped.issues[0].allowed == tuple(files)  # the list ComfyUI left out, from /object_info
+    assert queued({"prompt_id": "p", "number": 8, "node_errors": {}}, workflow) == QueuedPrompt(8.0)

@@ -102,3 +102,22 @@ def test_cached_and_started_events():
         NodesCached("p", ("1", "2"))
     assert decode_text(json.dumps({"type": "execution_start", "data": {"prompt_id": "p"}})) == ExecutionStarted("p")
     assert decode_text(json.dumps({"type": "executing", "data": {"node": None, "prompt_id": "p"}})) == PromptFinished("p")
+
+
+def test_newer_frames_fields_change_nothing_the_worker_reads():
+    # after 0.35 (index comfy_execution/progress.py): a node entry may carry `activity` ("loading"), with an extra
+    # progress_state each time it changes; subgraph ids ("12:5") are opaque strings in every version; 0.25.0+ with
+    # --enable-assets (and the index's preview_id) adds ids to output entries
+    state = {"type": "progress_state", "data": {"prompt_id": "p", "nodes": {"12:5": {
+        "value": 0, "max": 1, "state": "running", "node_id": "12:5", "prompt_id": "p", "display_node_id": "12:5",
+        "parent_node_id": None, "real_node_id": "12:5", "activity": "loading"}}}}
+    assert decode_text(json.dumps(state)) is None
+    executed = {"type": "executed", "data": {"node": "12:5", "display_node": "12:5", "prompt_id": "p", "output": {
+        "images": [{"filename": "a.png", "subfolder": "", "type": "output", "id": "u-1", "preview_id": "u-2",
+                    "metadata": {"kind": "image", "width": 8, "height": 8}}]}}}
+    event = decode_text(json.dumps(executed))
+    assert isinstance(event, NodeExecuted) and event.node_id == "12:5"
+    assert [(ref.filename, ref.subfolder, ref.folder_type) for ref in event.files] == [("a.png", "", "output")]
+    progress = decode_text(json.dumps({"type": "progress", "data": {"value": 1, "max": 2, "prompt_id": "p",
+                                                                    "node": "12:5"}}))
+    assert isinstance(progress, StepProgress) and progress.node_id == "12:5"

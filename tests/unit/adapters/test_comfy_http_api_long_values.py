@@ -75,7 +75,7 @@ def test_a_30_mb_class_type_is_sent_whole_and_refused_in_calls_of_bounded_size(c
              "escape": [len(call.args[0]) for call in escapes.call_args_list],
              "scan": [call.args[3] - call.args[2] for call in scans.call_args_list]}
     assert len(str(refused.value)) < 2_000
-    assert json.loads(RefusingComfy.received[-1])["prompt"] == workflow
+    assert json.loads(RefusingComfy.received[-1])["prompt"] == {"1": {**workflow["1"], "_meta": {}}}
     assert len(calls["escape"]) >= len(LONG) // SLICE and len(calls["scan"]) >= len(REFUSAL) // SLICE
     assert max(calls["escape"]) <= SLICE and max(calls["scan"]) <= SLICE, {k: max(v) for k, v in calls.items()}
     assert max(calls["json.dumps"], default=0) <= SLICE and max(calls["json.loads"]) <= MAX_PARSED, calls

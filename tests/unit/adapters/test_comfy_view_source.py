@@ -90,6 +90,31 @@ def test_content_type_header_then_filename_then_octet_stream(session, header, fi
     assert download.content_type == expected
 
 
+@pytest.mark.parametrize(
+    "header, disposition, filename, expected",
+    [
+        # ComfyUI 0.3.64 to 0.27: HTML and CSS as octet-stream with an inline disposition (server.py:502-515)
+        ("application/octet-stream", 'filename="page.html"', "page.html", "text/html"),
+        ("application/octet-stream", 'filename="style.css"', "style.css", "text/css"),
+        # 0.3.64: its own .js type, sent as it is
+        ("application/javascript; charset=utf-8", 'filename="app.js"', "app.js", "application/javascript"),
+        # 0.28.0+: JS, SVG and XML as octet-stream attachments too (0.33 server.py:615-659)
+        ("application/octet-stream", 'attachment; filename="drawing.svg"', "drawing.svg", "image/svg+xml"),
+        ("application/octet-stream", 'attachment; filename="app.js"', "app.js", "text/javascript"),
+        ("application/octet-stream", 'Attachment; filename="page.html"', "page.html", "text/html"),
+        # an attachment of a type the file name does not tell: what /view said
+        ("image/png", 'attachment; filename="x"', "x", "image/png"),
+        ("image/png", 'filename="x.png"', "x.png", "image/png"),
+    ],
+)
+def test_an_octet_stream_or_an_attachment_is_typed_by_the_file_name(session, header, disposition, filename, expected):
+    session.get.return_value = _response(200, b"<svg/>", header, headers={"Content-Disposition": disposition})
+
+    download, _ = _read(ComfyViewOutputSource("http://comfy", session=session), _ref(filename))
+
+    assert download.content_type == expected
+
+
 def test_404_names_the_file_and_the_status_and_closes_the_response(session, mocker):
     response = session.get.return_value = _response(404, b"")
     close = mocker.spy(response, "close")
@@ -170,7 +195,9 @@ def test_a_timeout_becomes_output_fetch_failed(session):
         _read(ComfyViewOutputSource("http://comfy", session=session), _ref())
 
 
-@pytest.mark.parametrize("filename", ["my file #1 & co.png", "ünïcødé 画像.png", "a+b=c?.png"])
+# blake3:<hash>: a name ComfyUI 0.18.0+ resolves through its asset database, passed through as it was given
+@pytest.mark.parametrize("filename", ["my file #1 & co.png", "ünïcødé 画像.png", "a+b=c?.png",
+                                      "blake3:" + "ab" * 32])
 def test_awkward_filenames_reach_the_wire_url_encoded(mocker, filename):
     real_session = requests.Session()
     send = mocker.patch.object(real_session, "send", return_value=_response(200, PNG, "image/png"))

@@ -9,6 +9,8 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Union
 
 from domain.budget import Budget
 from domain.errors import OutputFetchFailed, UploadFailed
+from domain.execution.acceptance import QueuedPrompt
+from domain.inputs.model_requests import BytesListener, ModelPlan, ModelReady, ModelRequest
 from domain.model import (
     Download,
     JobResult,
@@ -65,6 +67,9 @@ class FakeComfy:
         self.queued: list[Prompt] = []
         self.cancelled: list[str] = []
         self.classes: dict[str, Any] = {}  # what /object_info answers
+        self.folders: list[str] = ["checkpoints", "loras", "vae", "custom_nodes"]  # what /models answers
+        self.acceptance = QueuedPrompt()  # what POST /prompt answers: its number and the outputs it dropped
+        self.replacements: dict[str, Any] = {}  # what /node_replacements answers
 
     def fail(self, method: str, error: Exception, times: int = 1) -> FakeComfy:
         self.failures.setdefault(method, []).extend([error] * times)
@@ -89,14 +94,18 @@ class FakeComfy:
         self._called("upload", budget, name)
         self.uploaded[name] = data
 
-    def queue_prompt(self, prompt: Prompt, budget: Budget) -> Optional[float]:
+    def queue_prompt(self, prompt: Prompt, budget: Budget) -> QueuedPrompt:
         self._called("queue", budget, prompt.id, prompt.client_id)
         self.queued.append(prompt)
-        return None
+        return self.acceptance
 
     def object_info(self, budget: Budget, *, refresh: bool = False) -> Mapping[str, Any]:
         self._called("object_info", budget, refresh)
         return self.classes
+
+    def model_folders(self, budget: Budget) -> list[str]:
+        self._called("model_folders", budget)
+        return self.folders
 
     def prompt_state(self, prompt_id: str, budget: Budget) -> PromptState:
         self._called("state", budget, prompt_id)
@@ -111,9 +120,63 @@ class FakeComfy:
         self._called("history", budget, prompt_id)
         return self.history_entry
 
+    def node_replacements(self, budget: Budget) -> Mapping[str, Any]:
+        self._called("node_replacements", budget)
+        return self.replacements
+
     def cancel(self, prompt_id: str) -> None:
         self.calls.append(("cancel", prompt_id))
         self.cancelled.append(prompt_id)
+
+
+class FakeModelStore:
+    """`ModelStore` over file names by folder: a file there is `cached`; another is `downloaded` in `pieces` progress
+    reports of `size` bytes in all (the clock moves a second per piece), or fails with the error set for its name."""
+
+    def __init__(self, calls: Calls, clock: Optional[FakeClock] = None, *, present: Iterable[str] = (),
+                 size: int = 300, pieces: int = 3) -> None:
+        self.calls, self.clock = calls, clock
+        self.present = set(present)  # "folder/name"
+        self.size, self.pieces = size, pieces
+        self.failures: dict[str, Exception] = {}  # "folder/name" -> what ensure raises
+        self.held: list[str] = []  # files in use now
+
+    @staticmethod
+    def label(request: ModelRequest) -> str:
+        return f"{request.folder}/{request.name}"
+
+    def plan(self, request: ModelRequest) -> ModelPlan:
+        self.calls.append(("plan", self.label(request)))
+        if self.label(request) in self.failures:
+            raise self.failures[self.label(request)]
+        return "present" if self.label(request) in self.present else "fetch"
+
+    def ensure(self, request: ModelRequest, budget: Budget, on_progress: BytesListener) -> ModelReady:
+        label = self.label(request)
+        self.calls.append(("ensure", label))
+        budget.check(f"model {label}")
+        if label in self.failures:
+            raise self.failures[label]
+        if label in self.present:
+            return ModelReady(request, "cached", self.size, 0.0)
+        for piece in range(self.pieces + 1):
+            on_progress(self.size * piece // self.pieces, self.size)
+            if self.clock is not None and piece < self.pieces:
+                self.clock.advance(1.0)
+        self.present.add(label)
+        return ModelReady(request, "downloaded", self.size, float(self.pieces), self.size)
+
+    @contextmanager
+    def in_use(self, requests: Iterable[ModelRequest]) -> Iterator[None]:
+        labels = [self.label(request) for request in requests]
+        self.calls.append(("in_use", *labels))
+        self.held += labels
+        try:
+            yield
+        finally:
+            self.calls.append(("released", *labels))
+            for label in labels:
+                self.held.remove(label)
 
 
 class InMemorySource:

@@ -10,12 +10,22 @@ from domain.ports import (
     EventStream,
     ExecutionMonitor,
     ImageConverter,
+    ModelStore,
     OutputSink,
     OutputSource,
 )
 from port_members import missing_members, port_members
 from unit.domain.fake_stream import ScriptedMonitor, ScriptedStream
-from unit.domain.fakes import Calls, FakeAnswerFormat, FakeClock, FakeComfy, FakeConverter, InMemorySink, InMemorySource
+from unit.domain.fakes import (
+    Calls,
+    FakeAnswerFormat,
+    FakeClock,
+    FakeComfy,
+    FakeConverter,
+    FakeModelStore,
+    InMemorySink,
+    InMemorySource,
+)
 
 
 def fakes_as_ports() -> dict[str, tuple[type, object]]:
@@ -30,6 +40,7 @@ def fakes_as_ports() -> dict[str, tuple[type, object]]:
     inline_sink: OutputSink = InMemorySink(calls, inline=True)
     converter: ImageConverter = FakeConverter()
     answer_format: AnswerFormat = FakeAnswerFormat()
+    models: ModelStore = FakeModelStore(calls, clock)
     return {
         "FakeComfy": (ComfyApi, comfy),
         "ScriptedStream": (EventStream, events),
@@ -39,6 +50,7 @@ def fakes_as_ports() -> dict[str, tuple[type, object]]:
         "InMemorySink(inline=True)": (OutputSink, inline_sink),
         "FakeConverter": (ImageConverter, converter),
         "FakeAnswerFormat": (AnswerFormat, answer_format),
+        "FakeModelStore": (ModelStore, models),
     }
 
 
@@ -51,5 +63,6 @@ def test_the_fake_has_every_member_of_its_port(fake: str) -> None:
 def test_the_members_counted_are_the_ports_own_including_its_attributes() -> None:
     assert port_members(OutputSink) == {"inline", "name", "store"}
     assert port_members(ComfyApi) == {"version", "wait_until_ready", "ensure_alive", "upload_input", "queue_prompt",
-                                      "prompt_state", "history", "object_info", "cancel"}
+                                      "prompt_state", "history", "object_info", "model_folders", "node_replacements",
+                                      "cancel"}
     assert missing_members(object(), EventStream) == ["next_event", "reopen"]

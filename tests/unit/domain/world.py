@@ -10,6 +10,7 @@ from domain.budget import Budget
 from domain.errors import WorkerError
 from domain.execution.events import ExecutionStarted, NodeStarted, PromptEnded, PromptFinished
 from domain.execution.follow import FollowPolicy
+from domain.inputs.model_requests import ModelRequest, default_name
 from domain.model import (
     FileUrl,
     InlineFile,
@@ -101,6 +102,8 @@ def job_of(raw: dict, prompt_id: str, client_id: str) -> Job:
         include_temp=raw.get("include_temp", False),
         output_format=OutputFormat(fmt["format"], fmt.get("quality")) if fmt else None,
         validate_only=raw.get("validate_only", False),
+        models=tuple(ModelRequest(item["url"], item["folder"], item.get("name") or default_name(item["url"]),
+                                  item.get("sha256")) for item in raw.get("models", ())),
     )
     return Job("job-1", command, Prompt(prompt_id, client_id, raw["workflow"]))
 

@@ -92,6 +92,18 @@ image_items = st.fixed_dictionaries({}, optional={
                     | base64ish | st.tuples(st.sampled_from(["data:image/png;base64,", "data:;base64,", "data:a,b;base64,",
                                                              "data:image/png,"]), base64ish).map("".join), odd),
     "url": mostly(st.sampled_from(["https://x.test/a.png", "HTTP://x.test/a", "ftp://x.test/a", ""]), odd)})
+model_items = st.fixed_dictionaries({}, optional={
+    "url": mostly(st.sampled_from(["https://x.test/a.safetensors", "HTTP://x.test/m/b.CKPT?x=1#f", "https://x.test/",
+                                   "https://civitai.com/api/download/models/1", "ftp://x.test/a.pt", "", "https://h",
+                                   "https://x.test/c%2Esafetensors", "https://x.test/d.pt/"]), odd),
+    "folder": mostly(st.sampled_from(["loras", "checkpoints", "custom_nodes", "../x", "", "a b", "x" * 65, "loras\n",
+                                      "_x.y-z"]), odd),
+    "name": mostly(st.sampled_from(["a.safetensors", "sub/b.PT", "a.txt", "../a.pt", "a..b.pt", " .pt", ".pt",
+                                    "x" * 252 + ".pt", "\u00e9" * 130 + ".pt", "a\x85.pt", "/a.pt", "a//b.pt",
+                                    "a/ /b.pt", "a\\b.pt", "v1.yaml", "a.pt/"]) | st.none(), odd),
+    "sha256": mostly(st.sampled_from(["a" * 64, "A" * 64, "abc", "g" * 64, "a" * 64 + "\n"]) | st.none(), odd),
+    "hash": odd,
+})
 job_inputs = st.fixed_dictionaries({}, optional={
     "workflow": workflows,
     "images": mostly(st.lists(mostly(image_items, odd), max_size=3), odd),
@@ -102,6 +114,7 @@ job_inputs = st.fixed_dictionaries({}, optional={
         "format": mostly(st.sampled_from(["png", "jpg", "jpeg", "webp", "gif", "PNG"]), odd),
         "quality": mostly(st.integers(-1, 101) | st.sampled_from([80.0, 80.5, True]), odd),
         "dpi": odd}), odd),
+    "models": mostly(st.lists(mostly(model_items, odd), max_size=2), odd),
     "notes": odd,
 })
 

@@ -19,7 +19,7 @@ def test_defaults():
     settings = read_settings({})
     assert asdict(settings.comfy) == {
         "host": "127.0.0.1:8188", "base_url": "http://127.0.0.1:8188", "ready_interval_s": 0.05,
-        "ready_max_retries": 1200, "pid_file": None, "org_api_key": None, "silence_check_s": 60,
+        "ready_max_retries": 1200, "pid_file": None, "log_file": None, "org_api_key": None, "silence_check_s": 60,
     }
     assert asdict(settings.websocket) == {"reconnect_attempts": 5, "reconnect_delay_s": 3, "ping_interval_s": 3,
                                      "trace": False}
@@ -201,7 +201,8 @@ def test_a_long_bad_value_is_echoed_in_short():
 # every variable read, with a value that is not its default: an empty or blank value must give the default instead
 NOT_DEFAULT = {
     "COMFY_HOST": "comfy:9000", "COMFY_API_AVAILABLE_INTERVAL_MS": "20", "COMFY_API_AVAILABLE_MAX_RETRIES": "7",
-    "COMFY_PID_FILE": "comfy.pid", "COMFY_ORG_API_KEY": "key-123456", "COMFY_SILENCE_CHECK_S": "9",
+    "COMFY_PID_FILE": "comfy.pid", "COMFY_LOG_FILE": "comfy.log", "COMFY_ORG_API_KEY": "key-123456",
+    "COMFY_SILENCE_CHECK_S": "9",
     "WEBSOCKET_RECONNECT_ATTEMPTS": "1", "WEBSOCKET_RECONNECT_DELAY_S": "0.5", "WEBSOCKET_PING_INTERVAL_S": "9",
     "WEBSOCKET_TRACE": "true", "OUTPUT_SINK": "s3", "OUTPUT_CONCURRENCY": "2", "MAX_RESPONSE_BYTES": "5000",
     "STREAM_OUTPUTS": "true", "OUTPUT_FORMAT_MAX_PIXELS": "99", "BUCKET_NAME": "outputs", "BUCKET_REGION": "auto",
@@ -210,6 +211,8 @@ NOT_DEFAULT = {
     "RUNPOD_LOG_LEVEL": "DEBUG", "JOB_TIMEOUT_S": "60", "COMFY_STALL_TIMEOUT_S": "9", "REFRESH_WORKER": "true",
     "PARTIAL_RESULTS": "false", "MAX_CONCURRENCY": "2", "COMFY_INPUT_DIR": "/comfyui/input",
     "COMFY_OUTPUT_DIR": "/comfyui/output", "COMFY_TEMP_DIR": "/comfyui/temp", "CLEANUP_JOB_FILES": "false",
+    "MODEL_DOWNLOAD_DIR": "/runpod-volume/models", "MODEL_MAX_BYTES": "7", "MODEL_FETCH_TIMEOUT_S": "3",
+    "MODEL_CACHE_MAX_BYTES": "8", "HF_TOKEN": "hf_x", "CIVITAI_TOKEN": "cv_x",
 }
 
 
@@ -321,3 +324,35 @@ def test_a_warmup_workflow_larger_than_the_cap_is_refused_unread(tmp_path, monke
 def test_a_port_too_long_for_int_is_a_config_error():
     with pytest.raises(ConfigError, match="COMFY_HOST"):
         read_settings({"COMFY_HOST": "comfy:" + "9" * 5000})
+
+
+def test_model_downloads_are_off_unless_a_folder_is_given():
+    assert asdict(read_settings({}).models) == {"download_dir": None, "max_bytes": 50_000_000_000,
+                                                "fetch_timeout_s": 60, "cache_max_bytes": None, "hf_token": None,
+                                                "civitai_token": None}
+    assert not read_settings({}).models.enabled
+    assert not read_settings({"MODEL_DOWNLOAD_DIR": "OFF"}).models.enabled  # the image's default is turned off so
+    models = read_settings({"MODEL_DOWNLOAD_DIR": "/runpod-volume/models", "MODEL_CACHE_MAX_BYTES": "100000000000",
+                            "HF_TOKEN": " hf_abc ", "MODEL_MAX_BYTES": "1000"}).models
+    assert models.enabled and models.download_dir == "/runpod-volume/models"
+    assert (models.cache_max_bytes, models.hf_token, models.max_bytes) == (100_000_000_000, "hf_abc", 1000)
+    assert "hf_abc" not in repr(models)
+
+
+@pytest.mark.parametrize(("variable", "value", "why"), [
+    ("MODEL_DOWNLOAD_DIR", "models", "'models' is not an absolute path"),
+    ("MODEL_CACHE_MAX_BYTES", "0", "'0' must be at least 1"),
+    ("MODEL_CACHE_MAX_BYTES", "10G", "'10G' must be a whole number"),
+    ("MODEL_MAX_BYTES", "-1", "'-1' must be at least 1"),
+    ("MODEL_FETCH_TIMEOUT_S", "0", "'0' must be greater than 0"),
+])
+def test_bad_model_settings_name_their_variable(variable, value, why):
+    with pytest.raises(ConfigError) as caught:
+        read_settings({variable: value})
+    assert (caught.value.variable, caught.value.why) == (variable, why)
+
+
+def test_the_model_hosts_tokens_are_secret_values():
+    from entrypoints.environment import secret_values
+
+    assert secret_values({"HF_TOKEN": "hf_secret", "CIVITAI_TOKEN": "cv_secret"}) == ["hf_secret", "cv_secret"]
