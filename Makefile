@@ -40,9 +40,12 @@ $(TEST_STAMP): $(RUN_STAMP)
 run: $(RUN_STAMP)
 	PYTHONPATH=src $(PY) -m sample_job test_input.json --out out
 
-## test: the linters, then every test (unit, integration, deploy, e2e)
+# test processes for `make test`: most tests wait on loopback peers and subprocesses, so four share two CPUs well
+TEST_WORKERS ?= 4
+
+## test: the linters, then every test (unit, integration, deploy, e2e), on TEST_WORKERS processes
 test: lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 ACTIONLINT := $(VENV)/bin/actionlint
 

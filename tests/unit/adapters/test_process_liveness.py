@@ -57,7 +57,8 @@ def test_a_configured_file_wins_over_the_default(tmp_path):
     assert ProcessLiveness(str(configured), default_pid_file=str(default)).alive() is False
 
 
-@pytest.mark.parametrize("content", ["", "not a pid", "0", "-1", f"-{os.getpid()}", "\xff\xfe"])
+@pytest.mark.parametrize("content", ["", "not a pid", "0", "-1", f"-{os.getpid()}", "\xff\xfe"],
+                         ids=["empty", "text", "zero", "minus-one", "minus-own-pid", "not-utf8"])
 def test_a_pid_file_without_a_usable_pid_means_nothing_is_known(tmp_path, content):
     pid_file = tmp_path / "comfy.pid"
     pid_file.write_bytes(content.encode("latin-1"))
