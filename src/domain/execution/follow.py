@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass
 from typing import Callable, Optional
@@ -168,7 +169,7 @@ class PromptFollower:
                     self._policy.reconnect_attempts,
                     self._policy.reconnect_delay_s,
                 )
-                self._budget.sleep(self._policy.reconnect_delay_s, "reconnecting to ComfyUI")
+                self._wait_watching_comfyui(self._policy.reconnect_delay_s)
                 continue
             log.info("websocket to ComfyUI reopened (%s)", why)
             self._reopened = True
@@ -177,6 +178,14 @@ class PromptFollower:
             f"cannot reopen the websocket to ComfyUI after {self._policy.reconnect_attempts} retries: {last}",
             replace_worker=True,
         )
+
+    def _wait_watching_comfyui(self, seconds: float) -> None:
+        """The wait between two reopenings, ended by ComfyUI's process exiting (a stopping container closes the
+        socket before ComfyUI is gone): the job fails then, not after the whole wait."""
+        slices = math.ceil(seconds / self._policy.tick_s) if self._policy.tick_s > 0 else 1
+        for _ in range(slices if seconds > 0 else 0):
+            self._budget.sleep(seconds / slices, "reconnecting to ComfyUI")
+            self._comfy.ensure_alive()
 
     def _ask(self, why: str) -> tuple[Optional[Ending], Optional[str]]:
         """Ask `/queue` and `/history` what became of the prompt; a failed question is asked again later."""

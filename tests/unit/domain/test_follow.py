@@ -1,4 +1,6 @@
 """The follower's recovery rules, on a scripted stream and a fake clock (no real waiting)."""
+import dataclasses
+import time
 import typing
 
 import pytest
@@ -189,6 +191,28 @@ def test_comfy_process_died_while_reopening_propagates():
     with pytest.raises(ComfyProcessDied):
         follower.run()
     assert stream.reopens == 0
+
+
+def test_comfy_process_exiting_between_two_reopenings_ends_the_wait():
+    """A stopping container closes the socket before ComfyUI's process is gone: the wait before the next reopening
+    (an hour here, the deadline 3 s away) ends with the process, not with the deadline."""
+    calls = Calls()
+    comfy = FakeComfy(calls)
+    stream = ScriptedStream(calls, FakeClock(), [ExecutionStarted(PID), SocketLost("closed")],
+                            reopen_failures=[ComfyUnreachable("refused")])
+    policy = dataclasses.replace(POLICY, reconnect_delay_s=3600.0, tick_s=0.01)
+    follower = PromptFollower(stream, comfy, PromptProjection(PID), Budget(deadline=time.monotonic() + 3), policy)
+    probes = []
+
+    def gone_from_the_second_probe():
+        probes.append("alive")
+        if len(probes) == 2:
+            comfy.fail("alive", ComfyProcessDied("ComfyUI's process 42 is gone"))
+
+    comfy.hooks["alive"] = gone_from_the_second_probe
+    with pytest.raises(ComfyProcessDied):
+        follower.run()
+    assert stream.reopens == 1
 
 
 def test_comfy_process_died_while_asking_propagates():
