@@ -126,6 +126,7 @@ def _run(
     submission = Submission(svc.comfy, job.prompt)
     dropped: list[OutputFailure] = []
     with ExitStack() as stack:
+        stack.callback(prompt.close)
         stack.enter_context(models.in_use())  # until the prompt is over and its files are cleaned up
         stack.callback(clean_up, svc, prompt, histories, submission)
         stack.callback(delivery.close)

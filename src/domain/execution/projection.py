@@ -47,25 +47,21 @@ class PromptProjection:
         self.started_ms: Optional[int] = None
         self.ended_ms: Optional[int] = None
         self._handlers: dict[type, list[Handler]] = defaultdict(list)
-        self._apply: dict[type, Handler] = {
-            QueueStatus: self._queue_status,
-            ExecutionStarted: self._execution_started,
-            NodesCached: self._nodes_cached,
-            NodeStarted: self._node_started,
-            StepProgress: self._step_progress,
-            NodeExecuted: self._node_executed,
-            PromptEnded: self._prompt_ended,
-        }
 
     def subscribe(self, handler: Handler, *event_types: type) -> None:
         for event_type in event_types:
             self._handlers[event_type].append(handler)
 
+    def close(self) -> None:
+        """The prompt is over: its subscribers are let go (each holds this projection, so each pair is a cycle that
+        would keep a finished job's outputs, through delivery, until the cycle collector runs)."""
+        self._handlers.clear()
+
     def apply(self, event: Any) -> None:
         was_started = self.started
-        update = self._apply.get(type(event))
+        update = _UPDATES.get(type(event))
         if update is not None:
-            update(event)
+            update(self, event)
         if self.started and not was_started:
             self._hand_out(PromptStarted(self.prompt_id))
         self._hand_out(event)
@@ -121,3 +117,16 @@ class PromptProjection:
         if self.node is not None and self.node != node_id:
             self.done.add(self.node)
         self.node, self.step, self.steps = node_id, 0, 0
+
+
+# what each event changes, by its type: functions of the class, so that a projection holds no bound method of its
+# own (a cycle that would keep a finished job's outputs, through its subscribers, until the cycle collector runs)
+_UPDATES: dict[type, Callable[[PromptProjection, Any], None]] = {
+    QueueStatus: PromptProjection._queue_status,
+    ExecutionStarted: PromptProjection._execution_started,
+    NodesCached: PromptProjection._nodes_cached,
+    NodeStarted: PromptProjection._node_started,
+    StepProgress: PromptProjection._step_progress,
+    NodeExecuted: PromptProjection._node_executed,
+    PromptEnded: PromptProjection._prompt_ended,
+}

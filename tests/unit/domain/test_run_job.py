@@ -1,4 +1,6 @@
 """The use case in protocol order: stages, outcomes, cancel and deadline, restarts between jobs, timings."""
+import gc
+
 import pytest
 
 from domain.errors import (
@@ -13,7 +15,9 @@ from domain.errors import (
 )
 from domain.execution.events import ExecutionStarted, NodeStarted, PromptEnded, PromptFinished
 from domain.execution.follow import FollowPolicy
+from domain.execution.projection import PromptProjection
 from domain.model import Outcome, OutputRef, PromptHistory, PromptState
+from domain.outputs.delivery import Delivery
 from unit.domain.fake_stream import Do, Silence
 from unit.domain.world import CID, PID, WORKFLOW, plain_run, world
 
@@ -31,6 +35,20 @@ def test_protocol_order_socket_open_before_queueing_with_our_ids():
     assert w.calls.of("queue") == [("queue", PID, CID)]
     assert w.comfy.uploaded == {f"job-{PID}/in.png": b"hi"}  # every job's inputs go into a folder of its own
     assert w.comfy.queued[0].workflow == WORKFLOW
+
+
+def test_a_finished_job_lets_go_of_its_outputs_without_the_cycle_collector():
+    """The projection's subscribers hold the projection: run_job lets them go once the prompt is over, so a job's
+    outputs (through delivery) are freed with its answer, not whenever the cycle collector next runs."""
+    gc.collect()
+    gc.disable()
+    try:
+        result = world(history=HISTORY, files={"a.png": b"png"}).run()
+        left = [type(o).__name__ for o in gc.get_objects() if isinstance(o, (PromptProjection, Delivery))]
+    finally:
+        gc.enable()
+    assert [out.ref for out in result.outputs] == [A_PNG]
+    assert left == []
 
 
 def test_the_response_carries_comfyui_version():
