@@ -51,12 +51,15 @@ def ui_workflow(color: int) -> dict:
 
 
 def api_workflow(color: int) -> dict:
-    """The same workflow's API export."""
+    """The same workflow as the editor's API export saves it (each node's title under `_meta`)."""
     return {
-        "1": {"class_type": "EmptyImage", "inputs": {"width": 64, "height": 64, "batch_size": 1, "color": color}},
-        "2": {"class_type": "ImageInvert", "inputs": {"image": ["1", 0]}},
-        "3": {"class_type": "ImageBlur", "inputs": {"image": ["2", 0], "blur_radius": 2, "sigma": 1.0}},
-        "4": {"class_type": "SaveImage", "inputs": {"images": ["3", 0], "filename_prefix": "bench_ui"}},
+        "1": {"inputs": {"width": 64, "height": 64, "batch_size": 1, "color": color}, "class_type": "EmptyImage",
+              "_meta": {"title": "EmptyImage"}},
+        "2": {"inputs": {"image": ["1", 0]}, "class_type": "ImageInvert", "_meta": {"title": "Invert Image"}},
+        "3": {"inputs": {"blur_radius": 2, "sigma": 1.0, "image": ["2", 0]}, "class_type": "ImageBlur",
+              "_meta": {"title": "ImageBlur"}},
+        "4": {"inputs": {"filename_prefix": "bench_ui", "images": ["3", 0]}, "class_type": "SaveImage",
+              "_meta": {"title": "Save Image"}},
     }
 
 

@@ -1,9 +1,14 @@
 """The UI-format benchmark's own code on a few rounds against the simulator: it runs and writes its results."""
+import gzip
 import json
 import os
 import pathlib
 import subprocess
 import sys
+
+from bench.ui import api_workflow, ui_workflow
+
+from domain.workflow.ui_format import convert_ui_workflow
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -19,3 +24,9 @@ def test_the_ui_benchmark_runs_both_forms_and_writes_its_json(tmp_path):
     assert result["overhead_ms"]["ui"]["median"] > 0 and result["overhead_ms"]["api"]["median"] > 0
     assert result["largest_template_conversion"]["api_nodes"] > 10
     assert "UI / API" in (tmp_path / "ui.md").read_text()
+
+
+def test_both_forms_are_the_same_workflow():
+    """The UI export converts to exactly the API export the benchmark sends: the same prompt both ways."""
+    object_info = json.loads(gzip.decompress((ROOT / "tests/fixtures/comfyui/object_info_0.3.64.json.gz").read_bytes()))
+    assert convert_ui_workflow(ui_workflow(7), object_info).prompt == api_workflow(7)
