@@ -80,6 +80,15 @@ def running_prompts(comfy_port: int) -> list:
     return requests.get(f"http://127.0.0.1:{comfy_port}/queue", timeout=2).json()["queue_running"]
 
 
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM to start.sh (what `docker stop` sends), then whatever is left of its session killed."""
+    os.kill(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    finally:
+        kill_session(process)
+
+
 def kill_session(process: subprocess.Popen) -> None:
     """The test's own cleanup: whatever the script left, gone."""
     for pid in session_pids(process.pid):
@@ -108,8 +117,4 @@ def started(tmp_path: pathlib.Path, env: dict, scripts: pathlib.Path, also=None)
             wait_until(also, "the condition", log, process=process)
         return json.loads(record.read_text()), log.read_text()
     finally:
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        finally:
-            kill_session(process)
+        stop(process)

@@ -2,7 +2,6 @@
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import warnings
@@ -10,7 +9,7 @@ import warnings
 import requests
 
 from deploy.settings_reader import ROOT, defaults, read_variables
-from deploy.start_harness import base_env, free_port, kill_session, launch, sim_command, wait_until
+from deploy.start_harness import base_env, free_port, launch, sim_command, stop, wait_until
 from entrypoints.environment import read_settings
 
 HUB = json.loads((ROOT / ".runpod/hub.json").read_text())
@@ -102,9 +101,7 @@ def test_hub_defaults_give_a_working_worker(tmp_path):
         answer = requests.post(url + "/runsync", json=job, timeout=120).json()
         assert answer["status"] == "COMPLETED", (answer, log.read_text())
     finally:
-        os.kill(process.pid, signal.SIGTERM)
-        process.wait(timeout=15)
-        kill_session(process)
+        stop(process)
 
 
 def test_the_hub_entry_file_runs_the_worker(comfy_sim):

@@ -1,13 +1,11 @@
 """start.sh's model download folder (MODEL_DOWNLOAD_DIR, registered with ComfyUI when it is not one ComfyUI reads)
 and ComfyUI's output copied to COMFY_LOG_FILE, which the worker reads to say why ComfyUI stopped."""
-import os
 import pathlib
-import signal
 
 import requests
 import yaml
 
-from deploy.start_harness import base_env, free_port, kill_session, launch, started, wait_until
+from deploy.start_harness import base_env, free_port, launch, started, stop, wait_until
 
 
 def test_comfyuis_output_is_also_written_to_the_log_file(knobs, tmp_path):
@@ -64,8 +62,4 @@ def test_a_comfyui_that_fails_to_start_is_answered_with_the_reason_its_log_gives
         assert answer["status"] == "FAILED", answer
         assert answer["error"].startswith("comfy_process_died") and "ASSETS_STARTUP_FAILED: in_use" in answer["error"]
     finally:
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        finally:
-            kill_session(process)
+        stop(process)

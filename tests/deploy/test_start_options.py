@@ -1,15 +1,13 @@
 """start.sh's choices for ComfyUI: the command it builds, the address the worker dials, the GPU preflight."""
 import json
-import os
 import pathlib
-import signal
 import subprocess
 import textwrap
 
 import pytest
 import requests
 
-from deploy.start_harness import ROOT, START, base_env, free_port, kill_session, launch, wait_until
+from deploy.start_harness import ROOT, START, base_env, free_port, launch, stop, wait_until
 
 SAMPLE = json.loads((ROOT / "test_input.json").read_text())["input"]
 # stands in for ComfyUI's main.py: records its arguments, then serves the simulator where it was told to listen
@@ -42,14 +40,6 @@ def comfyui_args(tmp_path: pathlib.Path, log: pathlib.Path, process) -> list:
 def comfyui_folders(tmp_path: pathlib.Path) -> dict:
     """The folders start.sh named for the worker's cleanup (as ComfyUI's process saw its environment)."""
     return json.loads((tmp_path / "argv.json").read_text())[-1]
-
-
-def stop(process) -> None:
-    os.kill(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    finally:
-        kill_session(process)
 
 
 def test_default_command_moves_the_worker_with_comfyui_and_drops_metadata(tmp_path):

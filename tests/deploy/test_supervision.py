@@ -23,6 +23,7 @@ from deploy.start_harness import (
     running_prompts,
     session_pids,
     sim_command,
+    stop,
     wait_until,
 )
 
@@ -163,9 +164,7 @@ def test_serve_api_locally_takes_the_same_words_as_every_flag(tmp_path, value):
         wait_until(lambda: requests.get(f"http://127.0.0.1:{api_port}/docs", timeout=2).ok, "the local API", log,
                    process=process)
     finally:
-        os.kill(process.pid, signal.SIGTERM)
-        process.wait(timeout=15)
-        kill_session(process)
+        stop(process)
 
 
 def test_a_misspelt_flag_stops_the_script_with_its_name(tmp_path):
