@@ -1,6 +1,5 @@
 """The follower's recovery rules, on a scripted stream and a fake clock (no real waiting)."""
 import dataclasses
-import time
 import typing
 
 import pytest
@@ -193,15 +192,27 @@ def test_comfy_process_died_while_reopening_propagates():
     assert stream.reopens == 0
 
 
+class CountingBudget(Budget):
+    """Records each wait instead of waiting."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.slept: list[float] = []
+
+    def sleep(self, seconds: float, doing: str = "") -> None:
+        self.slept.append(seconds)
+
+
 def test_comfy_process_exiting_between_two_reopenings_ends_the_wait():
     """A stopping container closes the socket before ComfyUI's process is gone: the wait before the next reopening
-    (an hour here, the deadline 3 s away) ends with the process, not with the deadline."""
+    (an hour here) ends at the first probe that finds the process gone, not after the whole hour."""
     calls = Calls()
     comfy = FakeComfy(calls)
     stream = ScriptedStream(calls, FakeClock(), [ExecutionStarted(PID), SocketLost("closed")],
                             reopen_failures=[ComfyUnreachable("refused")])
-    policy = dataclasses.replace(POLICY, reconnect_delay_s=3600.0, tick_s=0.01)
-    follower = PromptFollower(stream, comfy, PromptProjection(PID), Budget(deadline=time.monotonic() + 3), policy)
+    policy = dataclasses.replace(POLICY, reconnect_delay_s=3600.0, tick_s=1.0)
+    budget = CountingBudget()
+    follower = PromptFollower(stream, comfy, PromptProjection(PID), budget, policy)
     probes = []
 
     def gone_from_the_second_probe():
@@ -213,6 +224,7 @@ def test_comfy_process_exiting_between_two_reopenings_ends_the_wait():
     with pytest.raises(ComfyProcessDied):
         follower.run()
     assert stream.reopens == 1
+    assert budget.slept == [1.0]
 
 
 def test_comfy_process_died_while_asking_propagates():
