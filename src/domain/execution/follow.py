@@ -142,7 +142,7 @@ class PromptFollower:
                 return ending
             if state is not None:
                 raise PromptLost(f"ComfyUI ended prompt {self._id} without saying how (it is {state})")
-            self._budget.sleep(self._policy.reconnect_delay_s, "asking ComfyUI how the prompt ended")
+            self._wait_watching_comfyui("asking ComfyUI how the prompt ended")
         raise ComfyUnreachable(f"ComfyUI ended prompt {self._id} but could not be asked how")
 
     def _heard(self) -> None:
@@ -169,7 +169,7 @@ class PromptFollower:
                     self._policy.reconnect_attempts,
                     self._policy.reconnect_delay_s,
                 )
-                self._wait_watching_comfyui(self._policy.reconnect_delay_s)
+                self._wait_watching_comfyui("reconnecting to ComfyUI")
                 continue
             log.info("websocket to ComfyUI reopened (%s)", why)
             self._reopened = True
@@ -179,12 +179,13 @@ class PromptFollower:
             replace_worker=True,
         )
 
-    def _wait_watching_comfyui(self, seconds: float) -> None:
-        """The wait between two reopenings, ended by ComfyUI's process exiting (a stopping container closes the
+    def _wait_watching_comfyui(self, doing: str) -> None:
+        """The wait before asking ComfyUI again, ended by its process exiting (a stopping container closes the
         socket before ComfyUI is gone): the job fails then, not after the whole wait."""
+        seconds = self._policy.reconnect_delay_s
         slices = math.ceil(seconds / self._policy.tick_s) if self._policy.tick_s > 0 else 1
         for _ in range(slices if seconds > 0 else 0):
-            self._budget.sleep(seconds / slices, "reconnecting to ComfyUI")
+            self._budget.sleep(seconds / slices, doing)
             self._comfy.ensure_alive()
 
     def _ask(self, why: str) -> tuple[Optional[Ending], Optional[str]]:
